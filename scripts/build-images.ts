@@ -1,0 +1,156 @@
+// Step: build the hub and Slurm images (by default at stage-dev, tagged
+// localhost/<image>:dev-latest). The same code serves `up` and production
+// pipelines (--target stage-prod, --registry, --tag).
+import fs from 'node:fs'
+import path from 'node:path'
+import { parseCommandLine, type Values } from './lib/cli.ts'
+import { UsageError, UserError } from './lib/errors.ts'
+import { runStep } from './lib/main.ts'
+import { type BuildArgs, mergeBuildArgs, parseAssignment, readArgsFile } from './lib/build-args.ts'
+import { DEV_TAG, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from './lib/names.ts'
+import { repoRoot } from './lib/paths.ts'
+import { checkPodman, podman } from './lib/podman.ts'
+
+/** Where a CA bundle given with --ca-bundle appears inside RUN steps. */
+export const CA_BUNDLE_MOUNT = '/run/build-ca/ca.crt'
+
+export interface ImageBuild {
+  image: ImageKey
+  ref: string
+  contextDir: string
+  target: string
+  args: BuildArgs
+  caBundle?: string
+}
+
+export interface BuildSettings {
+  images: ImageKey[]
+  target: string
+  tag: string
+  registry: string
+  argsFiles: Record<ImageKey, string[]>
+  buildArgs: Record<ImageKey, string[]>
+  caBundle?: string
+}
+
+export const buildOptions = {
+  target: { type: 'string', value: 'STAGE', description: `build stage: ${TARGETS.join(', ')} (default ${DEV_TARGET})` },
+  tag: { type: 'string', value: 'TAG', description: `image tag (default ${DEV_TAG})` },
+  registry: {
+    type: 'string',
+    value: 'PREFIX',
+    description: 'image name prefix, e.g. registry.example.org/brics (default localhost)',
+  },
+  'hub-args-file': {
+    type: 'string',
+    value: 'FILE',
+    env: 'JH_SLURM_HUB_ARGS_FILE',
+    description: 'KEY=VALUE file laid over brics_jupyterhub/build.args',
+  },
+  'slurm-args-file': {
+    type: 'string',
+    value: 'FILE',
+    env: 'JH_SLURM_SLURM_ARGS_FILE',
+    description: 'KEY=VALUE file laid over brics_slurm/build.args',
+  },
+  'hub-build-arg': { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'one hub build argument' },
+  'slurm-build-arg': { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'one Slurm build argument' },
+  'ca-bundle': {
+    type: 'string',
+    value: 'PATH',
+    env: 'JH_SLURM_BUILD_CA_BUNDLE',
+    description: 'extra CA certificates (PEM) trusted by pip/npm/curl/git during builds, for TLS-intercepting proxies',
+  },
+} as const
+
+export function buildSettings(values: Values<typeof buildOptions>, images: ImageKey[] = ['jupyterhub', 'slurm']): BuildSettings {
+  const target = values.target ?? DEV_TARGET
+  if (!(TARGETS as readonly string[]).includes(target)) {
+    throw new UsageError(`unknown target "${target}" (one of ${TARGETS.join(', ')})`)
+  }
+  const tag = values.tag ?? DEV_TAG
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new UsageError(`invalid image tag "${tag}"`)
+  const registry = values.registry ?? 'localhost'
+  if (!/^[a-z0-9][a-z0-9._:/-]*$/i.test(registry)) throw new UsageError(`invalid registry prefix "${registry}"`)
+  const file = (v: string | undefined) => (v ? [path.resolve(v)] : [])
+  const caBundle = values['ca-bundle'] ? path.resolve(values['ca-bundle']) : undefined
+  if (caBundle) {
+    try {
+      fs.accessSync(caBundle, fs.constants.R_OK)
+    } catch {
+      throw new UserError(`CA bundle ${caBundle} is not a readable file`)
+    }
+  }
+  return {
+    images,
+    target,
+    tag,
+    registry,
+    argsFiles: { jupyterhub: file(values['hub-args-file']), slurm: file(values['slurm-args-file']) },
+    buildArgs: { jupyterhub: values['hub-build-arg'], slurm: values['slurm-build-arg'] },
+    caBundle,
+  }
+}
+
+/** Resolves one image's build: its context, reference and final build arguments. */
+export function planImageBuild(image: ImageKey, settings: BuildSettings, root: string = repoRoot): ImageBuild {
+  const contextDir = path.join(root, IMAGES[image])
+  const defaults = readArgsFile(path.join(contextDir, 'build.args'))
+  const overlays = [
+    ...settings.argsFiles[image].map(readArgsFile),
+    new Map(settings.buildArgs[image].map((a) => parseAssignment(a, `${image} build argument`))),
+  ]
+  const args = mergeBuildArgs(defaults, overlays, IMAGES[image])
+  if (settings.caBundle) args.set('BUILD_CA_BUNDLE', CA_BUNDLE_MOUNT)
+  return {
+    image,
+    ref: imageRef(image, settings.tag, settings.registry),
+    contextDir,
+    target: settings.target,
+    args,
+    caBundle: settings.caBundle,
+  }
+}
+
+export function podmanBuildArgs(build: ImageBuild): string[] {
+  return [
+    'build',
+    '--file',
+    path.join(build.contextDir, 'Containerfile'),
+    '--target',
+    build.target,
+    '--tag',
+    build.ref,
+    ...[...build.args].flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...(build.caBundle ? ['--volume', `${build.caBundle}:${CA_BUNDLE_MOUNT}:ro`] : []),
+    build.contextDir,
+  ]
+}
+
+export async function buildImage(build: ImageBuild, onLine?: (line: string) => void): Promise<string> {
+  await podman(podmanBuildArgs(build), { onLine })
+  return build.ref
+}
+
+export const cli = {
+  command: 'build-images',
+  summary: 'Build the brics_jupyterhub and brics_slurm images, both at once.',
+  options: {
+    image: { type: 'string', multiple: true, value: 'NAME', description: 'only this image: jupyterhub or slurm' },
+    ...buildOptions,
+  },
+  notes: 'Build arguments and their defaults are listed in brics_jupyterhub/build.args and brics_slurm/build.args.',
+} as const
+
+runStep(import.meta.url, async () => {
+  const { values } = parseCommandLine(cli)
+  const images = values.image.length ? values.image : ['jupyterhub', 'slurm']
+  for (const image of images) if (!(image in IMAGES)) throw new UsageError(`unknown image "${image}" (jupyterhub or slurm)`)
+  const settings = buildSettings(values, images as ImageKey[])
+  const builds = settings.images.map((image) => planImageBuild(image, settings))
+  await checkPodman()
+  const refs = await Promise.all(
+    builds.map((build) => buildImage(build, (line) => process.stderr.write(`[${build.image}] ${line}\n`))),
+  )
+  for (const ref of refs) console.log(`built ${ref}`)
+})

@@ -1,0 +1,30 @@
+// Where things live in the repository. Every path is absolute: podman may run
+// in another mount namespace or chroot (see JH_SLURM_PODMAN), where a relative
+// path would resolve against a different working directory.
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const repoRoot = path.resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+export interface RepoPaths {
+  root: string
+  config: string
+  volumes: string
+  buildTmp: string
+  podTemplate: string
+  lockFile: string
+  devLoginPasswordFile: string
+}
+
+export function repoPaths(root: string = repoRoot): RepoPaths {
+  const buildTmp = path.join(root, '_build_tmp')
+  return {
+    root,
+    config: path.join(root, 'config'),
+    volumes: path.join(root, 'volumes'),
+    buildTmp,
+    podTemplate: path.join(root, 'jh_slurm_pod.yaml'),
+    lockFile: path.join(buildTmp, '.lock'),
+    devLoginPasswordFile: path.join(buildTmp, 'dev_login_password'),
+  }
+}

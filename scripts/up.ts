@@ -1,0 +1,275 @@
+// `npm run up -- <env>`: the whole launcher as one task list. Each task calls
+// the step module that also runs on its own; this file holds only order,
+// titles, concurrency and rollback.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { Listr, type ListrTask } from 'listr2'
+import { buildImage, buildOptions, buildSettings, planImageBuild, type BuildSettings } from './build-images.ts'
+import { cloneRepo, describeClone } from './clone.ts'
+import { existingResources, teardown } from './down.ts'
+import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
+import { parseCommandLine } from './lib/cli.ts'
+import { type DevUser, readDevUsers } from './lib/dev-users.ts'
+import { type Environment, resolveEnvironment } from './lib/environment.ts'
+import { reportError, UserError } from './lib/errors.ts'
+import { killRunning } from './lib/exec.ts'
+import { acquireLock } from './lib/lock.ts'
+import { runStep } from './lib/main.ts'
+import { containerName, HUB_HOST, HUB_PORT, HUB_URL } from './lib/names.ts'
+import { volumeOwners } from './lib/owners.ts'
+import { repoPaths, repoRoot } from './lib/paths.ts'
+import { checkPodman, podman } from './lib/podman.ts'
+import { checkPortFree, checkTool } from './lib/preflight.ts'
+import { devRepos } from './lib/sources.ts'
+import { waitForHttp } from './lib/wait.ts'
+import { newDevLoginPassword, readPodTemplate, renderManifest, writeManifest } from './manifest.ts'
+import { playManifest } from './play.ts'
+import { createVolume, volumeSpecs } from './volumes.ts'
+
+export interface UpOptions {
+  envName: string
+  build: BuildSettings
+  keepBuildData: boolean
+  waitSeconds: number
+  root?: string
+}
+
+interface UpContext {
+  env?: Environment
+  users?: DevUser[]
+  buildDir?: string
+  keys?: EnvironmentKeys
+  devLoginPassword?: string
+  manifestFile?: string
+  /** Set once the checks pass: from then on a failure rolls back. */
+  mayRollBack: boolean
+  timings: Array<[string, number]>
+}
+
+const timed =
+  (title: string, fn: ListrTask<UpContext>['task']): ListrTask<UpContext> => ({
+    title,
+    task: async (ctx, task) => {
+      const start = Date.now()
+      try {
+        return await fn(ctx, task)
+      } finally {
+        ctx.timings.push([title, Date.now() - start])
+      }
+    },
+  })
+
+/** The tasks of `up`, in the order of the original launcher. */
+export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
+  const root = options.root ?? repoRoot
+  const paths = repoPaths(root)
+  return [
+    timed('Check environment and prerequisites', (_ctx, task) =>
+      task.newListr(
+        [
+          {
+            title: `Environment ${options.envName} and its dev_users`,
+            task: (ctx) => {
+              ctx.env = resolveEnvironment(options.envName, root)
+              ctx.users = readDevUsers(ctx.env.devUsersFile, root)
+            },
+          },
+          {
+            title: 'podman, git and ssh-keygen',
+            task: async (_ctx, sub) => {
+              const version = await checkPodman()
+              await checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)')
+              const needClone = (await Promise.all(devRepos().map((r) => fs.stat(r.dest).then(() => false, () => true)))).some(Boolean)
+              if (needClone) await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
+              sub.title = `podman ${version}, git and ssh-keygen`
+            },
+          },
+          {
+            title: 'No environment is up',
+            task: async () => {
+              const existing = await existingResources()
+              if (existing.length) {
+                const names = existing.map((r) => `${r.kind} ${r.name}`).join(', ')
+                throw new UserError(`an environment is already up (${names}); run \`npm run down\` first`)
+              }
+              await checkPortFree(HUB_PORT, HUB_HOST)
+            },
+          },
+        ],
+        { concurrent: false },
+      ),
+    ),
+    timed('Make build directory', async (ctx, task) => {
+      ctx.mayRollBack = true
+      await fs.mkdir(paths.buildTmp, { recursive: true, mode: 0o700 })
+      ctx.buildDir = await fs.mkdtemp(path.join(paths.buildTmp, `jh_slurm_pod_${options.envName}.`))
+      await fs.chmod(ctx.buildDir, 0o700)
+      task.title = `Make build directory ${path.relative(root, ctx.buildDir)}`
+    }),
+    timed('Clone development repositories', (_ctx, task) =>
+      task.newListr(
+        devRepos(process.env, root).map((repo) => ({
+          title: repo.name,
+          task: async (_c, sub) => {
+            const result = await cloneRepo(repo, (line) => (sub.output = line))
+            if (result.skipped) sub.skip(describeClone(result))
+            else sub.title = describeClone(result)
+          },
+        })),
+      ),
+    ),
+    timed(`Build images (${options.build.target})`, (_ctx, task) =>
+      task.newListr(
+        options.build.images.map((image) => ({
+          title: `Build ${image}`,
+          task: async (_c, sub) => {
+            const build = planImageBuild(image, options.build, root)
+            sub.title = `Build ${build.ref}`
+            await buildImage(build, (line) => (sub.output = line))
+          },
+          rendererOptions: { outputBar: 3 },
+        })),
+        { concurrent: true, exitOnError: true },
+      ),
+    ),
+    timed('Create volumes', (ctx, task) =>
+      task.newListr(
+        volumeSpecs(ctx.env as Environment, volumeOwners()).map((spec) => ({
+          title: `Create and fill ${spec.name}`,
+          task: (_c, sub) => createVolume(spec, (line) => (sub.output = line)),
+        })),
+      ),
+    ),
+    timed('Generate SSH keys', async (ctx) => {
+      ctx.keys = await generateEnvironmentKeys(ctx.buildDir as string, options.keepBuildData)
+    }),
+    timed('Render manifest', async (ctx, task) => {
+      ctx.devLoginPassword = newDevLoginPassword()
+      const text = renderManifest({
+        users: ctx.users as DevUser[],
+        keys: ctx.keys as EnvironmentKeys,
+        devLoginPassword: ctx.devLoginPassword,
+        pod: await readPodTemplate(paths.podTemplate),
+      })
+      ctx.manifestFile = path.join(ctx.buildDir as string, `jh_slurm_pod_${options.envName}.yaml`)
+      await writeManifest(ctx.manifestFile, text)
+      task.title = `Render manifest ${path.relative(root, ctx.manifestFile)}`
+    }),
+    timed('Start pod (podman kube play)', async (ctx, task) => {
+      await playManifest(ctx.manifestFile as string, (line) => (task.output = line))
+      await fs.writeFile(paths.devLoginPasswordFile, `${ctx.devLoginPassword}\n`, { mode: 0o600 })
+    }),
+    timed('Wait for JupyterHub', async (_ctx, task) => {
+      if (options.waitSeconds <= 0) return task.skip('not waiting (--wait 0)')
+      const health = new URL('hub/health', HUB_URL).toString()
+      if (!(await waitForHttp(health, options.waitSeconds * 1000))) {
+        const logs = await podman(['logs', '--tail', '15', containerName('jupyterhub')], { nothrow: true })
+        const tail = `${logs.stdout}${logs.stderr}`.trim()
+        if (tail) process.stderr.write(`last lines of the hub log:\n${tail}\n`)
+        throw new UserError(`JupyterHub did not answer at ${health} within ${options.waitSeconds} s`)
+      }
+    }),
+  ]
+}
+
+async function rollBack(): Promise<void> {
+  process.stderr.write('rolling back what this run created:\n')
+  const removed = await teardown((line) => process.stderr.write(`  ${line}\n`))
+  if (removed.length === 0) process.stderr.write('  nothing had been created\n')
+}
+
+export async function up(options: UpOptions): Promise<number> {
+  const root = options.root ?? repoRoot
+  const paths = repoPaths(root)
+  const release = acquireLock(paths.lockFile, 'up')
+  const ctx: UpContext = { mayRollBack: false, timings: [] }
+  let interrupted: NodeJS.Signals | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return
+    interrupted = signal
+    process.stderr.write(`\n${signal} received: stopping\n`)
+    void killRunning()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const list = new Listr<UpContext>(upTasks(options), {
+    ctx,
+    exitOnError: true,
+    rendererOptions: { collapseSubtasks: false },
+  })
+  try {
+    await list.run()
+    if (interrupted) throw new UserError(`interrupted by ${interrupted}`)
+  } catch (error) {
+    const code = interrupted ? reportError(new UserError(`interrupted by ${interrupted}`, interrupted === 'SIGTERM' ? 143 : 130)) : reportError(error)
+    if (ctx.mayRollBack) {
+      try {
+        await rollBack()
+      } catch (rollbackError) {
+        reportError(rollbackError, 'rollback failed')
+      }
+    }
+    if (ctx.buildDir && !options.keepBuildData) await fs.rm(ctx.buildDir, { recursive: true, force: true })
+    return code
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    release()
+  }
+  if (!options.keepBuildData && ctx.buildDir) await fs.rm(ctx.buildDir, { recursive: true, force: true })
+  printSummary(ctx, options, root)
+  return 0
+}
+
+function printSummary(ctx: UpContext, options: UpOptions, root: string): void {
+  const passwordFile = path.relative(root, repoPaths(root).devLoginPasswordFile)
+  const lines = [
+    '',
+    `Environment ${options.envName} is up: ${HUB_URL}`,
+    `Dev login password (dummy login): ${ctx.devLoginPassword} (also in ${passwordFile}, mode 0600)`,
+    options.keepBuildData
+      ? `Build data kept in ${ctx.buildDir} — it holds private keys; delete it with: rm -rf ${ctx.buildDir}`
+      : 'Build data (keys, manifest) deleted; pass --keep-build-data to keep it',
+    'Tear down with: npm run down',
+    '',
+    'Step timings:',
+    ...ctx.timings.map(([title, ms]) => `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${title}`),
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+export const cli = {
+  command: 'up',
+  summary:
+    'Bring up an environment: check, clone the development repositories, build both images, create the volumes, render the manifest and play it.',
+  positionals: ['<env>'],
+  options: {
+    ...buildOptions,
+    'keep-build-data': {
+      type: 'boolean',
+      env: 'JH_SLURM_KEEP_BUILD_DATA',
+      description: 'keep the build directory (SSH keys, manifest) after a successful start',
+    },
+    wait: {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'wait this long for the hub to answer, 0 not to wait (default 300)',
+    },
+  },
+  notes:
+    'Environment: JH_SLURM_PODMAN (podman command), JH_SLURM_BRICSAUTHENTICATOR_URL, JH_SLURM_SLURMSPAWNER_WRAPPERS_URL,\n' +
+    'JUPYTERUSER(_UID), JUPYTERGROUP(_GID), SLURMUSER(_UID), SLURMGROUP(_GID). See README.md.',
+} as const
+
+runStep(import.meta.url, async () => {
+  const { values, positionals } = parseCommandLine(cli)
+  const waitSeconds = values.wait === undefined ? 300 : Number(values.wait)
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UserError(`--wait takes a number of seconds, got "${values.wait}"`, 2)
+  resolveEnvironment(positionals[0])
+  return up({
+    envName: positionals[0] as string,
+    build: buildSettings(values),
+    keepBuildData: values['keep-build-data'],
+    waitSeconds,
+  })
+})

@@ -1,0 +1,149 @@
+// Step: create the named volumes and fill them from volumes/<env>/. The tar
+// stream is made in-process with the owner set on every entry, so the result
+// does not depend on which tar the host has.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import tarStream from 'tar-stream'
+import { parseCommandLine } from './lib/cli.ts'
+import { resolveEnvironment, type Environment } from './lib/environment.ts'
+import { UserError } from './lib/errors.ts'
+import { exec } from './lib/exec.ts'
+import { runStep } from './lib/main.ts'
+import { VOLUMES } from './lib/names.ts'
+import { type Owner, type VolumeOwners, volumeOwners } from './lib/owners.ts'
+import { checkPodman, podman, podmanCommand, podmanSucceeds } from './lib/podman.ts'
+
+/** Files that only keep empty directories in git. */
+const SKIPPED = new Set(['.gitkeep'])
+/** A fixed time, so that the same tree always gives the same archive. */
+const MTIME = new Date('2024-01-01T00:00:00Z')
+
+/** The tar header fields this tool sets. */
+export interface Headers {
+  name: string
+  type: 'file' | 'directory' | 'symlink'
+  mode: number
+  uid: number
+  gid: number
+  uname: string
+  gname: string
+  mtime: Date
+  size?: number
+  linkname?: string
+}
+
+export interface VolumeEntry {
+  header: Headers
+  /** Absolute path of a regular file's content. */
+  source?: string
+}
+
+/** Lists the archive entries for a directory tree, parents first, in name order. */
+export async function volumeEntries(srcDir: string, owner: Owner): Promise<VolumeEntry[]> {
+  const entries: VolumeEntry[] = []
+  const base = { uid: owner.uid, gid: owner.gid, uname: owner.uname, gname: owner.gname, mtime: MTIME }
+  const rootStat = await fs.stat(srcDir)
+  entries.push({ header: { ...base, name: './', type: 'directory', mode: rootStat.mode & 0o7777 } })
+  async function walk(dir: string, prefix: string): Promise<void> {
+    const names = (await fs.readdir(dir)).sort()
+    for (const name of names) {
+      if (SKIPPED.has(name)) continue
+      const full = path.join(dir, name)
+      const rel = `${prefix}${name}`
+      const stat = await fs.lstat(full)
+      const mode = stat.mode & 0o7777
+      if (stat.isDirectory()) {
+        entries.push({ header: { ...base, name: `${rel}/`, type: 'directory', mode } })
+        await walk(full, `${rel}/`)
+      } else if (stat.isSymbolicLink()) {
+        entries.push({ header: { ...base, name: rel, type: 'symlink', mode, linkname: await fs.readlink(full) } })
+      } else if (stat.isFile()) {
+        entries.push({ header: { ...base, name: rel, type: 'file', mode, size: stat.size }, source: full })
+      }
+    }
+  }
+  await walk(srcDir, './')
+  return entries
+}
+
+/** A tar stream of `srcDir` with `owner` on every entry and no .gitkeep files. */
+export function packVolume(entries: VolumeEntry[]): Readable {
+  const pack = tarStream.pack()
+  ;(async () => {
+    for (const { header, source } of entries) {
+      const body = source ? await fs.readFile(source) : undefined
+      await new Promise<void>((resolve, reject) => {
+        const done = (error?: Error | null) => (error ? reject(error) : resolve())
+        if (body) pack.entry(header as unknown as tarStream.Header, body, done)
+        else pack.entry(header as unknown as tarStream.Header, done)
+      })
+    }
+    pack.finalize()
+  })().catch((error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error))))
+  return pack as unknown as Readable
+}
+
+/**
+ * How to run `podman volume import`. On macOS the podman client is remote
+ * and the import runs inside the podman machine instead.
+ */
+export function volumeImportCommand(name: string, platform = process.platform, env = process.env): string[] {
+  const viaMachine = env.JH_SLURM_VOLUME_IMPORT_VIA_MACHINE
+    ? /^(1|true|yes)$/i.test(env.JH_SLURM_VOLUME_IMPORT_VIA_MACHINE)
+    : platform === 'darwin'
+  const podmanCmd = podmanCommand(env)
+  return viaMachine
+    ? [...podmanCmd, 'machine', 'ssh', 'podman', 'volume', 'import', name, '-']
+    : [...podmanCmd, 'volume', 'import', name, '-']
+}
+
+export interface VolumeSpec {
+  name: string
+  srcDir: string
+  owner: Owner
+}
+
+export function volumeSpecs(env: Environment, owners: VolumeOwners): VolumeSpec[] {
+  return [
+    { name: VOLUMES.jupyterhub, srcDir: path.join(env.volumesDir, VOLUMES.jupyterhub), owner: owners.jupyterhub },
+    { name: VOLUMES.slurm, srcDir: path.join(env.volumesDir, VOLUMES.slurm), owner: owners.slurm },
+  ]
+}
+
+/** Creates one volume and imports its initial contents; an existing volume is refused. */
+export async function createVolume(spec: VolumeSpec, onLine?: (line: string) => void): Promise<void> {
+  try {
+    if (!(await fs.stat(spec.srcDir)).isDirectory()) throw new Error('not a directory')
+  } catch {
+    throw new UserError(`initial volume data ${spec.srcDir} is missing`)
+  }
+  if (await podmanSucceeds(['volume', 'exists', spec.name])) {
+    throw new UserError(`volume ${spec.name} already exists; run \`npm run down\` first`)
+  }
+  const entries = await volumeEntries(spec.srcDir, spec.owner)
+  await podman(['volume', 'create', spec.name], { onLine })
+  await exec(volumeImportCommand(spec.name), { input: packVolume(entries), onLine })
+  onLine?.(`${spec.name}: ${entries.length} entries owned by ${spec.owner.uname}:${spec.owner.gname} (${spec.owner.uid}:${spec.owner.gid})`)
+}
+
+export const cli = {
+  command: 'volumes',
+  summary: 'Create the named volumes jupyterhub_root and slurm_root and fill them from volumes/<env>/.',
+  positionals: ['<env>'],
+  options: {},
+  notes:
+    'Owners (environment, default): JUPYTERUSER root, JUPYTERUSER_UID 0, JUPYTERGROUP root, JUPYTERGROUP_GID 0,\n' +
+    'SLURMUSER slurm, SLURMUSER_UID 64030, SLURMGROUP slurm, SLURMGROUP_GID 64030.',
+} as const
+
+runStep(import.meta.url, async () => {
+  const { positionals } = parseCommandLine(cli)
+  const env = resolveEnvironment(positionals[0])
+  const specs = volumeSpecs(env, volumeOwners())
+  await checkPodman()
+  for (const spec of specs) {
+    await createVolume(spec, (line) => process.stderr.write(`  ${line}\n`))
+    console.log(`created volume ${spec.name}`)
+  }
+})
