@@ -23,11 +23,11 @@ export class UsageError extends UserError {
 export class CommandError extends UserError {
   constructor(
     readonly command: string,
-    readonly exitCode: number,
+    readonly commandExitCode: number,
     readonly stderr: string,
   ) {
     const last = stderr.trim().split('\n').filter(Boolean).pop() ?? ''
-    super(`\`${command}\` failed (exit ${exitCode})${last ? `: ${last}` : ''}`, 1)
+    super(`\`${command}\` failed (exit ${commandExitCode})${last ? `: ${last}` : ''}`, 1)
     this.name = 'CommandError'
   }
 }

@@ -1,0 +1,66 @@
+// Shared helpers for the unit tests.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { repoRoot } from '../scripts/lib/paths.ts'
+
+export const fakePodmanDir = path.join(repoRoot, 'test', 'fixtures', 'fake-podman')
+
+export function tempDir(prefix = 'jh-slurm-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+}
+
+export interface FakePodman {
+  state: string
+  log: string
+  calls(): string[][]
+  resources(): { pods: string[]; volumes: string[]; secrets: string[] }
+  restore(): void
+}
+
+/** Puts the fake podman first on PATH with the given resources existing. */
+export function useFakePodman(initial: Partial<ReturnType<FakePodman['resources']>> & { version?: string } = {}): FakePodman {
+  const dir = tempDir('fake-podman-')
+  const state = path.join(dir, 'state.json')
+  const log = path.join(dir, 'calls.log')
+  fs.writeFileSync(state, JSON.stringify(initial))
+  const saved = { PATH: process.env.PATH, JH_SLURM_PODMAN: process.env.JH_SLURM_PODMAN }
+  process.env.PATH = `${fakePodmanDir}:${process.env.PATH}`
+  delete process.env.JH_SLURM_PODMAN
+  process.env.FAKE_PODMAN_STATE = state
+  process.env.FAKE_PODMAN_LOG = log
+  return {
+    state,
+    log,
+    calls: () =>
+      fs.existsSync(log)
+        ? fs
+            .readFileSync(log, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as string[])
+        : [],
+    resources: () => ({ pods: [], volumes: [], secrets: [], ...JSON.parse(fs.readFileSync(state, 'utf8')) }),
+    restore: () => {
+      process.env.PATH = saved.PATH
+      if (saved.JH_SLURM_PODMAN !== undefined) process.env.JH_SLURM_PODMAN = saved.JH_SLURM_PODMAN
+      delete process.env.FAKE_PODMAN_STATE
+      delete process.env.FAKE_PODMAN_LOG
+      delete process.env.FAKE_PODMAN_FAIL
+      fs.rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A minimal repository layout (config/, volumes/) for environment tests. */
+export function makeRepo(envs: Record<string, string | null>): string {
+  const root = tempDir('jh-slurm-repo-')
+  for (const [name, devUsers] of Object.entries(envs)) {
+    fs.mkdirSync(path.join(root, 'config', name), { recursive: true })
+    fs.mkdirSync(path.join(root, 'volumes', name, 'jupyterhub_root', 'etc'), { recursive: true })
+    fs.mkdirSync(path.join(root, 'volumes', name, 'slurm_root'), { recursive: true })
+    if (devUsers !== null) fs.writeFileSync(path.join(root, 'config', name, 'dev_users'), devUsers)
+  }
+  return root
+}

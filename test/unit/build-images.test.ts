@@ -1,0 +1,73 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { CA_BUNDLE_MOUNT, buildSettings, planImageBuild, podmanBuildArgs } from '../../scripts/build-images.ts'
+import { mergeBuildArgs, parseArgsFile } from '../../scripts/lib/build-args.ts'
+import { repoRoot } from '../../scripts/lib/paths.ts'
+import { tempDir } from '../helpers.ts'
+
+const noOptions = {
+  target: undefined,
+  tag: undefined,
+  registry: undefined,
+  'hub-args-file': undefined,
+  'slurm-args-file': undefined,
+  'hub-build-arg': [] as string[],
+  'slurm-build-arg': [] as string[],
+  'ca-bundle': undefined,
+}
+
+test('args files: KEY=VALUE lines, comments and blank lines, values taken literally', () => {
+  const args = parseArgsFile('# c\n\nA=1\r\nB=x=y\nC=\n', 'f')
+  assert.equal([...args], [['A', '1'], ['B', 'x=y'], ['C', '']])
+  assert.throws(() => parseArgsFile('oops\n', 'f'), /f:1: expected KEY=VALUE/)
+})
+
+test('overlays replace defaults; unknown keys are refused', () => {
+  const merged = mergeBuildArgs(new Map([['A', '1'], ['B', '2']]), [new Map([['B', '3']])], 'img')
+  assert.equal([...merged], [['A', '1'], ['B', '3']])
+  assert.throws(() => mergeBuildArgs(new Map([['A', '1']]), [new Map([['Z', '1']])], 'img'), /unknown build argument Z for img \(known: A\)/)
+})
+
+test('each image pins its base image and package sources in build.args', () => {
+  for (const image of ['brics_jupyterhub', 'brics_slurm']) {
+    const args = parseArgsFile(fs.readFileSync(path.join(repoRoot, image, 'build.args'), 'utf8'), image)
+    assert.ok(args.get('BASE_IMAGE'), `${image} BASE_IMAGE`)
+    assert.is(args.get('BUILD_CA_BUNDLE'), '')
+  }
+})
+
+test('the podman build line: Containerfile, target, tag, args, CA bundle, absolute context', () => {
+  const dir = tempDir()
+  const overlay = path.join(dir, 'site.args')
+  fs.writeFileSync(overlay, 'BASE_IMAGE=localhost/test-double/jupyterhub:5\n')
+  const settings = buildSettings({
+    ...noOptions,
+    target: 'stage-prod',
+    tag: 'v1',
+    registry: 'registry.example.org/brics',
+    'hub-args-file': overlay,
+    'hub-build-arg': ['BRICSAUTHENTICATOR_SOURCE='],
+    'ca-bundle': overlay,
+  })
+  const build = planImageBuild('jupyterhub', settings)
+  const argv = podmanBuildArgs(build)
+  const context = path.join(repoRoot, 'brics_jupyterhub')
+  assert.equal(argv.slice(0, 7), ['build', '--file', path.join(context, 'Containerfile'), '--target', 'stage-prod', '--tag', 'registry.example.org/brics/brics_jupyterhub:v1'])
+  assert.ok(argv.includes('BASE_IMAGE=localhost/test-double/jupyterhub:5'))
+  assert.ok(argv.includes('BRICSAUTHENTICATOR_SOURCE='))
+  assert.ok(argv.includes(`BUILD_CA_BUNDLE=${CA_BUNDLE_MOUNT}`))
+  assert.ok(argv.includes(`${overlay}:${CA_BUNDLE_MOUNT}:ro`))
+  assert.is(argv[argv.length - 1], context)
+  fs.rmSync(dir, { recursive: true })
+})
+
+test('without a CA bundle nothing is mounted and the default is kept', () => {
+  const argv = podmanBuildArgs(planImageBuild('slurm', buildSettings(noOptions)))
+  assert.not.ok(argv.includes('--volume'))
+  assert.ok(argv.includes('BUILD_CA_BUNDLE='))
+  assert.ok(argv.includes('localhost/brics_slurm:dev-latest'))
+})
+
+test.run()

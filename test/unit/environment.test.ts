@@ -1,0 +1,41 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { listEnvironments, resolveEnvironment } from '../../scripts/lib/environment.ts'
+import { makeRepo } from '../helpers.ts'
+
+const root = makeRepo({ dev_a: 'a.b\n', dev_b: 'c.d\n' })
+// Only half an environment: not listed.
+fs.mkdirSync(path.join(root, 'config', 'half'))
+
+test('environments are the directories present in both config/ and volumes/', () => {
+  assert.equal(listEnvironments(root), ['dev_a', 'dev_b'])
+})
+
+test('a known environment resolves to its directories', () => {
+  const env = resolveEnvironment('dev_a', root)
+  assert.is(env.configDir, path.join(root, 'config', 'dev_a'))
+  assert.is(env.volumesDir, path.join(root, 'volumes', 'dev_a'))
+  assert.is(env.devUsersFile, path.join(root, 'config', 'dev_a', 'dev_users'))
+})
+
+test('an unknown environment is refused with the list of environments', () => {
+  assert.throws(() => resolveEnvironment('dev_c', root), /unknown environment "dev_c"; environments: dev_a, dev_b/)
+  assert.throws(() => resolveEnvironment('half', root), /unknown environment "half"/)
+})
+
+test('names that could leave config/ or volumes/ are refused before any lookup', () => {
+  for (const bad of ['../dev_a', '/etc', 'dev_a/', '..', '.', 'a b', '-rf', 'dev_a\n']) {
+    assert.throws(() => resolveEnvironment(bad, root), /invalid environment name/)
+  }
+  assert.throws(() => resolveEnvironment('', root), /no environment given; environments: dev_a, dev_b/)
+  assert.throws(() => resolveEnvironment(undefined, root), /no environment given/)
+})
+
+test('the repository itself has the two environments of the seed', () => {
+  assert.equal(listEnvironments(), ['dev_dummyauth', 'dev_realauth'])
+})
+
+test.after(() => fs.rmSync(root, { recursive: true, force: true }))
+test.run()

@@ -1,0 +1,32 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { buildSettings } from '../../scripts/build-images.ts'
+import { upTasks } from '../../scripts/up.ts'
+
+const settings = buildSettings({
+  target: undefined,
+  tag: undefined,
+  registry: undefined,
+  'hub-args-file': undefined,
+  'slurm-args-file': undefined,
+  'hub-build-arg': [],
+  'slurm-build-arg': [],
+  'ca-bundle': undefined,
+})
+
+test('up mirrors the launcher: checks, build dir, clone, build, volumes, keys, manifest, play', () => {
+  const titles = upTasks({ envName: 'dev_dummyauth', build: settings, keepBuildData: false, waitSeconds: 300 }).map((t) => t.title)
+  assert.equal(titles, [
+    'Check environment and prerequisites',
+    'Make build directory',
+    'Clone development repositories',
+    'Build images (stage-dev)',
+    'Create volumes',
+    'Generate SSH keys',
+    'Render manifest',
+    'Start pod (podman kube play)',
+    'Wait for JupyterHub',
+  ])
+})
+
+test.run()

@@ -1,0 +1,79 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import tarStream from 'tar-stream'
+import { packVolume, volumeEntries, volumeImportCommand } from '../../scripts/volumes.ts'
+import { volumeOwners } from '../../scripts/lib/owners.ts'
+import { repoRoot } from '../../scripts/lib/paths.ts'
+
+const slurmRoot = path.join(repoRoot, 'volumes', 'dev_dummyauth', 'slurm_root')
+const owner = { uname: 'slurm', uid: 64030, gname: 'slurm', gid: 64030 }
+
+async function readArchive(stream: NodeJS.ReadableStream) {
+  const extract = tarStream.extract()
+  const seen: Array<{ name: string; type: string; uid: number; gid: number; uname: string; gname: string; mode: number; body: string }> = []
+  extract.on('entry', (header, body, next) => {
+    let text = ''
+    body.on('data', (c: unknown) => (text += String(c)))
+    body.on('end', () => {
+      seen.push({ name: header.name, type: header.type as string, uid: header.uid as number, gid: header.gid as number, uname: header.uname as string, gname: header.gname as string, mode: header.mode as number, body: text })
+      next()
+    })
+    body.resume()
+  })
+  await new Promise((resolve, reject) => {
+    extract.on('finish', () => resolve(undefined))
+    extract.on('error', reject)
+    stream.pipe(extract)
+  })
+  return seen
+}
+
+test('the archive holds the tree without .gitkeep, every entry owned as configured', async () => {
+  const entries = await readArchive(packVolume(await volumeEntries(slurmRoot, owner)))
+  assert.equal(entries.map((e) => e.name), [
+    './',
+    './var/',
+    './var/log/',
+    './var/log/slurmctld.log',
+    './var/log/slurmd.log',
+    './var/log/sshd.log',
+    './var/spool/',
+    './var/spool/slurmctld/',
+    './var/spool/slurmd/',
+  ])
+  for (const e of entries) {
+    assert.equal([e.uid, e.gid, e.uname, e.gname], [64030, 64030, 'slurm', 'slurm'], e.name)
+    assert.is(e.type, e.name.endsWith('/') ? 'directory' : 'file')
+  }
+})
+
+test('modes and contents are those of the files', async () => {
+  const hubRoot = path.join(repoRoot, 'volumes', 'dev_dummyauth', 'jupyterhub_root')
+  const entries = await readArchive(packVolume(await volumeEntries(hubRoot, volumeOwners({}).jupyterhub)))
+  const config = entries.find((e) => e.name === './etc/jupyterhub/jupyterhub_config.py')
+  assert.ok(config)
+  assert.is(config.body, fs.readFileSync(path.join(hubRoot, 'etc/jupyterhub/jupyterhub_config.py'), 'utf8'))
+  assert.is(config.mode, fs.statSync(path.join(hubRoot, 'etc/jupyterhub/jupyterhub_config.py')).mode & 0o7777)
+  assert.equal([config.uid, config.gid, config.uname, config.gname], [0, 0, 'root', 'root'])
+  assert.not.ok(entries.some((e) => e.name.endsWith('.gitkeep')))
+})
+
+test('owners come from the environment with the documented defaults', () => {
+  assert.equal(volumeOwners({}), {
+    jupyterhub: { uname: 'root', uid: 0, gname: 'root', gid: 0 },
+    slurm: { uname: 'slurm', uid: 64030, gname: 'slurm', gid: 64030 },
+  })
+  const custom = volumeOwners({ SLURMUSER: 'sl', SLURMUSER_UID: '500', SLURMGROUP: 'sg', SLURMGROUP_GID: '501' })
+  assert.equal(custom.slurm, { uname: 'sl', uid: 500, gname: 'sg', gid: 501 })
+  assert.throws(() => volumeOwners({ JUPYTERUSER_UID: 'abc' }), /JUPYTERUSER_UID must be a number/)
+})
+
+test('on macOS the import runs inside the podman machine', () => {
+  assert.equal(volumeImportCommand('v', 'linux', {}), ['podman', 'volume', 'import', 'v', '-'])
+  assert.equal(volumeImportCommand('v', 'darwin', {}), ['podman', 'machine', 'ssh', 'podman', 'volume', 'import', 'v', '-'])
+  assert.equal(volumeImportCommand('v', 'linux', { JH_SLURM_PODMAN: 'chroot /x podman' }), ['chroot', '/x', 'podman', 'volume', 'import', 'v', '-'])
+})
+
+test.run()
