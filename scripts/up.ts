@@ -43,21 +43,23 @@ interface UpContext {
   manifestFile?: string
   /** Set once the checks pass: from then on a failure rolls back. */
   mayRollBack: boolean
-  timings: Array<[string, number]>
+  /** When each top-level task started; tasks run one after another. */
+  starts: Array<[string, number]>
 }
 
-const timed =
-  (title: string, fn: ListrTask<UpContext>['task']): ListrTask<UpContext> => ({
-    title,
-    task: async (ctx, task) => {
-      const start = Date.now()
-      try {
-        return await fn(ctx, task)
-      } finally {
-        ctx.timings.push([title, Date.now() - start])
-      }
-    },
-  })
+/** A top-level task whose start is recorded (its subtasks finish before the next starts). */
+const timed = (title: string, fn: ListrTask<UpContext>['task']): ListrTask<UpContext> => ({
+  title,
+  task: (ctx, task) => {
+    ctx.starts.push([title, Date.now()])
+    return fn(ctx, task)
+  },
+})
+
+/** Seconds each top-level task took, from consecutive start times. */
+export function stepTimings(starts: Array<[string, number]>, end: number): Array<[string, number]> {
+  return starts.map(([title, start], i) => [title, (starts[i + 1]?.[1] ?? end) - start])
+}
 
 /** The tasks of `up`, in the order of the original launcher. */
 export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
@@ -89,8 +91,9 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             task: async () => {
               const existing = await existingResources()
               if (existing.length) {
-                const names = existing.map((r) => `${r.kind} ${r.name}`).join(', ')
-                throw new UserError(`an environment is already up (${names}); run \`npm run down\` first`)
+                const [first, ...rest] = existing.map((r) => `${r.kind} ${r.name}`)
+                const what = rest.length ? `${first} and ${rest.length} more` : first
+                throw new UserError(`an environment is already up (${what}); run \`npm run down\` first`)
               }
               await checkPortFree(HUB_PORT, HUB_HOST)
             },
@@ -182,7 +185,7 @@ export async function up(options: UpOptions): Promise<number> {
   const root = options.root ?? repoRoot
   const paths = repoPaths(root)
   const release = acquireLock(paths.lockFile, 'up')
-  const ctx: UpContext = { mayRollBack: false, timings: [] }
+  const ctx: UpContext = { mayRollBack: false, starts: [] }
   let interrupted: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return
@@ -195,6 +198,8 @@ export async function up(options: UpOptions): Promise<number> {
   const list = new Listr<UpContext>(upTasks(options), {
     ctx,
     exitOnError: true,
+    // Interrupts are ours to handle: listr2's own handler exits at once, with no rollback.
+    registerSignalListeners: false,
     rendererOptions: { collapseSubtasks: false },
   })
   try {
@@ -216,12 +221,13 @@ export async function up(options: UpOptions): Promise<number> {
     process.off('SIGTERM', onSignal)
     release()
   }
+  const timings = stepTimings(ctx.starts, Date.now())
   if (!options.keepBuildData && ctx.buildDir) await fs.rm(ctx.buildDir, { recursive: true, force: true })
-  printSummary(ctx, options, root)
+  printSummary(ctx, timings, options, root)
   return 0
 }
 
-function printSummary(ctx: UpContext, options: UpOptions, root: string): void {
+function printSummary(ctx: UpContext, timings: Array<[string, number]>, options: UpOptions, root: string): void {
   const passwordFile = path.relative(root, repoPaths(root).devLoginPasswordFile)
   const lines = [
     '',
@@ -233,7 +239,7 @@ function printSummary(ctx: UpContext, options: UpOptions, root: string): void {
     'Tear down with: npm run down',
     '',
     'Step timings:',
-    ...ctx.timings.map(([title, ms]) => `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${title}`),
+    ...timings.map(([title, ms]) => `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${title}`),
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { buildSettings } from '../../scripts/build-images.ts'
-import { upTasks } from '../../scripts/up.ts'
+import { stepTimings, upTasks } from '../../scripts/up.ts'
 
 const settings = buildSettings({
   target: undefined,
@@ -27,6 +27,10 @@ test('up mirrors the launcher: checks, build dir, clone, build, volumes, keys, m
     'Start pod (podman kube play)',
     'Wait for JupyterHub',
   ])
+})
+
+test('step timings run from one start to the next', () => {
+  assert.equal(stepTimings([['a', 1000], ['b', 1500], ['c', 4000]], 4500), [['a', 500], ['b', 2500], ['c', 500]])
 })
 
 test.run()

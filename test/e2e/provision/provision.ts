@@ -147,7 +147,7 @@ async function mountPoints(): Promise<string[]> {
   return text
     .split('\n')
     .filter(Boolean)
-    .map((line: string) => line.split(' ')[4].replace(/\\([0-7]{3})/g, (_: string, oct: string) => String.fromCharCode(parseInt(oct, 8))))
+    .map((line: string) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_: string, oct: string) => String.fromCharCode(parseInt(oct, 8))))
 }
 
 async function isMounted(target: string): Promise<boolean> {
@@ -435,8 +435,12 @@ function parseArgs(argv: string[]): Options {
   }
   const options: Options = { command, repo: DEFAULT_REPO, verbose: false, plain: false }
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]
-    if (arg === '--repo' && rest[i + 1]) options.repo = path.resolve(rest[++i])
+    const arg = rest[i] ?? ''
+    const next = rest[i + 1]
+    if (arg === '--repo' && next) {
+      options.repo = path.resolve(next)
+      i++
+    }
     else if (arg.startsWith('--repo=')) options.repo = path.resolve(arg.slice('--repo='.length))
     else if (arg === '--verbose') options.verbose = true
     else if (arg === '--plain') options.plain = true

@@ -1,0 +1,81 @@
+// Running the product's npm scripts and podman for the end-to-end test.
+import { spawn } from 'node:child_process'
+import { podman } from '../../../scripts/lib/podman.ts'
+import { repoRoot } from '../../../scripts/lib/paths.ts'
+
+export interface Run {
+  code: number | null
+  signal: NodeJS.Signals | null
+  output: string
+}
+
+/** Every byte any product command printed during the test (checked for key material). */
+export const transcript: string[] = []
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv
+  /** Called with each chunk; may return a signal to send to the process. */
+  watch?: (output: string) => NodeJS.Signals | undefined
+  /**
+   * `npm` runs `npm run <script> -- <args>` as a user would; `node` runs the
+   * script in a single process, so that a signal reaches it directly.
+   */
+  via?: 'npm' | 'node'
+}
+
+/** Runs one of the product's scripts in the repository, output captured (no TTY). */
+export function npmRun(script: string, args: string[] = [], options: RunOptions = {}): Promise<Run> {
+  const argv =
+    options.via === 'node'
+      ? [process.execPath, '--import', 'tsx', `scripts/${script}.ts`, ...args]
+      : ['npm', 'run', '--silent', script, '--', ...args]
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      cwd: repoRoot,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    let signalled = false
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString()
+      output += text
+      process.stdout.write(text.replace(/^/gm, `    [${script}] `).replace(/ {4}\[[^\]]+\] $/, ''))
+      const signal = !signalled && options.watch?.(output)
+      if (signal) {
+        signalled = true
+        child.kill(signal)
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      transcript.push(output)
+      resolve({ code, signal, output })
+    })
+  })
+}
+
+export async function podmanOut(args: string[]): Promise<string> {
+  return (await podman(args)).stdout.trim()
+}
+
+export async function inSlurm(command: string[]): Promise<string> {
+  return podmanOut(['exec', 'jupyterhub-slurm-slurm', ...command])
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 2000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe()
+      if (value !== undefined) return value
+    } catch (error) {
+      lastError = error
+    }
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`)
+}

@@ -1,0 +1,275 @@
+// End to end, on real podman: the environment comes up, a user logs in,
+// chooses a project, and a notebook server starts as a Slurm job run by that
+// user; then it is stopped, torn down, and the failure paths are checked.
+//
+// Needs a podman that can run the manifest (JH_SLURM_PODMAN, see
+// test/e2e/provision/README.md) and the stand-in base images. With CI=true a
+// missing podman fails the run; elsewhere the suite is skipped, loudly.
+import fs from 'node:fs'
+import path from 'node:path'
+import { chromium } from 'playwright-core'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { existingResources, teardown } from '../../scripts/down.ts'
+import { checkPodman, podmanSucceeds } from '../../scripts/lib/podman.ts'
+import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
+import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
+import { doubleRepositories } from './lib/doubles.ts'
+import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
+
+const HUB = 'http://127.0.0.1:8000/'
+const USER = 'testuser'
+const ACCOUNT = 'testuser.project1'
+const HOME = '/home/project1/testuser.project1'
+const STANDINS = ['localhost/test-double/jupyterhub:5', 'localhost/test-double/slurm:full-root']
+const outputDir = path.join(repoRoot, 'test-output')
+const fixtures = path.join(repoRoot, 'test', 'fixtures', 'build-args')
+const hostCaBundle = '/etc/ssl/certs/ca-certificates.crt'
+const realauthUsers = path.join(repoRoot, 'config', 'dev_realauth', 'dev_users')
+
+const timings: Array<[string, number]> = []
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const start = Date.now()
+  try {
+    return await fn()
+  } finally {
+    timings.push([name, (Date.now() - start) / 1000])
+    console.log(`  [e2e] ${name}: ${((Date.now() - start) / 1000).toFixed(1)} s`)
+  }
+}
+
+/** Why the suite cannot run here, or undefined when it can. */
+async function unavailable(): Promise<string | undefined> {
+  try {
+    await checkPodman()
+  } catch (error) {
+    return (error as Error).message
+  }
+  for (const image of STANDINS) {
+    if (!(await podmanSucceeds(['image', 'exists', image]))) return `stand-in base image ${image} is missing (run test/e2e/provision/provision.ts setup)`
+  }
+  return undefined
+}
+
+const reason = await unavailable()
+const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '')
+
+if (reason && !inCI) {
+  console.warn(`\n${'!'.repeat(72)}\n!! END-TO-END TESTS SKIPPED: ${reason}\n!! They run in CI (CI=true), where this is a failure. See test/e2e/provision/README.md.\n${'!'.repeat(72)}\n`)
+} else if (reason) {
+  test('podman and the stand-in base images are provisioned', () => {
+    assert.unreachable(`cannot run the end-to-end tests: ${reason}`)
+  })
+} else {
+  const doubles = await doubleRepositories()
+  const upEnv: NodeJS.ProcessEnv = {
+    ...doubles.env,
+    JH_SLURM_HUB_ARGS_FILE: path.join(fixtures, 'hub-test-doubles.args'),
+    JH_SLURM_SLURM_ARGS_FILE: path.join(fixtures, 'slurm-test-doubles.args'),
+    ...(fs.existsSync(hostCaBundle) ? { JH_SLURM_BUILD_CA_BUNDLE: hostCaBundle } : {}),
+  }
+  const client = new HubClient(HUB)
+  let jobId = ''
+  const keyMaterial: string[] = []
+  let savedRealauthUsers: string | undefined
+
+  const devLoginPassword = () => fs.readFileSync(repoPaths().devLoginPasswordFile, 'utf8').trim()
+
+  test.before(async () => {
+    fs.mkdirSync(outputDir, { recursive: true })
+    if (fs.existsSync(realauthUsers)) savedRealauthUsers = fs.readFileSync(realauthUsers, 'utf8')
+    // A previous run that died may have left an environment up.
+    await teardown()
+  })
+
+  test.after(async () => {
+    await teardown().catch((e) => console.error(`cleanup: ${e}`))
+    await podmanSucceeds(['rm', '--force', 'jupyterhub-slurm-jupyterhub'])
+    if (savedRealauthUsers === undefined) fs.rmSync(realauthUsers, { force: true })
+    else fs.writeFileSync(realauthUsers, savedRealauthUsers)
+    fs.rmSync(doubles.dir, { recursive: true, force: true })
+    fs.writeFileSync(path.join(outputDir, 'e2e-timings.json'), `${JSON.stringify(Object.fromEntries(timings), null, 2)}\n`)
+    console.log(`  [e2e] phase timings (s): ${timings.map(([n, s]) => `${n} ${s.toFixed(1)}`).join('; ')}`)
+  })
+
+  test('1. up dev_dummyauth exits 0 and the pod runs both containers', async () => {
+    const run = await phase('up dev_dummyauth (builds images)', () => npmRun('up', ['dev_dummyauth'], { env: upEnv }))
+    assert.is(run.code, 0, 'npm run up failed')
+    const freshClones = ['brics_jupyterhub/_dev_build_data/bricsauthenticator', 'brics_slurm/_dev_build_data/slurmspawner_wrappers']
+    if (inCI) assert.match(run.output, /bricsauthenticator: cloned/, 'CI must exercise the clone step')
+    for (const dir of freshClones) assert.ok(fs.existsSync(path.join(repoRoot, dir, 'pyproject.toml')), dir)
+    const pod = JSON.parse(await podmanOut(['pod', 'inspect', 'jupyterhub-slurm'])) as { State: string } | Array<{ State: string }>
+    assert.is((Array.isArray(pod) ? pod[0]?.State : pod.State), 'Running')
+    const states = await podmanOut(['ps', '--filter', 'pod=jupyterhub-slurm', '--format', '{{.Names}} {{.State}}'])
+    assert.match(states, /jupyterhub-slurm-jupyterhub running/)
+    assert.match(states, /jupyterhub-slurm-slurm running/)
+    keyMaterial.push(await podmanOut(['exec', 'jupyterhub-slurm-jupyterhub', 'cat', '/srv/jupyterhub/ssh_key']))
+    keyMaterial.push(await inSlurm(['cat', '/etc/ssh/ssh_host_ed25519_key']))
+  })
+
+  test('2. the hub answers /hub/health', async () => {
+    const status = await waitFor('hub health', 60_000, async () => {
+      const r = await fetch(new URL('jupyter/hub/health', HUB), { signal: AbortSignal.timeout(5000) })
+      return r.ok ? r.status : undefined
+    })
+    assert.is(status, 200)
+  })
+
+  test('a second up is refused and leaves the running environment alone', async () => {
+    const run = await npmRun('up', ['dev_dummyauth'], { env: upEnv })
+    assert.is(run.code, 1)
+    assert.match(run.output, /error: an environment is already up \(pod jupyterhub-slurm and \d+ more\); run `npm run down` first/)
+    assert.ok(await podmanSucceeds(['pod', 'exists', 'jupyterhub-slurm']))
+    assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
+  })
+
+  test('3. the dummy login needs the password, then offers exactly project1 and project2', async () => {
+    let page = await client.request('jupyter/hub/login')
+    assert.is(page.status, 200)
+    const refused = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password: 'not-the-password' } })
+    assert.is(refused.status, 403)
+    const without = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(refused.body) } })
+    assert.is(without.status, 403)
+    assert.not.ok(client.cookies.has('jupyterhub-hub-login'))
+    page = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(without.body), password: devLoginPassword() } })
+    assert.is(page.status, 200)
+    assert.match(page.url, /\/jupyter\/hub\/spawn$/)
+    assert.equal(selectOptions(page.body, 'brics_project'), ['project1', 'project2'])
+  })
+
+  test('4. submitting project1 runs sbatch over SSH as testuser.project1', async () => {
+    const form = await client.request('jupyter/hub/spawn')
+    await phase('spawn request', () =>
+      client.request(formAction(form.body), {
+        form: { brics_project: 'project1', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
+      }),
+    )
+    const job = await waitFor('the job in squeue', 120_000, async () => {
+      const lines = (await inSlurm(['squeue', '-h', '-o', '%i|%u|%j|%T'])).split('\n').filter(Boolean)
+      return lines.map((l) => l.split('|')).find((f) => f[1] === ACCOUNT)
+    })
+    jobId = job[0] as string
+    assert.is(job[2], 'spawner-jupyterhub')
+    const details = await inSlurm(['scontrol', 'show', 'job', jobId])
+    assert.match(details, new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`))
+    const log = `${HOME}/jupyterhub_slurmspawner_${jobId}.log`
+    await waitFor('the job log', 60_000, async () => (await inSlurm(['test', '-f', log]).then(() => true, () => undefined)))
+    assert.is(await inSlurm(['stat', '-c', '%U', log]), ACCOUNT)
+    const sshd = await inSlurm(['cat', '/var/log/sshd.log'])
+    assert.match(sshd, /Accepted publickey for jupyterspawner from (127\.0\.0\.1|::1)/)
+  })
+
+  test('5. the server becomes ready and answers through the proxy', async () => {
+    const lab = await phase('server ready', () =>
+      waitFor('the notebook server', 420_000, async () => {
+        const r = await client.request(`jupyter/user/${USER}/lab`)
+        return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
+      }, 3000),
+    )
+    assert.match(lab.body, /JupyterLab/)
+    const status = await client.request(`jupyter/user/${USER}/api/status`)
+    assert.is(status.status, 200)
+    assert.ok(typeof JSON.parse(status.body).started === 'string')
+  })
+
+  test('6. stopping the server cancels the job', async () => {
+    const stop = await client.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
+    assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}: ${stop.body}`)
+    await phase('job leaves the queue', () =>
+      waitFor('the job to leave the queue', 120_000, async () => {
+        const queue = await inSlurm(['squeue', '-h', '-j', jobId, '-o', '%T']).catch(() => '')
+        return queue === '' || /COMPLETED|CANCELLED/.test(queue) ? true : undefined
+      }),
+    )
+    const user = JSON.parse((await client.api(`jupyter/hub/api/users/${USER}`)).body)
+    assert.equal(user.servers ?? {}, {})
+  })
+
+  test('8. in a real browser: log in, choose project1, land on JupyterLab', async () => {
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    })
+    try {
+      const page = await browser.newPage()
+      await phase('browser: login to JupyterLab', async () => {
+        await page.goto(new URL('jupyter/hub/login', HUB).toString())
+        await page.fill('input[name="password"]', devLoginPassword())
+        await Promise.all([page.waitForURL(/\/hub\/spawn/), page.click('button[type="submit"], input[type="submit"]')])
+        await page.selectOption('select[name="brics_project"]', 'project1')
+        await page.click('#spawn_form input[type="submit"], #spawn_form button[type="submit"], form input[type="submit"], form button[type="submit"]')
+        await page.waitForURL(new RegExp(`/jupyter/user/${USER}/lab`), { timeout: 420_000 })
+        await page.waitForSelector('#jp-main-dock-panel, .jp-LabShell', { timeout: 120_000 })
+      })
+      await page.screenshot({ path: path.join(outputDir, 'jupyterlab.png') })
+      assert.match(await page.title(), /JupyterLab|Launcher/)
+    } finally {
+      await browser.close()
+    }
+    const stop = await client.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
+    assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
+    await waitFor('the browser-started job to end', 120_000, async () => ((await inSlurm(['squeue', '-h', '-u', ACCOUNT])) === '' ? true : undefined))
+  })
+
+  test('7. down exits 0 and nothing of the environment remains', async () => {
+    const run = await phase('down', () => npmRun('down'))
+    assert.is(run.code, 0)
+    assert.match(run.output, /removed pod jupyterhub-slurm/)
+    assert.equal(await existingResources(), [])
+    assert.is(await podmanOut(['ps', '-a', '--filter', 'name=jupyterhub-slurm', '--format', '{{.Names}}']), '')
+    const again = await npmRun('down')
+    assert.is(again.code, 0)
+    assert.match(again.output, /nothing to remove/)
+  })
+
+  test('a failure in the middle of up rolls back everything it made', async () => {
+    // A container holding the hub container's name makes `kube play` fail
+    // after the volumes exist and the secrets are made.
+    await podmanOut(['create', '--name', 'jupyterhub-slurm-jupyterhub', 'localhost/test-double/debian:bookworm', 'true'])
+    try {
+      const run = await phase('up with a forced failure', () => npmRun('up', ['dev_dummyauth'], { env: upEnv }))
+      assert.is(run.code, 1)
+      assert.match(run.output, /rolling back what this run created/)
+      assert.match(run.output, /removed volume jupyterhub_root/)
+      assert.equal(await existingResources(), [])
+    } finally {
+      await podmanOut(['rm', '--force', 'jupyterhub-slurm-jupyterhub'])
+    }
+  })
+
+  test('an interrupt (SIGINT) during up rolls back and exits 130', async () => {
+    const run = await npmRun('up', ['dev_dummyauth'], {
+      env: upEnv,
+      via: 'node',
+      watch: (output) => (/Create and fill slurm_root/.test(output) ? 'SIGINT' : undefined),
+    })
+    assert.is(run.code, 130)
+    assert.match(run.output, /interrupted by SIGINT/)
+    assert.equal(await existingResources(), [])
+    assert.equal(fs.readdirSync(repoPaths().buildTmp).filter((n) => n.startsWith('jh_slurm_pod_')), [])
+  })
+
+  test('9. dev_realauth comes up healthy and refuses a login without a token', async () => {
+    fs.writeFileSync(realauthUsers, 'testuser.project1\n')
+    const run = await phase('up dev_realauth', () => npmRun('up', ['dev_realauth'], { env: upEnv }))
+    assert.is(run.code, 0)
+    const login = await fetch(new URL('jupyter/hub/login', HUB))
+    assert.is(login.status, 401)
+    const down = await npmRun('down')
+    assert.is(down.code, 0)
+    assert.equal(await existingResources(), [])
+  })
+
+  test('no private key appeared in any output', () => {
+    assert.is(keyMaterial.length, 2)
+    const body = (key: string) => key.split('\n').filter((l) => l && !l.startsWith('-----'))
+    const all = transcript.join('\n')
+    assert.ok(all.length > 1000, 'the transcript holds the output of every run')
+    for (const key of keyMaterial) {
+      assert.ok(body(key).length > 2)
+      for (const line of body(key)) assert.not.ok(all.includes(line), 'a line of a private key was printed')
+    }
+  })
+}
+
+test.run()
