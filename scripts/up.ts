@@ -45,12 +45,15 @@ interface UpContext {
   mayRollBack: boolean
   /** When each top-level task started; tasks run one after another. */
   starts: Array<[string, number]>
+  /** Set by SIGINT/SIGTERM: no further task starts. */
+  interrupted?: NodeJS.Signals
 }
 
 /** A top-level task whose start is recorded (its subtasks finish before the next starts). */
 const timed = (title: string, fn: ListrTask<UpContext>['task']): ListrTask<UpContext> => ({
   title,
   task: (ctx, task) => {
+    if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
     ctx.starts.push([title, Date.now()])
     return fn(ctx, task)
   },
@@ -186,10 +189,9 @@ export async function up(options: UpOptions): Promise<number> {
   const paths = repoPaths(root)
   const release = acquireLock(paths.lockFile, 'up')
   const ctx: UpContext = { mayRollBack: false, starts: [] }
-  let interrupted: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) return
-    interrupted = signal
+    if (ctx.interrupted) return
+    ctx.interrupted = signal
     process.stderr.write(`\n${signal} received: stopping\n`)
     void killRunning()
   }
@@ -204,9 +206,12 @@ export async function up(options: UpOptions): Promise<number> {
   })
   try {
     await list.run()
-    if (interrupted) throw new UserError(`interrupted by ${interrupted}`)
+    if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
   } catch (error) {
-    const code = interrupted ? reportError(new UserError(`interrupted by ${interrupted}`, interrupted === 'SIGTERM' ? 143 : 130)) : reportError(error)
+    const { interrupted } = ctx
+    const code = interrupted
+      ? reportError(new UserError(`interrupted by ${interrupted}`, interrupted === 'SIGTERM' ? 143 : 130))
+      : reportError(error)
     if (ctx.mayRollBack) {
       try {
         await rollBack()

@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existingResources, teardown } from '../../scripts/down.ts'
-import { checkPodman, podmanSucceeds } from '../../scripts/lib/podman.ts'
+import { checkPodman, podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
 import { doubleRepositories } from './lib/doubles.ts'
@@ -115,6 +115,20 @@ if (reason && !inCI) {
     assert.is(status, 200)
   })
 
+  test('the Slurm container refuses bad user names too, and made the good ones', async () => {
+    const hook = '/usr/local/lib/slurm-pod/start.d/10-create-dev-users.sh'
+    for (const bad of ['Bad.project', 'user;id.project', 'a.b.c', `${'u'.repeat(30)}.pp`]) {
+      const run = await podman(['exec', '-e', `DEV_USER_CONFIG_UNIX_USERNAMES=${bad}`, 'jupyterhub-slurm-slurm', hook], { nothrow: true })
+      assert.is.not(run.exitCode, 0, bad)
+      assert.match(run.stderr, /invalid name/, bad)
+    }
+    assert.match(await inSlurm(['id', ACCOUNT]), /jupyterusers/)
+    assert.match(await inSlurm(['getent', 'passwd', 'otheruser.project1']), /:\/home\/project1\/otheruser\.project1:\/bin\/bash$/)
+    const sudo = await inSlurm(['sudo', '-l', '-U', 'jupyterspawner'])
+    assert.match(sudo, /\(%jupyterusers\) NOPASSWD: .*slurmspawner_sbatch/)
+    assert.not.match(sudo, /\(ALL/)
+  })
+
   test('a second up is refused and leaves the running environment alone', async () => {
     const run = await npmRun('up', ['dev_dummyauth'], { env: upEnv })
     assert.is(run.code, 1)
@@ -200,6 +214,7 @@ if (reason && !inCI) {
         await page.click('#spawn_form input[type="submit"], #spawn_form button[type="submit"], form input[type="submit"], form button[type="submit"]')
         await page.waitForURL(new RegExp(`/jupyter/user/${USER}/lab`), { timeout: 420_000 })
         await page.waitForSelector('#jp-main-dock-panel, .jp-LabShell', { timeout: 120_000 })
+        await page.waitForSelector('.jp-Launcher', { timeout: 60_000 })
       })
       await page.screenshot({ path: path.join(outputDir, 'jupyterlab.png') })
       assert.match(await page.title(), /JupyterLab|Launcher/)
@@ -238,6 +253,8 @@ if (reason && !inCI) {
   })
 
   test('an interrupt (SIGINT) during up rolls back and exits 130', async () => {
+    const buildDirs = () => fs.readdirSync(repoPaths().buildTmp).filter((n) => n.startsWith('jh_slurm_pod_'))
+    const before = buildDirs()
     const run = await npmRun('up', ['dev_dummyauth'], {
       env: upEnv,
       via: 'node',
@@ -246,7 +263,8 @@ if (reason && !inCI) {
     assert.is(run.code, 130)
     assert.match(run.output, /interrupted by SIGINT/)
     assert.equal(await existingResources(), [])
-    assert.equal(fs.readdirSync(repoPaths().buildTmp).filter((n) => n.startsWith('jh_slurm_pod_')), [])
+    assert.equal(buildDirs(), before)
+    assert.not.match(run.output, /Start pod/)
   })
 
   test('9. dev_realauth comes up healthy and refuses a login without a token', async () => {
