@@ -129,6 +129,15 @@ if (reason && !inCI) {
     assert.not.match(sudo, /\(ALL/)
   })
 
+  test('the test doubles installed in the images pass their own tests there', async () => {
+    const hub = await podman(['exec', 'jupyterhub-slurm-jupyterhub', 'sh', '-c', 'cd /srv/dev_data/bricsauthenticator && python3 -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
+    assert.is(hub.exitCode, 0, `${hub.stdout}${hub.stderr}`)
+    assert.match(hub.stdout, /\d+ passed/)
+    const slurm = await podman(['exec', 'jupyterhub-slurm-slurm', 'sh', '-c', 'cd /srv/dev_data/slurmspawner_wrappers && /opt/jupyter/slurmspawner_wrappers/bin/python -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
+    assert.is(slurm.exitCode, 0, `${slurm.stdout}${slurm.stderr}`)
+    assert.match(slurm.stdout, /\d+ passed/)
+  })
+
   test('a second up is refused and leaves the running environment alone', async () => {
     const run = await npmRun('up', ['dev_dummyauth'], { env: upEnv })
     assert.is(run.code, 1)
