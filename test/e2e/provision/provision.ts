@@ -235,8 +235,11 @@ async function ensureNamespace(repo: string): Promise<void> {
       log(`namespace ${NS_FILE}: present`)
       return
     }
+    // Made for another checkout (e.g. an earlier CI run): whatever still runs
+    // in it belongs to that checkout, so stop it and start afresh.
     if ((await namespaceProcesses()).length > 0) {
-      throw new ProvisionError(`namespace ${NS_FILE} lacks ${repo} and has running processes; run teardown first`)
+      log(`namespace ${NS_FILE} was made for another checkout; stopping what runs in it`)
+      await stopContainers()
     }
     await releaseNamespace()
   }
