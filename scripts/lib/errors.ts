@@ -50,6 +50,13 @@ export function reportError(error: unknown, prefix = 'error'): number {
 
 /** Runs a script's main function, turning thrown errors into a message and an exit code. */
 export function runMain(main: () => Promise<void | number>): void {
+  // A reader that goes away (`| head`) must not kill a run half-way, which
+  // would skip its rollback: later output is dropped instead.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error
+    })
+  }
   main().then(
     (code) => {
       process.exitCode = typeof code === 'number' ? code : 0
