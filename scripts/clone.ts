@@ -7,6 +7,7 @@ import { parseCommandLine } from './lib/cli.ts'
 import { UserError } from './lib/errors.ts'
 import { exec } from './lib/exec.ts'
 import { runStep } from './lib/main.ts'
+import { pathExists } from './lib/paths.ts'
 import { type DevRepo, devRepos } from './lib/sources.ts'
 
 export interface CloneResult {
@@ -14,15 +15,9 @@ export interface CloneResult {
   skipped: boolean
 }
 
-const exists = (p: string) =>
-  fs.stat(p).then(
-    () => true,
-    () => false,
-  )
-
 /** Clones one repository unless its directory exists; a failed clone leaves nothing behind. */
 export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void): Promise<CloneResult> {
-  if (await exists(repo.dest)) return { repo, skipped: true }
+  if (await pathExists(repo.dest)) return { repo, skipped: true }
   await fs.mkdir(path.dirname(repo.dest), { recursive: true })
   const partial = `${repo.dest}.partial-${process.pid}`
   try {

@@ -49,7 +49,10 @@ export async function existingResources(): Promise<Resource[]> {
   return all.filter((_, i) => present[i])
 }
 
-/** Removes whatever exists; returns what was removed. */
+/**
+ * Removes whatever exists; returns what was removed. Each resource is looked
+ * up just before its removal, since removing one (the pod) may take others.
+ */
 export async function teardown(onLine?: (line: string) => void, root?: string): Promise<Resource[]> {
   const removed: Resource[] = []
   for (const resource of environmentResources()) {

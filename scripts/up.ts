@@ -17,7 +17,7 @@ import { acquireLock } from './lib/lock.ts'
 import { runStep } from './lib/main.ts'
 import { containerName, HUB_HOST, HUB_PORT, HUB_URL } from './lib/names.ts'
 import { volumeOwners } from './lib/owners.ts'
-import { repoPaths, repoRoot } from './lib/paths.ts'
+import { pathExists, repoPaths, repoRoot } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
 import { checkPortFree, checkTool } from './lib/preflight.ts'
 import { devRepos } from './lib/sources.ts'
@@ -84,7 +84,8 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             task: async (_ctx, sub) => {
               const version = await checkPodman()
               await checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)')
-              const needClone = (await Promise.all(devRepos().map((r) => fs.stat(r.dest).then(() => false, () => true)))).some(Boolean)
+              const cloned = await Promise.all(devRepos(process.env, root).map((r) => pathExists(r.dest)))
+              const needClone = cloned.includes(false)
               if (needClone) await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
               sub.title = `podman ${version}, git and ssh-keygen`
             },
@@ -204,12 +205,15 @@ export async function up(options: UpOptions): Promise<number> {
     registerSignalListeners: false,
     rendererOptions: { collapseSubtasks: false },
   })
+  let code = 0
+  let timings: Array<[string, number]> = []
   try {
     await list.run()
     if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
+    timings = stepTimings(ctx.starts, Date.now())
   } catch (error) {
     const { interrupted } = ctx
-    const code = interrupted
+    code = interrupted
       ? reportError(new UserError(`interrupted by ${interrupted}`, interrupted === 'SIGTERM' ? 143 : 130))
       : reportError(error)
     if (ctx.mayRollBack) {
@@ -219,17 +223,15 @@ export async function up(options: UpOptions): Promise<number> {
         reportError(rollbackError, 'rollback failed')
       }
     }
-    if (ctx.buildDir && !options.keepBuildData) await fs.rm(ctx.buildDir, { recursive: true, force: true })
-    return code
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    // Keys and manifest go whatever happened, unless asked to keep them.
+    if (ctx.buildDir && !options.keepBuildData) await fs.rm(ctx.buildDir, { recursive: true, force: true })
     release()
   }
-  const timings = stepTimings(ctx.starts, Date.now())
-  if (!options.keepBuildData && ctx.buildDir) await fs.rm(ctx.buildDir, { recursive: true, force: true })
-  printSummary(ctx, timings, options, root)
-  return 0
+  if (code === 0) printSummary(ctx, timings, options, root)
+  return code
 }
 
 function printSummary(ctx: UpContext, timings: Array<[string, number]>, options: UpOptions, root: string): void {

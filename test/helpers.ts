@@ -2,9 +2,14 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { buildOptions } from '../scripts/build-images.ts'
+import { parseCommandLine } from '../scripts/lib/cli.ts'
 import { repoRoot } from '../scripts/lib/paths.ts'
 
 export const fakePodmanDir = path.join(repoRoot, 'test', 'fixtures', 'fake-podman')
+
+/** Build option values as parsed from an empty command line and environment. */
+export const noBuildOptions = () => parseCommandLine({ command: 'test', summary: '', options: buildOptions }, [], {}).values
 
 export function tempDir(prefix = 'jh-slurm-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))

@@ -66,8 +66,8 @@ export async function exec(argv: string[], options: ExecOptions = {}): Promise<E
   }
   const result = { stdout: out.stdout, stderr: redact(out.stderr), exitCode: out.exitCode ?? 1 }
   if (result.exitCode !== 0 && !options.nothrow) {
-    const enoent = /ENOENT|command not found|not found/.test(result.stderr) && result.exitCode === 127
-    throw new CommandError(shown, result.exitCode, enoent ? `${cmd}: command not found` : result.stderr)
+    // zx runs commands through a shell, which says 127 for a missing one.
+    throw new CommandError(shown, result.exitCode, result.exitCode === 127 ? `${cmd}: command not found` : result.stderr)
   }
   return result
 }

@@ -1,10 +1,17 @@
 // Where things live in the repository. Every path is absolute: podman may run
 // in another mount namespace or chroot (see JH_SLURM_PODMAN), where a relative
 // path would resolve against a different working directory.
+import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const repoRoot = path.resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+export const pathExists = (p: string): Promise<boolean> =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  )
 
 export interface RepoPaths {
   root: string

@@ -33,7 +33,7 @@ export function compareVersions(a: string, b: string): number {
 /** Fails with what to do when podman is missing or too old; returns its version. */
 export async function checkPodman(): Promise<string> {
   const command = podmanCommand().join(' ')
-  const result = await exec([...podmanCommand(), 'version', '--format', '{{.Client.Version}}'], { nothrow: true })
+  const result = await podman(['version', '--format', '{{.Client.Version}}'], { nothrow: true })
   if (result.exitCode !== 0) {
     const reason = result.exitCode === 127 ? 'not found' : result.stderr.trim().split('\n').pop()
     throw new UserError(

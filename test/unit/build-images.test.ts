@@ -5,18 +5,9 @@ import * as assert from 'uvu/assert'
 import { CA_BUNDLE_MOUNT, buildSettings, planImageBuild, podmanBuildArgs } from '../../scripts/build-images.ts'
 import { mergeBuildArgs, parseArgsFile } from '../../scripts/lib/build-args.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
-import { tempDir } from '../helpers.ts'
+import { noBuildOptions, tempDir } from '../helpers.ts'
 
-const noOptions = {
-  target: undefined,
-  tag: undefined,
-  registry: undefined,
-  'hub-args-file': undefined,
-  'slurm-args-file': undefined,
-  'hub-build-arg': [] as string[],
-  'slurm-build-arg': [] as string[],
-  'ca-bundle': undefined,
-}
+const noOptions = noBuildOptions()
 
 test('args files: KEY=VALUE lines, comments and blank lines, values taken literally', () => {
   const args = parseArgsFile('# c\n\nA=1\r\nB=x=y\nC=\n', 'f')

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import { buildSettings } from '../../scripts/build-images.ts'
 import { up } from '../../scripts/up.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
-import { type FakePodman, tempDir, useFakePodman } from '../helpers.ts'
+import { type FakePodman, noBuildOptions, tempDir, useFakePodman } from '../helpers.ts'
 
 let fake: FakePodman
 let root: string
@@ -36,7 +36,7 @@ async function run(): Promise<{ code: number; output: string }> {
   try {
     const code = await up({
       envName: 'dev_dummyauth',
-      build: buildSettings({ target: undefined, tag: undefined, registry: undefined, 'hub-args-file': undefined, 'slurm-args-file': undefined, 'hub-build-arg': [], 'slurm-build-arg': [], 'ca-bundle': undefined }),
+      build: buildSettings(noBuildOptions()),
       keepBuildData: false,
       waitSeconds: 0,
       root,

@@ -2,17 +2,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { buildSettings } from '../../scripts/build-images.ts'
 import { stepTimings, upTasks } from '../../scripts/up.ts'
+import { noBuildOptions } from '../helpers.ts'
 
-const settings = buildSettings({
-  target: undefined,
-  tag: undefined,
-  registry: undefined,
-  'hub-args-file': undefined,
-  'slurm-args-file': undefined,
-  'hub-build-arg': [],
-  'slurm-build-arg': [],
-  'ca-bundle': undefined,
-})
+const settings = buildSettings(noBuildOptions())
 
 test('up mirrors the launcher: checks, build dir, clone, build, volumes, keys, manifest, play', () => {
   const titles = upTasks({ envName: 'dev_dummyauth', build: settings, keepBuildData: false, waitSeconds: 300 }).map((t) => t.title)

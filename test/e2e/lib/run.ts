@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import { podman } from '../../../scripts/lib/podman.ts'
 import { repoRoot } from '../../../scripts/lib/paths.ts'
+import { pollUntil } from '../../../scripts/lib/wait.ts'
 
 export interface Run {
   code: number | null
@@ -66,16 +67,9 @@ export async function inSlurm(command: string[]): Promise<string> {
 }
 
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 2000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe()
-      if (value !== undefined) return value
-    } catch (error) {
-      lastError = error
-    }
-    await new Promise((r) => setTimeout(r, intervalMs))
+  const { value, lastError } = await pollUntil(timeoutMs, probe, intervalMs)
+  if (value === undefined) {
+    throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`)
   }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`)
+  return value
 }
