@@ -10,6 +10,7 @@ import { type BuildArgs, mergeBuildArgs, parseAssignment, readArgsFile } from '.
 import { DEV_TAG, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from './lib/names.ts'
 import { repoRoot } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
+import { ARGS_FILE_ENV } from './lib/sources.ts'
 
 /** Where a CA bundle given with --ca-bundle appears inside RUN steps. */
 export const CA_BUNDLE_MOUNT = '/run/build-ca/ca.crt'
@@ -44,13 +45,13 @@ export const buildOptions = {
   'hub-args-file': {
     type: 'string',
     value: 'FILE',
-    env: 'JH_SLURM_HUB_ARGS_FILE',
+    env: ARGS_FILE_ENV.jupyterhub,
     description: 'KEY=VALUE file laid over brics_jupyterhub/build.args',
   },
   'slurm-args-file': {
     type: 'string',
     value: 'FILE',
-    env: 'JH_SLURM_SLURM_ARGS_FILE',
+    env: ARGS_FILE_ENV.slurm,
     description: 'KEY=VALUE file laid over brics_slurm/build.args',
   },
   'hub-build-arg': { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'one hub build argument' },

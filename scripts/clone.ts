@@ -1,6 +1,7 @@
-// Step: clone the development repositories into the image build contexts.
-// An existing directory is never touched: that is how a developer tests
-// local changes to those packages.
+// Step: clone the development repositories into the image build contexts, at
+// their pinned refs. An existing directory is never touched: that is how a
+// developer tests local changes to those packages. It is only looked at, to
+// say which commit it holds and whether that is the pin.
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { parseCommandLine } from './lib/cli.ts'
@@ -8,21 +9,50 @@ import { UserError } from './lib/errors.ts'
 import { exec } from './lib/exec.ts'
 import { runStep } from './lib/main.ts'
 import { pathExists } from './lib/paths.ts'
-import { type DevRepo, devRepos } from './lib/sources.ts'
+import { DEFAULT_BRANCH, type DevRepo, devRepos } from './lib/sources.ts'
 
 export interface CloneResult {
   repo: DevRepo
   skipped: boolean
+  /** Commit checked out, when the directory is a git work tree. */
+  commit?: string
+  /** Why the commit is not the pin, for an existing clone. */
+  warning?: string
 }
 
-/** Clones one repository unless its directory exists; a failed clone leaves nothing behind. */
+const git = async (dir: string, args: string[]): Promise<string | undefined> => {
+  const run = await exec(['git', '-C', dir, ...args], { nothrow: true })
+  return run.exitCode === 0 ? run.stdout.trim() : undefined
+}
+
+const short = (commit: string | undefined) => commit?.slice(0, 12) ?? 'unknown'
+
+/** What an existing clone holds, compared with the pin. */
+async function inspectClone(repo: DevRepo): Promise<CloneResult> {
+  const commit = await git(repo.dest, ['rev-parse', '--verify', '--quiet', 'HEAD'])
+  if (!commit) return { repo, skipped: true, warning: `${repo.dest} is not a git clone, so its version cannot be checked` }
+  if (repo.ref === DEFAULT_BRANCH) return { repo, skipped: true, commit }
+  const pinned = await git(repo.dest, ['rev-parse', '--verify', '--quiet', `${repo.ref}^{commit}`])
+  if (!pinned) return { repo, skipped: true, commit, warning: `the pin ${repo.ref} is unknown in this clone (git fetch --tags?)` }
+  if (pinned !== commit) return { repo, skipped: true, commit, warning: `it holds ${short(commit)}, not the pin ${repo.ref} (${short(pinned)})` }
+  return { repo, skipped: true, commit }
+}
+
+/** Clones one repository at its ref unless its directory exists; a failed clone leaves nothing behind. */
 export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void): Promise<CloneResult> {
-  if (await pathExists(repo.dest)) return { repo, skipped: true }
+  if (await pathExists(repo.dest)) return inspectClone(repo)
   await fs.mkdir(path.dirname(repo.dest), { recursive: true })
   const partial = `${repo.dest}.partial-${process.pid}`
   try {
-    await exec(['git', 'clone', '--progress', repo.url, partial], { onLine })
+    const pinned = repo.ref !== DEFAULT_BRANCH
+    await exec(['git', 'clone', '--progress', ...(pinned ? ['--no-checkout'] : []), repo.url, partial], { onLine })
+    if (pinned) {
+      const checkout = await exec(['git', '-C', partial, 'checkout', '--quiet', repo.ref], { nothrow: true })
+      if (checkout.exitCode !== 0) throw new UserError(`${repo.name}: ${repo.url} has no ref ${repo.ref} (set ${repo.env.ref} to another one)`)
+    }
+    const commit = await git(partial, ['rev-parse', 'HEAD'])
     await fs.rename(partial, repo.dest)
+    return { repo, skipped: false, commit }
   } catch (error) {
     await fs.rm(partial, { recursive: true, force: true })
     if (error instanceof UserError && /command not found/.test(error.message)) {
@@ -30,7 +60,6 @@ export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void):
     }
     throw error
   }
-  return { repo, skipped: false }
 }
 
 export async function cloneDevRepos(repos: DevRepo[] = devRepos(), onLine?: (line: string) => void): Promise<CloneResult[]> {
@@ -39,20 +68,33 @@ export async function cloneDevRepos(repos: DevRepo[] = devRepos(), onLine?: (lin
   return results
 }
 
-export const describeClone = ({ repo, skipped }: CloneResult): string =>
-  skipped ? `${repo.name}: ${repo.dest} exists, clone skipped` : `${repo.name}: cloned ${repo.url}`
+const refName = (ref: string) => (ref === DEFAULT_BRANCH ? 'the default branch' : ref)
+
+export const describeClone = ({ repo, skipped, commit }: CloneResult): string =>
+  skipped
+    ? `${repo.name}: ${repo.dest} exists, clone skipped (commit ${short(commit)})`
+    : `${repo.name}: cloned ${repo.url} at ${refName(repo.ref)} (commit ${short(commit)})`
+
+export const describeWarning = ({ repo, warning }: CloneResult): string | undefined =>
+  warning && `warning: ${repo.name}: ${warning}; the image gets what the directory holds`
 
 export const cli = {
   command: 'clone',
   summary:
-    'Clone bricsauthenticator and slurmspawner_wrappers into the image build contexts (brics_*/_dev_build_data/). Existing clones are kept as they are.',
+    'Clone bricsauthenticator and slurmspawner_wrappers into the image build contexts (brics_*/_dev_build_data/) at their pinned refs. Existing clones are kept as they are.',
   options: {},
-  notes: 'Environment:\n  JH_SLURM_BRICSAUTHENTICATOR_URL     repository URL or path of bricsauthenticator\n  JH_SLURM_SLURMSPAWNER_WRAPPERS_URL  repository URL or path of slurmspawner_wrappers',
+  notes:
+    'Pins: BRICSAUTHENTICATOR_REPO/_REF in brics_jupyterhub/build.args, SLURMSPAWNER_WRAPPERS_REPO/_REF in brics_slurm/build.args.\n' +
+    'Environment:\n' +
+    '  JH_SLURM_BRICSAUTHENTICATOR_URL, JH_SLURM_SLURMSPAWNER_WRAPPERS_URL  repository URL, path or git bundle\n' +
+    `  JH_SLURM_BRICSAUTHENTICATOR_REF, JH_SLURM_SLURMSPAWNER_WRAPPERS_REF  branch, tag or commit; ${DEFAULT_BRANCH} = default branch`,
 }
 
 runStep(import.meta.url, async () => {
   parseCommandLine(cli)
   for (const result of await cloneDevRepos(devRepos(), (line) => process.stderr.write(`  ${line}\n`))) {
     console.log(describeClone(result))
+    const warning = describeWarning(result)
+    if (warning) process.stderr.write(`${warning}\n`)
   }
 })

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
 import { buildImage, buildOptions, buildSettings, planImageBuild, type BuildSettings } from './build-images.ts'
-import { cloneRepo, describeClone } from './clone.ts'
+import { cloneRepo, describeClone, describeWarning } from './clone.ts'
 import { existingResources, teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
 import { parseCommandLine } from './lib/cli.ts'
@@ -15,7 +15,7 @@ import { reportError, UserError } from './lib/errors.ts'
 import { killRunning } from './lib/exec.ts'
 import { acquireLock } from './lib/lock.ts'
 import { runStep } from './lib/main.ts'
-import { containerName, HUB_HOST, HUB_PORT, HUB_URL } from './lib/names.ts'
+import { containerName, HUB_HOST, HUB_PORT, HUB_URL, type ImageKey } from './lib/names.ts'
 import { volumeOwners } from './lib/owners.ts'
 import { pathExists, repoPaths, repoRoot } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
@@ -68,6 +68,8 @@ export function stepTimings(starts: Array<[string, number]>, end: number): Array
 export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
   const root = options.root ?? repoRoot
   const paths = repoPaths(root)
+  // The clones follow the refs of the build (pins, overlays, --*-build-arg).
+  const buildArgsOf = (image: ImageKey) => planImageBuild(image, options.build, root).args
   return [
     timed('Check environment and prerequisites', (_ctx, task) =>
       task.newListr(
@@ -84,7 +86,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             task: async (_ctx, sub) => {
               const version = await checkPodman()
               await checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)')
-              const cloned = await Promise.all(devRepos(process.env, root).map((r) => pathExists(r.dest)))
+              const cloned = await Promise.all(devRepos(process.env, root, buildArgsOf).map((r) => pathExists(r.dest)))
               const needClone = cloned.includes(false)
               if (needClone) await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
               sub.title = `podman ${version}, git and ssh-keygen`
@@ -115,10 +117,12 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
     }),
     timed('Clone development repositories', (_ctx, task) =>
       task.newListr(
-        devRepos(process.env, root).map((repo) => ({
+        devRepos(process.env, root, buildArgsOf).map((repo) => ({
           title: repo.name,
           task: async (_c, sub) => {
             const result = await cloneRepo(repo, (line) => (sub.output = line))
+            const warning = describeWarning(result)
+            if (warning) process.stderr.write(`${warning}\n`)
             if (result.skipped) sub.skip(describeClone(result))
             else sub.title = describeClone(result)
           },

@@ -1,30 +1,71 @@
-// The development repositories cloned into the image build contexts. The
-// URLs can be changed (a fork, a mirror, a local path) through the environment.
+// The development repositories cloned into the image build contexts. Where
+// each comes from and which ref it is pinned to are build arguments of its
+// image (<image dir>/build.args), so that one setting moves both the
+// release stage-base installs and the clone stage-dev installs. The
+// environment can point a clone elsewhere (a fork, a mirror, a local path or
+// git bundle) or at another ref.
 import path from 'node:path'
+import { type BuildArgs, mergeBuildArgs, readArgsFile } from './build-args.ts'
+import { UserError } from './errors.ts'
+import { IMAGES, type ImageKey } from './names.ts'
 import { repoRoot } from './paths.ts'
 
 export interface DevRepo {
   name: string
   url: string
+  /** Branch, tag or commit to check out; `HEAD` is the remote's default branch. */
+  ref: string
   /** Where the clone goes: <image dir>/_dev_build_data/<name>. */
   dest: string
-  /** Environment variable that overrides the URL. */
-  env: string
+  /** Environment variables that override the URL and the ref. */
+  env: { url: string; ref: string }
 }
 
-export function devRepos(env: NodeJS.ProcessEnv = process.env, root: string = repoRoot): DevRepo[] {
-  return [
-    {
-      name: 'bricsauthenticator',
-      env: 'JH_SLURM_BRICSAUTHENTICATOR_URL',
-      url: env.JH_SLURM_BRICSAUTHENTICATOR_URL || 'https://github.com/isambard-sc/bricsauthenticator.git',
-      dest: path.join(root, 'brics_jupyterhub', '_dev_build_data', 'bricsauthenticator'),
-    },
-    {
-      name: 'slurmspawner_wrappers',
-      env: 'JH_SLURM_SLURMSPAWNER_WRAPPERS_URL',
-      url: env.JH_SLURM_SLURMSPAWNER_WRAPPERS_URL || 'https://github.com/isambard-sc/slurmspawner_wrappers.git',
-      dest: path.join(root, 'brics_slurm', '_dev_build_data', 'slurmspawner_wrappers'),
-    },
-  ]
+/** The ref that means "whatever the remote's default branch holds". */
+export const DEFAULT_BRANCH = 'HEAD'
+
+interface RepoSpec {
+  name: string
+  image: ImageKey
+  /** Build-argument and environment-variable stem, e.g. BRICSAUTHENTICATOR. */
+  stem: string
+}
+
+const REPOS: RepoSpec[] = [
+  { name: 'bricsauthenticator', image: 'jupyterhub', stem: 'BRICSAUTHENTICATOR' },
+  { name: 'slurmspawner_wrappers', image: 'slurm', stem: 'SLURMSPAWNER_WRAPPERS' },
+]
+
+/** Environment variable naming an args file laid over each image's build.args. */
+export const ARGS_FILE_ENV: Record<ImageKey, string> = {
+  jupyterhub: 'JH_SLURM_HUB_ARGS_FILE',
+  slurm: 'JH_SLURM_SLURM_ARGS_FILE',
+}
+
+/** An image's build arguments: the committed pins with the args file named in the environment laid over them. */
+export function envBuildArgs(image: ImageKey, env: NodeJS.ProcessEnv = process.env, root: string = repoRoot): BuildArgs {
+  const pins = readArgsFile(path.join(root, IMAGES[image], 'build.args'))
+  const overlay = env[ARGS_FILE_ENV[image]]
+  return mergeBuildArgs(pins, overlay ? [readArgsFile(path.resolve(overlay))] : [], IMAGES[image])
+}
+
+/**
+ * The repositories to clone. `argsOf` gives each image's effective build
+ * arguments (`up` passes those of its build, overlays and --*-build-arg
+ * included); JH_SLURM_<NAME>_URL and JH_SLURM_<NAME>_REF win over them.
+ */
+export function devRepos(
+  env: NodeJS.ProcessEnv = process.env,
+  root: string = repoRoot,
+  argsOf: (image: ImageKey) => BuildArgs = (image) => envBuildArgs(image, env, root),
+): DevRepo[] {
+  return REPOS.map(({ name, image, stem }) => {
+    const args = argsOf(image)
+    const vars = { url: `JH_SLURM_${stem}_URL`, ref: `JH_SLURM_${stem}_REF` }
+    const url = env[vars.url] || args.get(`${stem}_REPO`) || ''
+    const ref = env[vars.ref] || args.get(`${stem}_REF`) || ''
+    if (!url) throw new UserError(`no repository for ${name}: set ${vars.url} or ${stem}_REPO in ${IMAGES[image]}/build.args`)
+    if (!ref) throw new UserError(`no ref for ${name}: set ${vars.ref} or ${stem}_REF in ${IMAGES[image]}/build.args`)
+    return { name, url, ref, env: vars, dest: path.join(root, IMAGES[image], '_dev_build_data', name) }
+  })
 }

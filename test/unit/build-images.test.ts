@@ -29,25 +29,36 @@ test('each image pins its base image and package sources in build.args', () => {
   }
 })
 
+test('the pins: base images by tag, both BriCS packages by release tag', () => {
+  const hub = parseArgsFile(fs.readFileSync(path.join(repoRoot, 'brics_jupyterhub', 'build.args'), 'utf8'), 'hub')
+  const slurm = parseArgsFile(fs.readFileSync(path.join(repoRoot, 'brics_slurm', 'build.args'), 'utf8'), 'slurm')
+  assert.is(hub.get('BASE_IMAGE'), 'quay.io/jupyterhub/jupyterhub:5.4.2')
+  assert.is(hub.get('BRICSAUTHENTICATOR_REF'), 'v0.7.0')
+  assert.is(hub.get('BRICSAUTHENTICATOR_REPO'), 'https://github.com/isambard-sc/bricsauthenticator.git')
+  assert.is(slurm.get('BASE_IMAGE'), 'docker.io/nathanhess/slurm:full-root')
+  assert.is(slurm.get('SLURMSPAWNER_WRAPPERS_REF'), 'v0.2.1')
+  assert.is(slurm.get('SLURMSPAWNER_WRAPPERS_REPO'), 'https://github.com/isambard-sc/slurmspawner_wrappers.git')
+})
+
 test('the podman build line: Containerfile, target, tag, args, CA bundle, absolute context', () => {
   const dir = tempDir()
   const overlay = path.join(dir, 'site.args')
-  fs.writeFileSync(overlay, 'BASE_IMAGE=localhost/test-double/jupyterhub:5\n')
+  fs.writeFileSync(overlay, 'BASE_IMAGE=localhost/site/jupyterhub:5.4.2\n')
   const settings = buildSettings({
     ...noOptions,
     target: 'stage-prod',
     tag: 'v1',
     registry: 'registry.example.org/brics',
     'hub-args-file': overlay,
-    'hub-build-arg': ['BRICSAUTHENTICATOR_SOURCE='],
+    'hub-build-arg': ['BRICSAUTHENTICATOR_REF=v0.8.0'],
     'ca-bundle': overlay,
   })
   const build = planImageBuild('jupyterhub', settings)
   const argv = podmanBuildArgs(build)
   const context = path.join(repoRoot, 'brics_jupyterhub')
   assert.equal(argv.slice(0, 7), ['build', '--file', path.join(context, 'Containerfile'), '--target', 'stage-prod', '--tag', 'registry.example.org/brics/brics_jupyterhub:v1'])
-  assert.ok(argv.includes('BASE_IMAGE=localhost/test-double/jupyterhub:5'))
-  assert.ok(argv.includes('BRICSAUTHENTICATOR_SOURCE='))
+  assert.ok(argv.includes('BASE_IMAGE=localhost/site/jupyterhub:5.4.2'))
+  assert.ok(argv.includes('BRICSAUTHENTICATOR_REF=v0.8.0'))
   assert.ok(argv.includes(`BUILD_CA_BUNDLE=${CA_BUNDLE_MOUNT}`))
   assert.ok(argv.includes(`${overlay}:${CA_BUNDLE_MOUNT}:ro`))
   assert.is(argv[argv.length - 1], context)

@@ -3,53 +3,122 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { $ } from 'zx'
-import { cloneRepo, describeClone } from '../../scripts/clone.ts'
-import { devRepos } from '../../scripts/lib/sources.ts'
+import { cloneRepo, describeClone, describeWarning } from '../../scripts/clone.ts'
+import { type DevRepo, devRepos } from '../../scripts/lib/sources.ts'
+import { repoRoot } from '../../scripts/lib/paths.ts'
 import { tempDir } from '../helpers.ts'
 
 const dir = tempDir()
 const source = path.join(dir, 'source')
+const commits: Record<string, string> = {}
 
+/** A repository with a tagged release v1.0 and a newer commit on its default branch. */
 test.before(async () => {
   fs.mkdirSync(source)
-  fs.writeFileSync(path.join(source, 'README.md'), 'hello\n')
-  await $({ cwd: source, quiet: true })`git init -q && git add . && git -c user.name=t -c user.email=t@t commit -qm init`
+  const sh = $({ cwd: source, quiet: true })
+  const commit = async (text: string) => {
+    fs.writeFileSync(path.join(source, 'VERSION'), text)
+    await sh`git add . && git -c user.name=t -c user.email=t@t commit -qm ${text}`
+    return (await sh`git rev-parse HEAD`).stdout.trim()
+  }
+  await sh`git init -q -b main`
+  commits.v1 = await commit('1.0\n')
+  await sh`git tag v1.0`
+  commits.main = await commit('1.1-dev\n')
 })
 
-test('a missing clone is made from the configured URL', async () => {
-  const repo = { name: 'pkg', url: source, dest: path.join(dir, 'ctx', '_dev_build_data', 'pkg'), env: 'X' }
-  const result = await cloneRepo(repo)
+const repo = (dest: string, ref: string, url = source): DevRepo => ({
+  name: 'pkg',
+  url,
+  ref,
+  dest: path.join(dir, dest),
+  env: { url: 'PKG_URL', ref: 'PKG_REF' },
+})
+
+test('a missing clone is made at the pinned ref, and says which ref and commit', async () => {
+  const result = await cloneRepo(repo('pinned', 'v1.0'))
   assert.is(result.skipped, false)
-  assert.is(fs.readFileSync(path.join(repo.dest, 'README.md'), 'utf8'), 'hello\n')
-  assert.match(describeClone(result), /pkg: cloned/)
+  assert.is(result.commit, commits.v1)
+  assert.is(fs.readFileSync(path.join(dir, 'pinned', 'VERSION'), 'utf8'), '1.0\n')
+  assert.is(describeClone(result), `pkg: cloned ${source} at v1.0 (commit ${commits.v1?.slice(0, 12)})`)
+  // The .git directory stays: setuptools-scm reads the version from it.
+  assert.ok(fs.existsSync(path.join(dir, 'pinned', '.git')))
 })
 
-test('an existing directory is skipped and left as it is', async () => {
-  const dest = path.join(dir, 'existing')
-  fs.mkdirSync(dest)
+test('HEAD clones the default branch', async () => {
+  const result = await cloneRepo(repo('default', 'HEAD'))
+  assert.is(result.commit, commits.main)
+  assert.match(describeClone(result), /at the default branch/)
+})
+
+test('an existing clone at the pin is skipped, untouched, and names its commit', async () => {
+  const dest = path.join(dir, 'pinned')
   fs.writeFileSync(path.join(dest, 'local-change.txt'), 'mine\n')
-  const result = await cloneRepo({ name: 'pkg', url: '/does/not/exist', dest, env: 'X' })
+  const result = await cloneRepo(repo('pinned', 'v1.0', '/does/not/exist'))
   assert.is(result.skipped, true)
-  assert.equal(fs.readdirSync(dest), ['local-change.txt'])
-  assert.match(describeClone(result), /exists, clone skipped/)
+  assert.is(fs.readFileSync(path.join(dest, 'local-change.txt'), 'utf8'), 'mine\n')
+  assert.match(describeClone(result), new RegExp(`exists, clone skipped \\(commit ${commits.v1?.slice(0, 12)}\\)`))
+  assert.is(describeWarning(result), undefined)
+})
+
+test('an existing clone at another commit gets a warning naming both commits', async () => {
+  const result = await cloneRepo(repo('default', 'v1.0'))
+  assert.is(result.skipped, true)
+  assert.is(
+    describeWarning(result),
+    `warning: pkg: it holds ${commits.main?.slice(0, 12)}, not the pin v1.0 (${commits.v1?.slice(0, 12)}); the image gets what the directory holds`,
+  )
+})
+
+test('an existing directory that is no git clone is kept, with a warning', async () => {
+  const dest = path.join(dir, 'plain')
+  fs.mkdirSync(dest)
+  const result = await cloneRepo(repo('plain', 'v1.0'))
+  assert.is(result.skipped, true)
+  assert.equal(fs.readdirSync(dest), [])
+  assert.match(describeWarning(result) ?? '', /is not a git clone/)
+})
+
+test('a ref the repository lacks is a one-line error and leaves nothing behind', async () => {
+  try {
+    await cloneRepo(repo('badref/pkg', 'v9.9'))
+    assert.unreachable('clone at a missing ref succeeded')
+  } catch (error) {
+    assert.is((error as Error).message, `pkg: ${source} has no ref v9.9 (set PKG_REF to another one)`)
+  }
+  assert.equal(fs.readdirSync(path.join(dir, 'badref')), [])
 })
 
 test('a failed clone leaves no directory behind', async () => {
-  const dest = path.join(dir, 'failed', 'pkg')
   try {
-    await cloneRepo({ name: 'pkg', url: path.join(dir, 'no-such-repo'), dest, env: 'X' })
+    await cloneRepo(repo('failed/pkg', 'v1.0', path.join(dir, 'no-such-repo')))
     assert.unreachable('clone of a missing repository succeeded')
   } catch (error) {
     assert.match((error as Error).message, /git clone/)
   }
-  assert.equal(fs.readdirSync(path.dirname(dest)), [])
+  assert.equal(fs.readdirSync(path.join(dir, 'failed')), [])
 })
 
-test('repository URLs can be changed through the environment', () => {
-  const [hub, slurm] = devRepos({ JH_SLURM_BRICSAUTHENTICATOR_URL: '/srv/git/ba', JH_SLURM_SLURMSPAWNER_WRAPPERS_URL: '' }, '/repo')
-  assert.equal(hub, { name: 'bricsauthenticator', env: 'JH_SLURM_BRICSAUTHENTICATOR_URL', url: '/srv/git/ba', dest: '/repo/brics_jupyterhub/_dev_build_data/bricsauthenticator' })
+test('URL and ref come from the build args, and the environment overrides them', () => {
+  const [hub, slurm] = devRepos({ JH_SLURM_BRICSAUTHENTICATOR_URL: '/srv/git/ba.bundle', JH_SLURM_SLURMSPAWNER_WRAPPERS_REF: 'HEAD' }, repoRoot)
+  assert.is(hub?.url, '/srv/git/ba.bundle')
+  assert.is(hub?.ref, 'v0.7.0')
+  assert.is(hub?.dest, path.join(repoRoot, 'brics_jupyterhub', '_dev_build_data', 'bricsauthenticator'))
   assert.is(slurm?.url, 'https://github.com/isambard-sc/slurmspawner_wrappers.git')
-  assert.is(slurm?.dest, '/repo/brics_slurm/_dev_build_data/slurmspawner_wrappers')
+  assert.is(slurm?.ref, 'HEAD')
+})
+
+test('an args file named in the environment moves the pin of the clone too', () => {
+  const overlay = path.join(dir, 'pin.args')
+  fs.writeFileSync(overlay, 'BRICSAUTHENTICATOR_REF=v0.8.0\n')
+  const [hub] = devRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot)
+  assert.is(hub?.ref, 'v0.8.0')
+})
+
+test('without any repository the error names the settings', () => {
+  const overlay = path.join(dir, 'norepo.args')
+  fs.writeFileSync(overlay, 'BRICSAUTHENTICATOR_REPO=\n')
+  assert.throws(() => devRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot), /no repository for bricsauthenticator: set JH_SLURM_BRICSAUTHENTICATOR_URL/)
 })
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }))
