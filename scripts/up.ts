@@ -9,6 +9,7 @@ import { cloneRepo, describeClone, describeWarning } from './clone.ts'
 import { existingResources, teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
 import { parseCommandLine } from './lib/cli.ts'
+import { type DeployConfig, resolveDeployConfig } from './lib/deploy-config.ts'
 import { type DevUser, readDevUsers } from './lib/dev-users.ts'
 import { type Environment, resolveEnvironment } from './lib/environment.ts'
 import { reportError, UserError } from './lib/errors.ts'
@@ -22,7 +23,7 @@ import { checkPodman, podman } from './lib/podman.ts'
 import { checkPortFree, checkTool } from './lib/preflight.ts'
 import { devRepos } from './lib/sources.ts'
 import { waitForHttp } from './lib/wait.ts'
-import { newDevLoginPassword, readPodTemplate, renderManifest, writeManifest } from './manifest.ts'
+import { deployConfigOption, newDevLoginPassword, readPodTemplate, renderManifest, writeManifest } from './manifest.ts'
 import { playManifest } from './play.ts'
 import { createVolume, volumeSpecs } from './volumes.ts'
 
@@ -31,12 +32,15 @@ export interface UpOptions {
   build: BuildSettings
   keepBuildData: boolean
   waitSeconds: number
+  /** Deploy settings laid over config/<env>/deploy-config.yaml. */
+  deployConfigFile?: string
   root?: string
 }
 
 interface UpContext {
   env?: Environment
   users?: DevUser[]
+  deployConfig?: DeployConfig
   buildDir?: string
   keys?: EnvironmentKeys
   devLoginPassword?: string
@@ -75,10 +79,11 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
       task.newListr(
         [
           {
-            title: `Environment ${options.envName} and its dev_users`,
+            title: `Environment ${options.envName}, its dev_users and deploy settings`,
             task: (ctx) => {
               ctx.env = resolveEnvironment(options.envName, root)
               ctx.users = readDevUsers(ctx.env.devUsersFile, root)
+              ctx.deployConfig = resolveDeployConfig(ctx.env.configDir, options.deployConfigFile)
             },
           },
           {
@@ -158,6 +163,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
       ctx.devLoginPassword = newDevLoginPassword()
       const text = renderManifest({
         users: ctx.users as DevUser[],
+        deployConfig: ctx.deployConfig as DeployConfig,
         keys: ctx.keys as EnvironmentKeys,
         devLoginPassword: ctx.devLoginPassword,
         pod: await readPodTemplate(paths.podTemplate),
@@ -262,6 +268,7 @@ export const cli = {
   positionals: ['<env>'],
   options: {
     ...buildOptions,
+    'deploy-config': deployConfigOption,
     'keep-build-data': {
       type: 'boolean',
       env: 'JH_SLURM_KEEP_BUILD_DATA',
@@ -288,5 +295,6 @@ runStep(import.meta.url, async () => {
     build: buildSettings(values),
     keepBuildData: values['keep-build-data'],
     waitSeconds,
+    deployConfigFile: values['deploy-config'],
   })
 })

@@ -3,6 +3,7 @@
 
 export const POD = 'jupyterhub-slurm'
 export const CONFIG_MAP = 'dev-user-config'
+export const DEPLOY_CONFIG_MAP = 'deploy-config'
 export const DEV_USERS_KEY = 'DEV_USER_CONFIG_UNIX_USERNAMES'
 
 export const VOLUMES = {

@@ -2,9 +2,12 @@
 // chooses a project, and a notebook server starts as a Slurm job run by that
 // user; then it is stopped, torn down, and the failure paths are checked.
 //
+// It runs the real bricsauthenticator and slurmspawner_wrappers, cloned by the
+// product's clone step from their upstream git bundles at the pinned refs.
 // Needs a podman that can run the manifest (JH_SLURM_PODMAN, see
-// test/e2e/provision/README.md) and the stand-in base images. With CI=true a
-// missing podman fails the run; elsewhere the suite is skipped, loudly.
+// test/e2e/provision/README.md), the stand-in base images and the bundles.
+// With CI=true anything missing fails the run; elsewhere the suite is
+// skipped, loudly.
 import fs from 'node:fs'
 import path from 'node:path'
 import { chromium } from 'playwright-core'
@@ -14,14 +17,16 @@ import { existingResources, teardown } from '../../scripts/down.ts'
 import { checkPodman, podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
-import { doubleRepositories } from './lib/doubles.ts'
+import { startIssuer } from './lib/oidc-issuer.ts'
 import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
+import { upstreamRepositories } from './lib/upstream.ts'
 
 const HUB = 'http://127.0.0.1:8000/'
 const USER = 'testuser'
 const ACCOUNT = 'testuser.project1'
 const HOME = '/home/project1/testuser.project1'
-const STANDINS = ['localhost/test-double/jupyterhub:5', 'localhost/test-double/slurm:full-root']
+const STANDINS = ['localhost/test-double/jupyterhub:5.4.2', 'localhost/test-double/slurm:full-root']
+const PROJECTS = ['project1.brics', 'project2.brics']
 const outputDir = path.join(repoRoot, 'test-output')
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'build-args')
 const hostCaBundle = '/etc/ssl/certs/ca-certificates.crt'
@@ -48,7 +53,8 @@ async function unavailable(): Promise<string | undefined> {
   for (const image of STANDINS) {
     if (!(await podmanSucceeds(['image', 'exists', image]))) return `stand-in base image ${image} is missing (run test/e2e/provision/provision.ts setup)`
   }
-  return undefined
+  const upstream = upstreamRepositories()
+  return 'missing' in upstream ? upstream.missing : undefined
 }
 
 const reason = await unavailable()
@@ -61,11 +67,11 @@ if (reason && !inCI) {
     assert.unreachable(`cannot run the end-to-end tests: ${reason}`)
   })
 } else {
-  const doubles = await doubleRepositories()
+  const upstream = upstreamRepositories() as { env: Record<string, string> }
   const upEnv: NodeJS.ProcessEnv = {
-    ...doubles.env,
-    JH_SLURM_HUB_ARGS_FILE: path.join(fixtures, 'hub-test-doubles.args'),
-    JH_SLURM_SLURM_ARGS_FILE: path.join(fixtures, 'slurm-test-doubles.args'),
+    ...upstream.env,
+    JH_SLURM_HUB_ARGS_FILE: path.join(fixtures, 'hub-e2e.args'),
+    JH_SLURM_SLURM_ARGS_FILE: path.join(fixtures, 'slurm-e2e.args'),
     ...(fs.existsSync(hostCaBundle) ? { JH_SLURM_BUILD_CA_BUNDLE: hostCaBundle } : {}),
   }
   const client = new HubClient(HUB)
@@ -87,7 +93,6 @@ if (reason && !inCI) {
     await podmanSucceeds(['rm', '--force', 'jupyterhub-slurm-jupyterhub'])
     if (savedRealauthUsers === undefined) fs.rmSync(realauthUsers, { force: true })
     else fs.writeFileSync(realauthUsers, savedRealauthUsers)
-    fs.rmSync(doubles.dir, { recursive: true, force: true })
     fs.writeFileSync(path.join(outputDir, 'e2e-timings.json'), `${JSON.stringify(Object.fromEntries(timings), null, 2)}\n`)
     console.log(`  [e2e] phase timings (s): ${timings.map(([n, s]) => `${n} ${s.toFixed(1)}`).join('; ')}`)
   })
@@ -96,7 +101,13 @@ if (reason && !inCI) {
     const run = await phase('up dev_dummyauth (builds images)', () => npmRun('up', ['dev_dummyauth'], { env: upEnv }))
     assert.is(run.code, 0, 'npm run up failed')
     const freshClones = ['brics_jupyterhub/_dev_build_data/bricsauthenticator', 'brics_slurm/_dev_build_data/slurmspawner_wrappers']
-    if (inCI) assert.match(run.output, /bricsauthenticator: cloned/, 'CI must exercise the clone step')
+    if (inCI) {
+      // CI starts from a clean checkout: the clone step must run, from the bundles, at the pins.
+      assert.match(run.output, /bricsauthenticator: cloned \S+bricsauthenticator\.bundle at v0\.7\.0 \(commit [0-9a-f]{12}\)/)
+      assert.match(run.output, /slurmspawner_wrappers: cloned \S+slurmspawner_wrappers\.bundle at v0\.2\.1 \(commit [0-9a-f]{12}\)/)
+    }
+    // Kept clones must hold the pins, or this run did not test the pinned code.
+    assert.not.match(run.output, /warning: (bricsauthenticator|slurmspawner_wrappers)/)
     for (const dir of freshClones) assert.ok(fs.existsSync(path.join(repoRoot, dir, 'pyproject.toml')), dir)
     const pod = JSON.parse(await podmanOut(['pod', 'inspect', 'jupyterhub-slurm'])) as { State: string } | Array<{ State: string }>
     assert.is((Array.isArray(pod) ? pod[0]?.State : pod.State), 'Running')
@@ -129,7 +140,16 @@ if (reason && !inCI) {
     assert.not.match(sudo, /\(ALL/)
   })
 
-  test('the test doubles installed in the images pass their own tests there', async () => {
+  test('the images hold the pinned releases of the real packages', async () => {
+    const hub = await podmanOut(['exec', 'jupyterhub-slurm-jupyterhub', 'python3', '-m', 'pip', 'show', 'bricsauthenticator'])
+    assert.match(hub, /^Version: 0\.7\.0$/m)
+    assert.match(hub, /Location: \/srv\/venv\//, 'installed next to JupyterHub, in the base image\'s venv')
+    assert.match(await podmanOut(['exec', 'jupyterhub-slurm-jupyterhub', 'jupyterhub', '--version']), /^5\.4\.2/)
+    const slurm = await inSlurm(['/opt/jupyter/slurmspawner_wrappers/bin/pip', 'show', 'slurmspawner_wrappers'])
+    assert.match(slurm, /^Version: 0\.2\.1$/m)
+  })
+
+  test('the real packages pass their own test suites inside the dev images', async () => {
     const hub = await podman(['exec', 'jupyterhub-slurm-jupyterhub', 'sh', '-c', 'cd /srv/dev_data/bricsauthenticator && python3 -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
     assert.is(hub.exitCode, 0, `${hub.stdout}${hub.stderr}`)
     assert.match(hub.stdout, /\d+ passed/)
@@ -157,14 +177,14 @@ if (reason && !inCI) {
     page = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(without.body), password: devLoginPassword() } })
     assert.is(page.status, 200)
     assert.match(page.url, /\/jupyter\/hub\/spawn$/)
-    assert.equal(selectOptions(page.body, 'brics_project'), ['project1', 'project2'])
+    assert.equal(selectOptions(page.body, 'brics_project'), PROJECTS)
   })
 
   test('4. submitting project1 runs sbatch over SSH as testuser.project1', async () => {
     const form = await client.request('jupyter/hub/spawn')
     await phase('spawn request', () =>
       client.request(formAction(form.body), {
-        form: { brics_project: 'project1', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
+        form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
       }),
     )
     const job = await waitFor('the job in squeue', 120_000, async () => {
@@ -208,28 +228,42 @@ if (reason && !inCI) {
     assert.equal(user.servers ?? {}, {})
   })
 
-  test('8. in a real browser: log in, choose project1, land on JupyterLab', async () => {
+  test('8. in a real browser: log in, choose project1, run a notebook cell in the Slurm job', async () => {
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     })
+    let output = ''
+    let browserJob = ''
     try {
       const page = await browser.newPage()
       await phase('browser: login to JupyterLab', async () => {
         await page.goto(new URL('jupyter/hub/login', HUB).toString())
         await page.fill('input[name="password"]', devLoginPassword())
         await Promise.all([page.waitForURL(/\/hub\/spawn/), page.click('button[type="submit"], input[type="submit"]')])
-        await page.selectOption('select[name="brics_project"]', 'project1')
+        await page.selectOption('select[name="brics_project"]', 'project1.brics')
         await page.click('#spawn_form input[type="submit"], #spawn_form button[type="submit"], form input[type="submit"], form button[type="submit"]')
         await page.waitForURL(new RegExp(`/jupyter/user/${USER}/lab`), { timeout: 420_000 })
-        await page.waitForSelector('#jp-main-dock-panel, .jp-LabShell', { timeout: 120_000 })
-        await page.waitForSelector('.jp-Launcher', { timeout: 60_000 })
+        await page.waitForSelector('.jp-Launcher', { timeout: 120_000 })
+      })
+      browserJob = (await inSlurm(['squeue', '-h', '-u', ACCOUNT, '-o', '%i'])).trim()
+      assert.match(browserJob, /^\d+$/, 'exactly one job runs for testuser.project1')
+      await phase('browser: notebook cell runs', async () => {
+        // What a user does: open a notebook from the launcher, type a cell, run it.
+        await page.click('.jp-LauncherCard[data-category="Notebook"]')
+        await page.waitForSelector('.jp-NotebookPanel .jp-Cell .cm-content', { timeout: 60_000 })
+        await page.waitForSelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"], .jp-NotebookPanel [data-status="idle"]', { timeout: 60_000 }).catch(() => undefined)
+        await page.click('.jp-NotebookPanel .jp-Cell .cm-content')
+        await page.keyboard.type('import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"))')
+        await page.keyboard.press('Shift+Enter')
+        const result = await page.waitForSelector('.jp-OutputArea-output:has-text("RESULT")', { timeout: 120_000 })
+        output = (await result.textContent()) ?? ''
       })
       await page.screenshot({ path: path.join(outputDir, 'jupyterlab.png') })
-      assert.match(await page.title(), /JupyterLab|Launcher/)
     } finally {
       await browser.close()
     }
+    assert.is(output.trim(), `RESULT ${ACCOUNT} ${browserJob}`)
     const stop = await client.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
     assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
     await waitFor('the browser-started job to end', 120_000, async () => ((await inSlurm(['squeue', '-h', '-u', ACCOUNT])) === '' ? true : undefined))
@@ -276,12 +310,68 @@ if (reason && !inCI) {
     assert.not.match(run.output, /Start pod/)
   })
 
-  test('9. dev_realauth comes up healthy and refuses a login without a token', async () => {
-    fs.writeFileSync(realauthUsers, 'testuser.project1\n')
-    const run = await phase('up dev_realauth', () => npmRun('up', ['dev_realauth'], { env: upEnv }))
-    assert.is(run.code, 0)
-    const login = await fetch(new URL('jupyter/hub/login', HUB))
-    assert.is(login.status, 401)
+  test('9. dev_realauth: tokens from a real issuer; only valid ones with a project on the platform get in', async () => {
+    const audience = 'e2e-jupyter'
+    const platform = 'e2e.notebooks.shared'
+    const issuer = await startIssuer(audience)
+    try {
+      fs.writeFileSync(realauthUsers, 'testuser.project1\ntestuser.project2\n')
+      const settings = path.join(outputDir, 'realauth-deploy-config.yaml')
+      fs.writeFileSync(settings, `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`)
+      const run = await phase('up dev_realauth', () => npmRun('up', ['dev_realauth'], { env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings } }))
+      assert.is(run.code, 0)
+
+      // v0.7.0's claims: project1 has a resource on the configured platform, project2 only elsewhere.
+      const claims = {
+        short_name: USER,
+        projects: {
+          'project1.brics': { name: 'Project One', resources: [{ name: platform, username: ACCOUNT }, { name: 'e2e.clusters.shared', username: ACCOUNT }] },
+          'project2.brics': { name: 'Project Two', resources: [{ name: 'e2e.clusters.shared', username: 'testuser.project2' }] },
+        },
+      }
+      const offPlatform = { short_name: USER, projects: { 'project2.brics': claims.projects['project2.brics'] } }
+      const refusals: Array<[string, string | undefined, number]> = [
+        ['no token', undefined, 401],
+        ['an expired token', await issuer.token(claims, { expiresIn: -600 }), 401],
+        ['the wrong audience', await issuer.token(claims, { audience: 'someone-else' }), 401],
+        ['the wrong issuer', await issuer.token(claims, { issuer: 'http://elsewhere.example/realms/e2e' }), 401],
+        ['a bad signature', await issuer.token(claims, { foreignKey: true }), 401],
+        ['no project on the platform', await issuer.token(offPlatform), 403],
+      ]
+      for (const [what, token, status] of refusals) {
+        const stranger = new HubClient(HUB)
+        const response = await stranger.request('jupyter/hub/login', { headers: token ? { 'X-Auth-Id-Token': token } : {} })
+        assert.is(response.status, status, `${what}: ${response.status}`)
+        assert.not.ok(stranger.cookies.has('jupyterhub-hub-login'), `${what}: logged in`)
+      }
+      assert.is(await inSlurm(['squeue', '-h']), '', 'a refused login spawned a job')
+      assert.ok((issuer.hits.get('/realms/e2e/protocol/openid-connect/certs') ?? 0) > 0, 'the hub fetched the JWKS from the issuer')
+
+      const user = new HubClient(HUB)
+      const form = await user.request('jupyter/hub/login', { headers: { 'X-Auth-Id-Token': await issuer.token(claims) } })
+      assert.is(form.status, 200)
+      assert.match(form.url, /\/jupyter\/hub\/spawn$/)
+      assert.equal(selectOptions(form.body, 'brics_project'), ['project1.brics'])
+      await phase('realauth: spawn request', () =>
+        user.request(formAction(form.body), { form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' } }),
+      )
+      const job = await waitFor('the realauth job in squeue', 120_000, async () => {
+        const line = (await inSlurm(['squeue', '-h', '-o', '%i|%u'])).split('\n').find((l) => l.endsWith(`|${ACCOUNT}`))
+        return line?.split('|')[0]
+      })
+      await phase('realauth: server ready', () =>
+        waitFor('the realauth notebook server', 420_000, async () => {
+          const r = await user.request(`jupyter/user/${USER}/api/status`)
+          return r.status === 200 ? r : undefined
+        }, 2000),
+      )
+      assert.match(await inSlurm(['scontrol', 'show', 'job', job]), new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`))
+      const stop = await user.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
+      assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
+      await waitFor('the realauth job to end', 120_000, async () => ((await inSlurm(['squeue', '-h'])) === '' ? true : undefined))
+    } finally {
+      await issuer.close()
+    }
     const down = await npmRun('down')
     assert.is(down.code, 0)
     assert.equal(await existingResources(), [])

@@ -2,16 +2,20 @@ import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import YAML from 'yaml'
-import { configMapDoc, keyFiles, readPodTemplate, renderManifest } from '../../scripts/manifest.ts'
+import path from 'node:path'
+import { configMapDoc, deployConfigDoc, keyFiles, readPodTemplate, renderManifest } from '../../scripts/manifest.ts'
+import { envVarOf, parseDeployConfig, resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
 import { parseDevUsers } from '../../scripts/lib/dev-users.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
+import { tempDir } from '../helpers.ts'
 
 const users = parseDevUsers('testuser.project1\ntestuser.project2  \r\n\notheruser.project1\n')
 const client = { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nCLIENTSECRET\n-----END OPENSSH PRIVATE KEY-----\n', publicKey: 'ssh-ed25519 AAAAclient comment' }
+const deployConfig = parseDeployConfig('oidcServer: https://issuer.example/realms/r\njwtLeeway: 5\n', 'test')
 const host = { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTSECRET\n-----END OPENSSH PRIVATE KEY-----\n', publicKey: 'ssh-ed25519 AAAAhost comment' }
 
 async function render() {
-  const text = renderManifest({ users, keys: { client, host }, devLoginPassword: 'pw123', pod: await readPodTemplate() })
+  const text = renderManifest({ users, deployConfig, keys: { client, host }, devLoginPassword: 'pw123', pod: await readPodTemplate() })
   return YAML.parseAllDocuments(text).map((d) => d.toJS())
 }
 
@@ -37,28 +41,66 @@ test('combined manifest: ConfigMap, three immutable Secrets, the Pod unchanged',
     docs.map((d) => `${d.kind}/${d.metadata.name}`),
     [
       'ConfigMap/dev-user-config',
+      'ConfigMap/deploy-config',
       'Secret/jupyterhub-slurm-ssh-client-key',
       'Secret/jupyterhub-slurm-ssh-host-key',
       'Secret/jupyterhub-dev-login',
       'Pod/jupyterhub-slurm',
     ],
   )
-  for (const secret of docs.slice(1, 4)) assert.is(secret.immutable, true)
-  assert.equal(docs[1].stringData, keyFiles(client))
-  assert.equal(docs[2].stringData, keyFiles(host))
-  assert.equal(docs[3].stringData, { password: 'pw123\n' })
+  assert.equal(docs[1].data, { DEPLOY_CONFIG_OIDC_SERVER: 'https://issuer.example/realms/r', DEPLOY_CONFIG_JWT_LEEWAY: '5' })
+  for (const secret of docs.slice(2, 5)) assert.is(secret.immutable, true)
+  assert.equal(docs[2].stringData, keyFiles(client))
+  assert.equal(docs[3].stringData, keyFiles(host))
+  assert.equal(docs[4].stringData, { password: 'pw123\n' })
   const template = YAML.parse(fs.readFileSync(repoPaths().podTemplate, 'utf8'))
-  assert.equal(docs[4], template)
+  assert.equal(docs[5], template)
 })
 
 test('the Pod publishes only on 127.0.0.1 and mounts secrets with mode 0600', async () => {
-  const pod = (await render())[4]
+  const pod = (await render())[5]
   const hub = pod.spec.containers.find((c: { name: string }) => c.name === 'jupyterhub')
   assert.equal(hub.ports, [{ containerPort: 8000, hostPort: 8000, hostIP: '127.0.0.1', protocol: 'TCP' }])
   for (const volume of pod.spec.volumes.filter((v: { secret?: unknown }) => v.secret)) {
     assert.is(volume.secret.defaultMode, 0o600)
     assert.is(volume.secret.optional, false)
   }
+})
+
+test('deploy settings become DEPLOY_CONFIG_<UPPER_SNAKE> variables of the hub', async () => {
+  assert.is(envVarOf('oidcServer'), 'DEPLOY_CONFIG_OIDC_SERVER')
+  assert.is(envVarOf('bricsPlatform'), 'DEPLOY_CONFIG_BRICS_PLATFORM')
+  const doc = deployConfigDoc(deployConfig) as { metadata: { name: string }; immutable: boolean }
+  assert.is(doc.metadata.name, 'deploy-config')
+  assert.is(doc.immutable, true)
+  const hub = (await readPodTemplate()).spec as { containers: Array<{ name: string; envFrom: Array<{ configMapRef: { name: string } }> }> }
+  const refs = hub.containers.find((c) => c.name === 'jupyterhub')?.envFrom.map((e) => e.configMapRef.name)
+  assert.equal(refs, ['dev-user-config', 'deploy-config'])
+})
+
+test('dev_realauth commits bricsauthenticator\'s four settings; a site file overrides them', () => {
+  const configDir = path.join(repoPaths().config, 'dev_realauth')
+  const own = resolveDeployConfig(configDir)
+  assert.equal([...own.keys()], ['oidcServer', 'bricsPlatform', 'jwtAudience', 'jwtLeeway'])
+  const dir = tempDir()
+  const site = path.join(dir, 'site.yaml')
+  fs.writeFileSync(site, 'oidcServer: http://issuer.test:8080/realms/dev\n')
+  const merged = resolveDeployConfig(configDir, site)
+  assert.is(merged.get('oidcServer'), 'http://issuer.test:8080/realms/dev')
+  assert.is(merged.get('jwtAudience'), 'zenith-jupyter')
+  fs.rmSync(dir, { recursive: true })
+})
+
+test('deploy settings: unknown keys, keys the environment does not use and bad files are one-line errors', () => {
+  assert.throws(() => parseDeployConfig('oidcServr: x\n', 'f.yaml'), /f\.yaml: unknown deploy setting oidcServr \(known: oidcServer/)
+  assert.throws(() => parseDeployConfig('- a\n', 'f.yaml'), /f\.yaml: expected a mapping of settings/)
+  assert.throws(() => parseDeployConfig('jwtLeeway: [1]\n', 'f.yaml'), /jwtLeeway must be a string or a number/)
+  const dir = tempDir()
+  const site = path.join(dir, 'site.yaml')
+  fs.writeFileSync(site, 'oidcServer: http://x\n')
+  assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), site), /oidcServer is not a setting of this environment \(it uses: none\)/)
+  assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), path.join(dir, 'missing.yaml')), /cannot read deploy settings .*missing\.yaml: ENOENT/)
+  fs.rmSync(dir, { recursive: true })
 })
 
 test.run()

@@ -59,10 +59,6 @@ c.Authenticator.enable_auth_state = True
 # unless some allow rule is configured).
 c.Authenticator.allow_all = True
 
-# Infrastructures every dummy project pretends to have access to; the shape
-# of auth_state is {project: [infrastructure, ...]} as from BricsAuthenticator.
-DUMMY_INFRASTRUCTURES = ["slurm.aip1.isambard", "jupyter.aip1.isambard", "slurm.3.isambard"]
-
 # Space-separated <USER>.<PROJECT> Unix account names, e.g.
 # "testuser.project1 testuser.project2 otheruser.project1". The dev Slurm
 # image creates exactly these accounts.
@@ -71,13 +67,21 @@ for _name in DEV_UNIX_USERNAMES:
     if _name.count(".") != 1 or not all(_name.split(".")):
         raise RuntimeError(f"DEV_USER_CONFIG_UNIX_USERNAMES entry {_name!r} is not of the form <USER>.<PROJECT>")
 
+# The portal part of the project ids the real identity provider issues
+# ("<project>.<portal>").
+DEV_PROJECT_PORTAL = "brics"
+
 # The dummy login always logs in as the <USER> of the first account ...
 DEV_LOGIN_USER = DEV_UNIX_USERNAMES[0].split(".")[0]
-# ... with every project that user has an account for, in the given order.
+# ... with every project that user has an account for, in the given order, in
+# the auth_state shape BricsAuthenticator (v0.6.0 and later) produces from a
+# token: {"<project>.<portal>": {"name": <project name>, "username": <Unix user>}}.
+# BricsSlurmSpawner runs the job as "username", in /home/<project>/<username>.
 DEV_LOGIN_AUTH_STATE = {
-    name.split(".")[1]: list(DUMMY_INFRASTRUCTURES)
+    f"{project}.{DEV_PROJECT_PORTAL}": {"name": f"Dev project {project}", "username": name}
     for name in DEV_UNIX_USERNAMES
-    if name.split(".")[0] == DEV_LOGIN_USER
+    for user, project in [name.split(".")]
+    if user == DEV_LOGIN_USER
 }
 
 # Password for the dummy login, mounted from a podman Secret. Read at each

@@ -46,16 +46,21 @@ c.JupyterHub.cleanup_servers = False
 # ----------------------------------------------------------------- authentication
 
 # BricsAuthenticator's /hub/login verifies the ID token from the
-# X-Auth-Id-Token header: signature (keys from the issuer's JWKS), audience
-# zenith-jupyter, issuer, expiry. The short_name claim is the user name and
+# X-Auth-Id-Token header: signature (keys from the issuer's JWKS), audience,
+# issuer, expiry. The short_name claim is the user name and
 # the projects claim becomes auth_state.
 c.JupyterHub.authenticator_class = "brics"
 
-# PLACEHOLDER: set this to the issuer URL of your OIDC server (the token's
-# "iss" claim, e.g. https://keycloak.example.org/realms/<realm>). The hub
-# fetches <oidc_server>/.well-known/openid-configuration from it. Until it is
-# set, every login fails (.invalid never resolves).
-c.BricsAuthenticator.oidc_server = "https://oidc.example.invalid/realms/CHANGE-ME"
+# Deploy settings (config/dev_realauth/deploy-config.yaml, or a file given
+# with --deploy-config), passed in as DEPLOY_CONFIG_* variables by the
+# deploy-config ConfigMap: the issuer (the tokens' "iss"; the hub fetches
+# <issuer>/.well-known/openid-configuration and its JWKS), the platform whose
+# project resources grant access, the expected audience and the clock skew
+# allowed.
+c.BricsAuthenticator.oidc_server = require_env("DEPLOY_CONFIG_OIDC_SERVER")
+c.BricsAuthenticator.brics_platform = require_env("DEPLOY_CONFIG_BRICS_PLATFORM")
+c.BricsAuthenticator.jwt_audience = require_env("DEPLOY_CONFIG_JWT_AUDIENCE")
+c.BricsAuthenticator.jwt_leeway = float(require_env("DEPLOY_CONFIG_JWT_LEEWAY"))
 
 # auth_state carries the user's projects from the authenticator to the
 # spawner (auth_state_hook) and is persisted encrypted in the hub database.

@@ -1,0 +1,76 @@
+// Deploy settings: what differs between deployments of the same images
+// (issuer URL, platform name, ...). Each environment commits its settings in
+// config/<env>/deploy-config.yaml; a site or a test lays its own file over
+// them. They reach the containers as the ConfigMap `deploy-config`, one
+// environment variable DEPLOY_CONFIG_<UPPER_SNAKE> per key, which the hub
+// configuration reads.
+import fs from 'node:fs'
+import path from 'node:path'
+import YAML from 'yaml'
+import { UsageError, UserError } from './errors.ts'
+
+export type DeployConfig = Map<string, string>
+
+/** Every key an environment may set, with what it means (shown in the README and errors). */
+export const DEPLOY_KEYS: Record<string, string> = {
+  oidcServer: 'OIDC issuer URL: the tokens\' "iss" claim; its /.well-known/openid-configuration is fetched',
+  bricsPlatform: 'platform name whose resources in the "projects" claim grant access',
+  jwtAudience: 'expected "aud" claim of the tokens',
+  jwtLeeway: 'seconds of clock skew allowed when checking "exp" and "iat"',
+}
+
+export const FILE_NAME = 'deploy-config.yaml'
+
+/** DEPLOY_CONFIG_<UPPER_SNAKE>: the environment variable a key becomes. */
+export const envVarOf = (key: string): string => `DEPLOY_CONFIG_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`
+
+export function parseDeployConfig(text: string, source: string): DeployConfig {
+  let doc: unknown
+  try {
+    doc = YAML.parse(text)
+  } catch (error) {
+    throw new UserError(`${source}: not valid YAML (${(error as Error).message.split('\n')[0]})`)
+  }
+  if (doc === null || doc === undefined) return new Map()
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new UserError(`${source}: expected a mapping of settings`)
+  const config: DeployConfig = new Map()
+  for (const [key, value] of Object.entries(doc)) {
+    if (!(key in DEPLOY_KEYS)) throw new UserError(`${source}: unknown deploy setting ${key} (known: ${Object.keys(DEPLOY_KEYS).join(', ')})`)
+    if (!['string', 'number', 'boolean'].includes(typeof value)) throw new UserError(`${source}: ${key} must be a string or a number`)
+    config.set(key, String(value))
+  }
+  return config
+}
+
+export function readDeployConfig(file: string): DeployConfig {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UserError(`cannot read deploy settings ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+  }
+  return parseDeployConfig(text, file)
+}
+
+/**
+ * The environment's committed settings with a site's file laid over them.
+ * The site file may only set keys the environment uses: a key it does not
+ * would be ignored by the hub, so it is more likely a mistake.
+ */
+export function resolveDeployConfig(configDir: string, overlayFile?: string): DeployConfig {
+  const own = path.join(configDir, FILE_NAME)
+  const config = fs.existsSync(own) ? readDeployConfig(own) : new Map<string, string>()
+  if (!overlayFile) return config
+  for (const [key, value] of readDeployConfig(overlayFile)) {
+    if (!config.has(key)) {
+      const used = [...config.keys()].join(', ') || 'none'
+      throw new UsageError(`${overlayFile}: ${key} is not a setting of this environment (it uses: ${used})`)
+    }
+    config.set(key, value)
+  }
+  return config
+}
+
+/** The ConfigMap data: one environment variable per setting. */
+export const deployConfigData = (config: DeployConfig): Record<string, string> =>
+  Object.fromEntries([...config].map(([key, value]) => [envVarOf(key), value]))
