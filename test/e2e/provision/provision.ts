@@ -66,7 +66,7 @@ const IMAGE_PATH_ENV = 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 
 /** Stand-in base images, built from test/fixtures/base-images/<dir>, in order. */
 const BASE_IMAGES = [
-  { dir: 'jupyterhub', ref: 'localhost/test-double/jupyterhub:5' },
+  { dir: 'jupyterhub', ref: 'localhost/test-double/jupyterhub:5.4.2' },
   { dir: 'slurm', ref: 'localhost/test-double/slurm:full-root' },
 ]
 const CONTEXT_HASH_LABEL = 'org.jh-slurm-e2e.context-hash'
