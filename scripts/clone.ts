@@ -41,6 +41,7 @@ async function inspectClone(repo: DevRepo): Promise<CloneResult> {
 /** Clones one repository at its ref unless its directory exists; a failed clone leaves nothing behind. */
 export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void): Promise<CloneResult> {
   if (await pathExists(repo.dest)) return inspectClone(repo)
+  if (!repo.url) throw new UserError(`no repository for ${repo.name}: set ${repo.env.url}, or the repository in the image's build.args`)
   await fs.mkdir(path.dirname(repo.dest), { recursive: true })
   const partial = `${repo.dest}.partial-${process.pid}`
   try {

@@ -12,6 +12,7 @@ import { repoRoot } from './paths.ts'
 
 export interface DevRepo {
   name: string
+  /** Empty when no repository is configured: only an existing clone will do. */
   url: string
   /** Branch, tag or commit to check out; `HEAD` is the remote's default branch. */
   ref: string
@@ -64,7 +65,6 @@ export function devRepos(
     const vars = { url: `JH_SLURM_${stem}_URL`, ref: `JH_SLURM_${stem}_REF` }
     const url = env[vars.url] || args.get(`${stem}_REPO`) || ''
     const ref = env[vars.ref] || args.get(`${stem}_REF`) || ''
-    if (!url) throw new UserError(`no repository for ${name}: set ${vars.url} or ${stem}_REPO in ${IMAGES[image]}/build.args`)
     if (!ref) throw new UserError(`no ref for ${name}: set ${vars.ref} or ${stem}_REF in ${IMAGES[image]}/build.args`)
     return { name, url, ref, env: vars, dest: path.join(root, IMAGES[image], '_dev_build_data', name) }
   })

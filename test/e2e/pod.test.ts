@@ -252,7 +252,7 @@ if (reason && !inCI) {
         // What a user does: open a notebook from the launcher, type a cell, run it.
         await page.click('.jp-LauncherCard[data-category="Notebook"]')
         await page.waitForSelector('.jp-NotebookPanel .jp-Cell .cm-content', { timeout: 60_000 })
-        await page.waitForSelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"], .jp-NotebookPanel [data-status="idle"]', { timeout: 60_000 }).catch(() => undefined)
+        // A cell run before the kernel is ready waits for it.
         await page.click('.jp-NotebookPanel .jp-Cell .cm-content')
         await page.keyboard.type('import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"))')
         await page.keyboard.press('Shift+Enter')
@@ -260,6 +260,10 @@ if (reason && !inCI) {
         output = (await result.textContent()) ?? ''
       })
       await page.screenshot({ path: path.join(outputDir, 'jupyterlab.png') })
+    } catch (error) {
+      const page = browser.contexts()[0]?.pages()[0]
+      await page?.screenshot({ path: path.join(outputDir, 'jupyterlab-failure.png') }).catch(() => undefined)
+      throw error
     } finally {
       await browser.close()
     }
@@ -361,8 +365,8 @@ if (reason && !inCI) {
       })
       await phase('realauth: server ready', () =>
         waitFor('the realauth notebook server', 420_000, async () => {
-          const r = await user.request(`jupyter/user/${USER}/api/status`)
-          return r.status === 200 ? r : undefined
+          const r = await user.request(`jupyter/user/${USER}/lab`)
+          return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
         }, 2000),
       )
       assert.match(await inSlurm(['scontrol', 'show', 'job', job]), new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`))

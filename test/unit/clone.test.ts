@@ -115,10 +115,18 @@ test('an args file named in the environment moves the pin of the clone too', () 
   assert.is(hub?.ref, 'v0.8.0')
 })
 
-test('without any repository the error names the settings', () => {
+test('without any repository an existing clone still does; a missing one is an error naming the settings', async () => {
   const overlay = path.join(dir, 'norepo.args')
   fs.writeFileSync(overlay, 'BRICSAUTHENTICATOR_REPO=\n')
-  assert.throws(() => devRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot), /no repository for bricsauthenticator: set JH_SLURM_BRICSAUTHENTICATOR_URL/)
+  const [hub] = devRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot)
+  assert.is(hub?.url, '')
+  assert.is((await cloneRepo({ ...repo('pinned', 'v1.0'), url: '' })).skipped, true)
+  try {
+    await cloneRepo({ ...repo('absent', 'v1.0'), url: '' })
+    assert.unreachable('a clone without a repository succeeded')
+  } catch (error) {
+    assert.is((error as Error).message, 'no repository for pkg: set PKG_URL, or the repository in the image\'s build.args')
+  }
 })
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }))
