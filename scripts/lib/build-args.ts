@@ -1,8 +1,8 @@
 // Build arguments: each image pins its defaults in <image dir>/build.args
 // (KEY=VALUE lines, # comments). Site or test settings are laid over them
 // from further args files and single --build-arg values.
-import fs from 'node:fs'
-import { UserError, UsageError } from './errors.ts'
+import { UsageError } from './errors.ts'
+import { readUserFile } from './paths.ts'
 
 export type BuildArgs = Map<string, string>
 
@@ -27,13 +27,7 @@ export function parseArgsFile(text: string, source: string): BuildArgs {
 }
 
 export function readArgsFile(file: string): BuildArgs {
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new UserError(`cannot read build args file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
-  }
-  return parseArgsFile(text, file)
+  return parseArgsFile(readUserFile(file, 'build args file'), file)
 }
 
 /**

@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
 import { UsageError, UserError } from './errors.ts'
+import { readUserFile } from './paths.ts'
 
 export type DeployConfig = Map<string, string>
 
@@ -43,13 +44,7 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
 }
 
 export function readDeployConfig(file: string): DeployConfig {
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new UserError(`cannot read deploy settings ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
-  }
-  return parseDeployConfig(text, file)
+  return parseDeployConfig(readUserFile(file, 'deploy settings'), file)
 }
 
 /**

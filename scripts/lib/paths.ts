@@ -2,6 +2,8 @@
 // in another mount namespace or chroot (see JH_SLURM_PODMAN), where a relative
 // path would resolve against a different working directory.
 import fs from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { UserError } from './errors.ts'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -12,6 +14,15 @@ export const pathExists = (p: string): Promise<boolean> =>
     () => true,
     () => false,
   )
+
+/** Reads a file the user named; a missing or unreadable one is a one-line error naming `what`. */
+export function readUserFile(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UserError(`cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+  }
+}
 
 export interface RepoPaths {
   root: string
