@@ -159,6 +159,8 @@ if (reason && !inCI) {
     const slurm = await podman(['exec', 'jupyterhub-slurm-slurm', 'sh', '-c', 'cd /srv/dev_data/slurmspawner_wrappers && /opt/jupyter/slurmspawner_wrappers/bin/python -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
     assert.is(slurm.exitCode, 0, `${slurm.stdout}${slurm.stderr}`)
     assert.match(slurm.stdout, /\d+ passed/)
+    const summary = (out: string) => out.trim().split('\n').pop()
+    console.log(`  [e2e] pytest in the hub image, bricsauthenticator: ${summary(hub.stdout)}; in the Slurm image, slurmspawner_wrappers: ${summary(slurm.stdout)}`)
   })
 
   test('a second up is refused and leaves the running environment alone', async () => {
