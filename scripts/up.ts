@@ -281,7 +281,7 @@ export const cli = {
     },
   },
   notes:
-    'Environment: JH_SLURM_PODMAN (podman command), JH_SLURM_BRICSAUTHENTICATOR_URL, JH_SLURM_SLURMSPAWNER_WRAPPERS_URL,\n' +
+    'Environment: JH_SLURM_PODMAN (podman command), JH_SLURM_BRICSAUTHENTICATOR_URL/_REF, JH_SLURM_SLURMSPAWNER_WRAPPERS_URL/_REF,\n' +
     'JUPYTERUSER(_UID), JUPYTERGROUP(_GID), SLURMUSER(_UID), SLURMGROUP(_GID). See README.md.',
 } as const
 
