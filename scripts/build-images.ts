@@ -10,7 +10,6 @@ import { type BuildArgs, mergeBuildArgs, parseAssignment, readArgsFile } from '.
 import { DEV_TAG, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from './lib/names.ts'
 import { repoRoot } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
-import { ARGS_FILE_ENV } from './lib/sources.ts'
 
 /** Where a CA bundle given with --ca-bundle appears inside RUN steps. */
 export const CA_BUNDLE_MOUNT = '/run/build-ca/ca.crt'
@@ -45,13 +44,13 @@ export const buildOptions = {
   'hub-args-file': {
     type: 'string',
     value: 'FILE',
-    env: ARGS_FILE_ENV.jupyterhub,
+    env: 'JH_SLURM_HUB_ARGS_FILE',
     description: 'KEY=VALUE file laid over brics_jupyterhub/build.args',
   },
   'slurm-args-file': {
     type: 'string',
     value: 'FILE',
-    env: ARGS_FILE_ENV.slurm,
+    env: 'JH_SLURM_SLURM_ARGS_FILE',
     description: 'KEY=VALUE file laid over brics_slurm/build.args',
   },
   'hub-build-arg': { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'one hub build argument' },
@@ -92,6 +91,10 @@ export function buildSettings(values: Values<typeof buildOptions>, images: Image
     caBundle,
   }
 }
+
+/** Build settings from the environment alone (args files, CA bundle), for steps without build options. */
+export const envBuildSettings = (env: NodeJS.ProcessEnv = process.env): BuildSettings =>
+  buildSettings(parseCommandLine({ command: 'build-images', summary: '', options: buildOptions }, [], env).values)
 
 /** Resolves one image's build: its context, reference and final build arguments. */
 export function planImageBuild(image: ImageKey, settings: BuildSettings, root: string = repoRoot): ImageBuild {

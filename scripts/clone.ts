@@ -4,11 +4,12 @@
 // say which commit it holds and whether that is the pin.
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import { envBuildSettings, planImageBuild } from './build-images.ts'
 import { parseCommandLine } from './lib/cli.ts'
 import { UserError } from './lib/errors.ts'
 import { exec } from './lib/exec.ts'
 import { runStep } from './lib/main.ts'
-import { pathExists } from './lib/paths.ts'
+import { pathExists, repoRoot } from './lib/paths.ts'
 import { DEFAULT_BRANCH, type DevRepo, devRepos } from './lib/sources.ts'
 
 export interface CloneResult {
@@ -63,7 +64,11 @@ export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void):
   }
 }
 
-export async function cloneDevRepos(repos: DevRepo[] = devRepos(), onLine?: (line: string) => void): Promise<CloneResult[]> {
+/** The repositories at the refs the image builds would use with this environment (its args files included). */
+export const envDevRepos = (env: NodeJS.ProcessEnv = process.env, root: string = repoRoot): DevRepo[] =>
+  devRepos(env, root, (image) => planImageBuild(image, envBuildSettings(env), root).args)
+
+export async function cloneDevRepos(repos: DevRepo[] = envDevRepos(), onLine?: (line: string) => void): Promise<CloneResult[]> {
   const results: CloneResult[] = []
   for (const repo of repos) results.push(await cloneRepo(repo, onLine))
   return results
@@ -93,7 +98,7 @@ export const cli = {
 
 runStep(import.meta.url, async () => {
   parseCommandLine(cli)
-  for (const result of await cloneDevRepos(devRepos(), (line) => process.stderr.write(`  ${line}\n`))) {
+  for (const result of await cloneDevRepos(envDevRepos(), (line) => process.stderr.write(`  ${line}\n`))) {
     console.log(describeClone(result))
     const warning = describeWarning(result)
     if (warning) process.stderr.write(`${warning}\n`)

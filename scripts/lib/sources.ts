@@ -5,10 +5,9 @@
 // environment can point a clone elsewhere (a fork, a mirror, a local path or
 // git bundle) or at another ref.
 import path from 'node:path'
-import { type BuildArgs, mergeBuildArgs, readArgsFile } from './build-args.ts'
+import type { BuildArgs } from './build-args.ts'
 import { UserError } from './errors.ts'
 import { IMAGES, type ImageKey } from './names.ts'
-import { repoRoot } from './paths.ts'
 
 export interface DevRepo {
   name: string
@@ -37,29 +36,13 @@ const REPOS: RepoSpec[] = [
   { name: 'slurmspawner_wrappers', image: 'slurm', stem: 'SLURMSPAWNER_WRAPPERS' },
 ]
 
-/** Environment variable naming an args file laid over each image's build.args. */
-export const ARGS_FILE_ENV: Record<ImageKey, string> = {
-  jupyterhub: 'JH_SLURM_HUB_ARGS_FILE',
-  slurm: 'JH_SLURM_SLURM_ARGS_FILE',
-}
-
-/** An image's build arguments: the committed pins with the args file named in the environment laid over them. */
-export function envBuildArgs(image: ImageKey, env: NodeJS.ProcessEnv = process.env, root: string = repoRoot): BuildArgs {
-  const pins = readArgsFile(path.join(root, IMAGES[image], 'build.args'))
-  const overlay = env[ARGS_FILE_ENV[image]]
-  return mergeBuildArgs(pins, overlay ? [readArgsFile(path.resolve(overlay))] : [], IMAGES[image])
-}
-
 /**
  * The repositories to clone. `argsOf` gives each image's effective build
- * arguments (`up` passes those of its build, overlays and --*-build-arg
- * included); JH_SLURM_<NAME>_URL and JH_SLURM_<NAME>_REF win over them.
+ * arguments, as the image build resolves them (see planImageBuild), so the
+ * clone follows the same pins; JH_SLURM_<NAME>_URL and JH_SLURM_<NAME>_REF
+ * win over them.
  */
-export function devRepos(
-  env: NodeJS.ProcessEnv = process.env,
-  root: string = repoRoot,
-  argsOf: (image: ImageKey) => BuildArgs = (image) => envBuildArgs(image, env, root),
-): DevRepo[] {
+export function devRepos(env: NodeJS.ProcessEnv, root: string, argsOf: (image: ImageKey) => BuildArgs): DevRepo[] {
   return REPOS.map(({ name, image, stem }) => {
     const args = argsOf(image)
     const vars = { url: `JH_SLURM_${stem}_URL`, ref: `JH_SLURM_${stem}_REF` }

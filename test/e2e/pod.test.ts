@@ -13,6 +13,7 @@ import path from 'node:path'
 import { chromium } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { envDevRepos } from '../../scripts/clone.ts'
 import { existingResources, teardown } from '../../scripts/down.ts'
 import { checkPodman, podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
@@ -78,13 +79,14 @@ if (reason && !inCI) {
   let jobId = ''
   const keyMaterial: string[] = []
   let savedRealauthUsers: string | undefined
-  const CLONES = { bricsauthenticator: 'brics_jupyterhub/_dev_build_data/bricsauthenticator', slurmspawner_wrappers: 'brics_slurm/_dev_build_data/slurmspawner_wrappers' }
+  // Where the clone step puts each repository, as the product resolves it.
+  const clones = envDevRepos({ ...process.env, ...upEnv })
   const clonedBefore = new Map<string, boolean>()
 
   const devLoginPassword = () => fs.readFileSync(repoPaths().devLoginPasswordFile, 'utf8').trim()
 
   test.before(async () => {
-    for (const [name, dir] of Object.entries(CLONES)) clonedBefore.set(name, fs.existsSync(path.join(repoRoot, dir)))
+    for (const { name, dest } of clones) clonedBefore.set(name, fs.existsSync(dest))
     if (inCI && [...clonedBefore.values()].some(Boolean)) console.warn('  [e2e] clones exist already: the clone step is checked on what they hold')
     fs.mkdirSync(outputDir, { recursive: true })
     if (fs.existsSync(realauthUsers)) savedRealauthUsers = fs.readFileSync(realauthUsers, 'utf8')
@@ -111,7 +113,7 @@ if (reason && !inCI) {
       else assert.match(run.output, new RegExp(`${name}: \\S+ exists, clone skipped \\(commit [0-9a-f]{12}\\)`))
     }
     assert.not.match(run.output, /warning: (bricsauthenticator|slurmspawner_wrappers)/)
-    for (const dir of Object.values(CLONES)) assert.ok(fs.existsSync(path.join(repoRoot, dir, 'pyproject.toml')), dir)
+    for (const { dest } of clones) assert.ok(fs.existsSync(path.join(dest, 'pyproject.toml')), dest)
     const pod = JSON.parse(await podmanOut(['pod', 'inspect', 'jupyterhub-slurm'])) as { State: string } | Array<{ State: string }>
     assert.is((Array.isArray(pod) ? pod[0]?.State : pod.State), 'Running')
     const states = await podmanOut(['ps', '--filter', 'pod=jupyterhub-slurm', '--format', '{{.Names}} {{.State}}'])
@@ -257,7 +259,8 @@ if (reason && !inCI) {
         // What a user does: open a notebook from the launcher, type a cell, run it.
         await page.click('.jp-LauncherCard[data-category="Notebook"]')
         await page.waitForSelector('.jp-NotebookPanel .jp-Cell .cm-content', { timeout: 60_000 })
-        // A cell run before the kernel is ready waits for it.
+        // A cell run before the kernel is connected can be lost: wait until the status bar says it is idle.
+        await page.locator('#jp-main-statusbar').getByText(/\|\s*Idle/).waitFor({ timeout: 120_000 })
         await page.click('.jp-NotebookPanel .jp-Cell .cm-content')
         await page.keyboard.type('import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"))')
         await page.keyboard.press('Shift+Enter')

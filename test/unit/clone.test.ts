@@ -3,8 +3,8 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { $ } from 'zx'
-import { cloneRepo, describeClone, describeWarning } from '../../scripts/clone.ts'
-import { type DevRepo, devRepos } from '../../scripts/lib/sources.ts'
+import { cloneRepo, describeClone, describeWarning, envDevRepos } from '../../scripts/clone.ts'
+import type { DevRepo } from '../../scripts/lib/sources.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
 import { tempDir } from '../helpers.ts'
 
@@ -100,7 +100,7 @@ test('a failed clone leaves no directory behind', async () => {
 })
 
 test('URL and ref come from the build args, and the environment overrides them', () => {
-  const [hub, slurm] = devRepos({ JH_SLURM_BRICSAUTHENTICATOR_URL: '/srv/git/ba.bundle', JH_SLURM_SLURMSPAWNER_WRAPPERS_REF: 'HEAD' }, repoRoot)
+  const [hub, slurm] = envDevRepos({ JH_SLURM_BRICSAUTHENTICATOR_URL: '/srv/git/ba.bundle', JH_SLURM_SLURMSPAWNER_WRAPPERS_REF: 'HEAD' }, repoRoot)
   assert.is(hub?.url, '/srv/git/ba.bundle')
   assert.is(hub?.ref, 'v0.7.0')
   assert.is(hub?.dest, path.join(repoRoot, 'brics_jupyterhub', '_dev_build_data', 'bricsauthenticator'))
@@ -111,14 +111,14 @@ test('URL and ref come from the build args, and the environment overrides them',
 test('an args file named in the environment moves the pin of the clone too', () => {
   const overlay = path.join(dir, 'pin.args')
   fs.writeFileSync(overlay, 'BRICSAUTHENTICATOR_REF=v0.8.0\n')
-  const [hub] = devRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot)
+  const [hub] = envDevRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot)
   assert.is(hub?.ref, 'v0.8.0')
 })
 
 test('without any repository an existing clone still does; a missing one is an error naming the settings', async () => {
   const overlay = path.join(dir, 'norepo.args')
   fs.writeFileSync(overlay, 'BRICSAUTHENTICATOR_REPO=\n')
-  const [hub] = devRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot)
+  const [hub] = envDevRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot)
   assert.is(hub?.url, '')
   assert.is((await cloneRepo({ ...repo('pinned', 'v1.0'), url: '' })).skipped, true)
   try {
