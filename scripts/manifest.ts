@@ -1,5 +1,6 @@
-// Step: render the combined manifest: the ConfigMaps of dev users and deploy
-// settings, the Secrets (SSH keys, dev login password) and the fixed Pod document.
+// Step: render the combined manifest of an environment: the ConfigMaps of dev
+// users and deploy settings, the Secrets (SSH keys, dev login password) and
+// the Pod of jh_slurm_pod.yaml, each under the environment's own name.
 import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
@@ -7,11 +8,11 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { parseCommandLine } from './lib/cli.ts'
 import { readDevUsers, devUsersValue, type DevUser } from './lib/dev-users.ts'
-import { resolveEnvironment } from './lib/environment.ts'
+import { parsePort, resolveEnvironment } from './lib/environment.ts'
 import { UserError } from './lib/errors.ts'
 import { runStep } from './lib/main.ts'
 import { type DeployConfig, deployConfigData, resolveDeployConfig } from './lib/deploy-config.ts'
-import { CONFIG_MAP, DEPLOY_CONFIG_MAP, DEV_USERS_KEY, SECRETS } from './lib/names.ts'
+import { DEV_USERS_KEY, ENV_LABEL, PORT_LABEL, type ResourceNames, TEMPLATE_NAMES } from './lib/names.ts'
 import { repoPaths, repoRoot } from './lib/paths.ts'
 import { registerSecret } from './lib/redact.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys, type KeyPair } from './keygen.ts'
@@ -28,9 +29,54 @@ const configMap = (name: string, data: Record<string, string>): Doc => ({
   data,
 })
 
-export const configMapDoc = (users: DevUser[]): Doc => configMap(CONFIG_MAP, { [DEV_USERS_KEY]: devUsersValue(users) })
+export const configMapDoc = (name: string, users: DevUser[]): Doc => configMap(name, { [DEV_USERS_KEY]: devUsersValue(users) })
 
-export const deployConfigDoc = (config: DeployConfig): Doc => configMap(DEPLOY_CONFIG_MAP, deployConfigData(config))
+export const deployConfigDoc = (name: string, config: DeployConfig): Doc => configMap(name, deployConfigData(config))
+
+/** The port the hub listens on inside the pod; the host side is the environment's. */
+export const HUB_CONTAINER_PORT = 8000
+
+interface PodSpec {
+  containers?: Array<{
+    name: string
+    envFrom?: Array<{ configMapRef?: { name: string } }>
+    ports?: Array<{ containerPort: number; hostPort?: number }>
+  }>
+  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string } }>
+}
+
+/** Looks up what a template name stands for; a name the launcher does not make is an error. */
+function rename<K extends string>(kind: string, templateNames: Record<K, string>, envNames: Record<K, string>, name: string): string {
+  const key = (Object.keys(templateNames) as K[]).find((k) => templateNames[k] === name)
+  if (!key) {
+    const known = Object.values(templateNames).join(', ')
+    throw new UserError(`the pod template refers to ${kind} "${name}", which the launcher does not make (it makes: ${known})`)
+  }
+  return envNames[key]
+}
+
+/**
+ * The Pod of the template under the environment's names: its own pod name
+ * and labels, claims, secrets and ConfigMaps, and the hub on `hostPort`.
+ */
+export function podForEnvironment(template: Doc, names: ResourceNames, hostPort: number): Doc {
+  const pod = structuredClone(template) as Doc & { metadata: { name?: string; labels?: Record<string, string> }; spec: PodSpec }
+  pod.metadata = { ...pod.metadata, name: names.pod, labels: { ...pod.metadata?.labels, [ENV_LABEL]: names.env, [PORT_LABEL]: String(hostPort) } }
+  for (const container of pod.spec.containers ?? []) {
+    for (const source of container.envFrom ?? []) {
+      if (source.configMapRef) source.configMapRef.name = rename('ConfigMap', TEMPLATE_NAMES.configMaps, names.configMaps, source.configMapRef.name)
+    }
+    for (const port of container.ports ?? []) {
+      if (port.containerPort === HUB_CONTAINER_PORT && port.hostPort !== undefined) port.hostPort = hostPort
+    }
+  }
+  for (const volume of pod.spec.volumes ?? []) {
+    const claim = volume.persistentVolumeClaim
+    if (claim) claim.claimName = rename('volume claim', TEMPLATE_NAMES.volumes, names.volumes, claim.claimName)
+    if (volume.secret) volume.secret.secretName = rename('Secret', TEMPLATE_NAMES.secrets, names.secrets, volume.secret.secretName)
+  }
+  return pod
+}
 
 /** The four files each key Secret provides to the containers. */
 export function keyFiles(pair: KeyPair): Record<string, string> {
@@ -45,6 +91,13 @@ export function keyFiles(pair: KeyPair): Record<string, string> {
 export function secretDoc(name: string, stringData: Record<string, string>): Doc {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name }, immutable: true, type: 'Opaque', stringData }
 }
+
+export const portOption = {
+  type: 'string',
+  value: 'PORT',
+  env: 'JH_SLURM_HOST_PORT',
+  description: 'publish the hub on 127.0.0.1:PORT (default: hostPort in config/<env>/launcher.yaml)',
+} as const
 
 export const deployConfigOption = {
   type: 'string',
@@ -66,6 +119,8 @@ export async function readPodTemplate(file: string = repoPaths().podTemplate): P
 }
 
 export interface ManifestInput {
+  names: ResourceNames
+  hostPort: number
   users: DevUser[]
   deployConfig: DeployConfig
   keys: EnvironmentKeys
@@ -73,14 +128,14 @@ export interface ManifestInput {
   pod: Doc
 }
 
-export function renderManifest({ users, deployConfig, keys, devLoginPassword, pod }: ManifestInput): string {
+export function renderManifest({ names, hostPort, users, deployConfig, keys, devLoginPassword, pod }: ManifestInput): string {
   const docs = [
-    configMapDoc(users),
-    deployConfigDoc(deployConfig),
-    secretDoc(SECRETS.clientKey, keyFiles(keys.client)),
-    secretDoc(SECRETS.hostKey, keyFiles(keys.host)),
-    secretDoc(SECRETS.devLogin, { password: `${devLoginPassword}\n` }),
-    pod,
+    configMapDoc(names.configMaps.devUsers, users),
+    deployConfigDoc(names.configMaps.deployConfig, deployConfig),
+    secretDoc(names.secrets.clientKey, keyFiles(keys.client)),
+    secretDoc(names.secrets.hostKey, keyFiles(keys.host)),
+    secretDoc(names.secrets.devLogin, { password: `${devLoginPassword}\n` }),
+    podForEnvironment(pod, names, hostPort),
   ]
   return docs.map((doc) => new YAML.Document(doc).toString({ lineWidth: 0 })).join('---\n')
 }
@@ -99,6 +154,7 @@ export const cli = {
   options: {
     output: { type: 'string', short: 'o', value: 'FILE', description: 'write to FILE (mode 0600) instead of stdout' },
     'deploy-config': deployConfigOption,
+    port: portOption,
   },
   notes: 'The output holds private keys: keep it out of logs and version control.',
 } as const
@@ -108,11 +164,12 @@ runStep(import.meta.url, async () => {
   const env = resolveEnvironment(positionals[0])
   const users = readDevUsers(env.devUsersFile, repoRoot)
   const deployConfig = resolveDeployConfig(env.configDir, values['deploy-config'])
+  const hostPort = values.port === undefined ? env.hostPort : parsePort(values.port, '--port')
   const pod = await readPodTemplate()
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'jh_slurm_keys.'))
   try {
     const keys = await generateEnvironmentKeys(scratch)
-    const text = renderManifest({ users, deployConfig, keys, devLoginPassword: newDevLoginPassword(), pod })
+    const text = renderManifest({ names: env.names, hostPort, users, deployConfig, keys, devLoginPassword: newDevLoginPassword(), pod })
     if (values.output) {
       const file = path.resolve(values.output)
       await writeManifest(file, text)

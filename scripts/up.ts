@@ -6,24 +6,26 @@ import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
 import { buildImage, buildOptions, buildSettings, planImageBuild, type BuildSettings } from './build-images.ts'
 import { cloneRepo, describeClone, describeWarning } from './clone.ts'
-import { existingResources, teardown } from './down.ts'
+import { teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
 import { parseCommandLine } from './lib/cli.ts'
 import { type DeployConfig, resolveDeployConfig } from './lib/deploy-config.ts'
 import { type DevUser, readDevUsers } from './lib/dev-users.ts'
-import { type Environment, resolveEnvironment } from './lib/environment.ts'
+import { makeBuildDir, markKept } from './lib/build-dirs.ts'
+import { type Environment, parsePort, resolveEnvironment } from './lib/environment.ts'
 import { reportError, UserError } from './lib/errors.ts'
 import { killRunning } from './lib/exec.ts'
 import { acquireLock } from './lib/lock.ts'
 import { runStep } from './lib/main.ts'
-import { containerName, HUB_HOST, HUB_PORT, HUB_URL, type ImageKey } from './lib/names.ts'
+import { describeResources, environmentsUp, takeInventory } from './lib/inventory.ts'
+import { containerName, HUB_HOST, hubUrl, type ImageKey, LEGACY, resourceNames } from './lib/names.ts'
 import { volumeOwners } from './lib/owners.ts'
 import { pathExists, repoPaths, repoRoot } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
 import { checkPortFree, checkTool } from './lib/preflight.ts'
 import { devRepos } from './lib/sources.ts'
 import { waitForHttp } from './lib/wait.ts'
-import { deployConfigOption, newDevLoginPassword, readPodTemplate, renderManifest, writeManifest } from './manifest.ts'
+import { deployConfigOption, newDevLoginPassword, portOption, readPodTemplate, renderManifest, writeManifest } from './manifest.ts'
 import { playManifest } from './play.ts'
 import { createVolume, volumeSpecs } from './volumes.ts'
 
@@ -34,11 +36,14 @@ export interface UpOptions {
   waitSeconds: number
   /** Deploy settings laid over config/<env>/deploy-config.yaml. */
   deployConfigFile?: string
+  /** Host port of the hub instead of the environment's own. */
+  hostPort?: number
   root?: string
 }
 
 interface UpContext {
   env?: Environment
+  hostPort?: number
   users?: DevUser[]
   deployConfig?: DeployConfig
   buildDir?: string
@@ -82,6 +87,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             title: `Environment ${options.envName}, its dev_users and deploy settings`,
             task: (ctx) => {
               ctx.env = resolveEnvironment(options.envName, root)
+              ctx.hostPort = options.hostPort ?? ctx.env.hostPort
               ctx.users = readDevUsers(ctx.env.devUsersFile, root)
               ctx.deployConfig = resolveDeployConfig(ctx.env.configDir, options.deployConfigFile)
             },
@@ -98,15 +104,28 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             },
           },
           {
-            title: 'No environment is up',
-            task: async () => {
-              const existing = await existingResources()
-              if (existing.length) {
-                const [first, ...rest] = existing.map((r) => `${r.kind} ${r.name}`)
-                const what = rest.length ? `${first} and ${rest.length} more` : first
-                throw new UserError(`an environment is already up (${what}); run \`npm run down\` first`)
+            title: `${options.envName} is not up and its port is free`,
+            task: async (ctx, sub) => {
+              const port = ctx.hostPort as number
+              sub.title = `${options.envName} is not up and port ${port} is free`
+              const up = environmentsUp(await takeInventory(), [options.envName])
+              const same = up.find((e) => e.names.env === options.envName)
+              if (same) {
+                throw new UserError(
+                  `environment ${options.envName} is already up (${describeResources(same.resources)}); run \`npm run down -- ${options.envName}\` first`,
+                )
               }
-              await checkPortFree(HUB_PORT, HUB_HOST)
+              const legacy = up.find((e) => e.names.env === LEGACY)
+              if (legacy) {
+                throw new UserError(
+                  `an environment from an earlier version is still up under the old fixed names (${describeResources(legacy.resources)}); remove it with \`npm run down -- --all\``,
+                )
+              }
+              const holder = environmentsUp(await takeInventory(), []).find((e) => e.hostPort === port)
+              if (holder) {
+                throw new UserError(`port ${port} is used by environment ${holder.names.env}; choose another with --port, or run \`npm run down -- ${holder.names.env}\``)
+              }
+              await checkPortFree(port, HUB_HOST)
             },
           },
         ],
@@ -115,9 +134,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
     ),
     timed('Make build directory', async (ctx, task) => {
       ctx.mayRollBack = true
-      await fs.mkdir(paths.buildTmp, { recursive: true, mode: 0o700 })
-      ctx.buildDir = await fs.mkdtemp(path.join(paths.buildTmp, `jh_slurm_pod_${options.envName}.`))
-      await fs.chmod(ctx.buildDir, 0o700)
+      ctx.buildDir = makeBuildDir(options.envName, root)
       task.title = `Make build directory ${path.relative(root, ctx.buildDir)}`
     }),
     timed('Clone development repositories', (_ctx, task) =>
@@ -161,7 +178,10 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
     }),
     timed('Render manifest', async (ctx, task) => {
       ctx.devLoginPassword = newDevLoginPassword()
+      const env = ctx.env as Environment
       const text = renderManifest({
+        names: env.names,
+        hostPort: ctx.hostPort as number,
         users: ctx.users as DevUser[],
         deployConfig: ctx.deployConfig as DeployConfig,
         keys: ctx.keys as EnvironmentKeys,
@@ -174,13 +194,13 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
     }),
     timed('Start pod (podman kube play)', async (ctx, task) => {
       await playManifest(ctx.manifestFile as string, (line) => (task.output = line))
-      await fs.writeFile(paths.devLoginPasswordFile, `${ctx.devLoginPassword}\n`, { mode: 0o600 })
+      await fs.writeFile(paths.devLoginPasswordFile(options.envName), `${ctx.devLoginPassword}\n`, { mode: 0o600 })
     }),
-    timed('Wait for JupyterHub', async (_ctx, task) => {
+    timed('Wait for JupyterHub', async (ctx, task) => {
       if (options.waitSeconds <= 0) return task.skip('not waiting (--wait 0)')
-      const health = new URL('hub/health', HUB_URL).toString()
+      const health = new URL('hub/health', hubUrl(ctx.hostPort as number)).toString()
       if (!(await waitForHttp(health, options.waitSeconds * 1000))) {
-        const logs = await podman(['logs', '--tail', '15', containerName('jupyterhub')], { nothrow: true })
+        const logs = await podman(['logs', '--tail', '15', containerName((ctx.env as Environment).names, 'jupyterhub')], { nothrow: true })
         const tail = `${logs.stdout}${logs.stderr}`.trim()
         if (tail) process.stderr.write(`last lines of the hub log:\n${tail}\n`)
         throw new UserError(`JupyterHub did not answer at ${health} within ${options.waitSeconds} s`)
@@ -189,16 +209,16 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
   ]
 }
 
-async function rollBack(): Promise<void> {
+async function rollBack(envName: string, root: string): Promise<void> {
   process.stderr.write('rolling back what this run created:\n')
-  const removed = await teardown((line) => process.stderr.write(`  ${line}\n`))
+  const removed = await teardown([resourceNames(envName)], (line) => process.stderr.write(`  ${line}\n`), root)
   if (removed.length === 0) process.stderr.write('  nothing had been created\n')
 }
 
 export async function up(options: UpOptions): Promise<number> {
   const root = options.root ?? repoRoot
   const paths = repoPaths(root)
-  const release = acquireLock(paths.lockFile, 'up')
+  const release = acquireLock(paths.lockFile(options.envName), 'up')
   const ctx: UpContext = { mayRollBack: false, starts: [] }
   const onSignal = (signal: NodeJS.Signals) => {
     if (ctx.interrupted) return
@@ -228,7 +248,7 @@ export async function up(options: UpOptions): Promise<number> {
       : reportError(error)
     if (ctx.mayRollBack) {
       try {
-        await rollBack()
+        await rollBack(options.envName, root)
       } catch (rollbackError) {
         reportError(rollbackError, 'rollback failed')
       }
@@ -237,7 +257,8 @@ export async function up(options: UpOptions): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     // Keys and manifest go whatever happened, unless asked to keep them.
-    if (ctx.buildDir && !options.keepBuildData) await fs.rm(ctx.buildDir, { recursive: true, force: true })
+    if (ctx.buildDir && (!options.keepBuildData || code !== 0)) await fs.rm(ctx.buildDir, { recursive: true, force: true })
+    else if (ctx.buildDir) markKept(ctx.buildDir)
     release()
   }
   if (code === 0) printSummary(ctx, timings, options, root)
@@ -245,15 +266,15 @@ export async function up(options: UpOptions): Promise<number> {
 }
 
 function printSummary(ctx: UpContext, timings: Array<[string, number]>, options: UpOptions, root: string): void {
-  const passwordFile = path.relative(root, repoPaths(root).devLoginPasswordFile)
+  const passwordFile = path.relative(root, repoPaths(root).devLoginPasswordFile(options.envName))
   const lines = [
     '',
-    `Environment ${options.envName} is up: ${HUB_URL}`,
+    `Environment ${options.envName} is up: ${hubUrl(ctx.hostPort as number)}`,
     `Dev login password (dummy login): ${ctx.devLoginPassword} (also in ${passwordFile}, mode 0600)`,
     options.keepBuildData
       ? `Build data kept in ${ctx.buildDir} — it holds private keys; delete it with: rm -rf ${ctx.buildDir}`
       : 'Build data (keys, manifest) deleted; pass --keep-build-data to keep it',
-    'Tear down with: npm run down',
+    `Tear down with: npm run down -- ${options.envName}`,
     '',
     'Step timings:',
     ...timings.map(([title, ms]) => `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${title}`),
@@ -269,6 +290,7 @@ export const cli = {
   options: {
     ...buildOptions,
     'deploy-config': deployConfigOption,
+    port: portOption,
     'keep-build-data': {
       type: 'boolean',
       env: 'JH_SLURM_KEEP_BUILD_DATA',
@@ -290,7 +312,9 @@ runStep(import.meta.url, async () => {
   const waitSeconds = values.wait === undefined ? 300 : Number(values.wait)
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UserError(`--wait takes a number of seconds, got "${values.wait}"`, 2)
   resolveEnvironment(positionals[0])
+  const hostPort = values.port === undefined ? undefined : parsePort(values.port, '--port')
   return up({
+    hostPort,
     envName: positionals[0] as string,
     build: buildSettings(values),
     keepBuildData: values['keep-build-data'],

@@ -10,7 +10,7 @@ import { resolveEnvironment, type Environment } from './lib/environment.ts'
 import { UserError } from './lib/errors.ts'
 import { exec } from './lib/exec.ts'
 import { runStep } from './lib/main.ts'
-import { VOLUMES } from './lib/names.ts'
+import { ENV_LABEL, VOLUME_DIRS, type VolumeKey } from './lib/names.ts'
 import { type Owner, type VolumeOwners, volumeOwners } from './lib/owners.ts'
 import { checkPodman, podman, podmanCommand, podmanSucceeds } from './lib/podman.ts'
 
@@ -100,15 +100,19 @@ export function volumeImportCommand(name: string, platform = process.platform, e
 
 export interface VolumeSpec {
   name: string
+  /** The environment it belongs to (a label on the volume). */
+  env: string
   srcDir: string
   owner: Owner
 }
 
 export function volumeSpecs(env: Environment, owners: VolumeOwners): VolumeSpec[] {
-  return [
-    { name: VOLUMES.jupyterhub, srcDir: path.join(env.volumesDir, VOLUMES.jupyterhub), owner: owners.jupyterhub },
-    { name: VOLUMES.slurm, srcDir: path.join(env.volumesDir, VOLUMES.slurm), owner: owners.slurm },
-  ]
+  return (Object.keys(VOLUME_DIRS) as VolumeKey[]).map((key) => ({
+    name: env.names.volumes[key],
+    env: env.name,
+    srcDir: path.join(env.volumesDir, VOLUME_DIRS[key]),
+    owner: owners[key],
+  }))
 }
 
 /** Creates one volume and imports its initial contents; an existing volume is refused. */
@@ -119,17 +123,18 @@ export async function createVolume(spec: VolumeSpec, onLine?: (line: string) => 
     throw new UserError(`initial volume data ${spec.srcDir} is missing`)
   }
   if (await podmanSucceeds(['volume', 'exists', spec.name])) {
-    throw new UserError(`volume ${spec.name} already exists; run \`npm run down\` first`)
+    throw new UserError(`volume ${spec.name} already exists; run \`npm run down -- ${spec.env}\` first`)
   }
   const entries = await volumeEntries(spec.srcDir, spec.owner)
-  await podman(['volume', 'create', spec.name], { onLine })
+  await podman(['volume', 'create', '--label', `${ENV_LABEL}=${spec.env}`, spec.name], { onLine })
   await exec(volumeImportCommand(spec.name), { input: packVolume(entries), onLine })
   onLine?.(`${spec.name}: ${entries.length} entries owned by ${spec.owner.uname}:${spec.owner.gname} (${spec.owner.uid}:${spec.owner.gid})`)
 }
 
 export const cli = {
   command: 'volumes',
-  summary: 'Create the named volumes jupyterhub_root and slurm_root and fill them from volumes/<env>/.',
+  summary:
+    'Create the volumes jupyterhub-root-<env> and slurm-root-<env> and fill them from volumes/<env>/jupyterhub_root and slurm_root.',
   positionals: ['<env>'],
   options: {},
   notes:

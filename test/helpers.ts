@@ -24,7 +24,7 @@ export interface FakePodman {
 }
 
 /** Puts the fake podman first on PATH with the given resources existing. */
-export function useFakePodman(initial: Partial<ReturnType<FakePodman['resources']>> & { version?: string } = {}): FakePodman {
+export function useFakePodman(initial: Partial<ReturnType<FakePodman["resources"]>> & { version?: string; podLabels?: Record<string, Record<string, string>> } = {}): FakePodman {
   const dir = tempDir('fake-podman-')
   const state = path.join(dir, 'state.json')
   const log = path.join(dir, 'calls.log')
@@ -66,6 +66,7 @@ export function makeRepo(envs: Record<string, string | null>): string {
     fs.mkdirSync(path.join(root, 'volumes', name, 'jupyterhub_root', 'etc'), { recursive: true })
     fs.mkdirSync(path.join(root, 'volumes', name, 'slurm_root'), { recursive: true })
     if (devUsers !== null) fs.writeFileSync(path.join(root, 'config', name, 'dev_users'), devUsers)
+    fs.writeFileSync(path.join(root, 'config', name, 'launcher.yaml'), `hostPort: ${8000 + Object.keys(envs).indexOf(name)}\n`)
   }
   return root
 }

@@ -1,14 +1,49 @@
 // An environment is a pair of directories, config/<env> and volumes/<env>.
+// config/<env>/launcher.yaml holds what the launcher itself needs to know
+// about it (the host port); the hub never sees it.
 import fs from 'node:fs'
 import path from 'node:path'
+import YAML from 'yaml'
 import { UsageError, UserError } from './errors.ts'
-import { repoPaths } from './paths.ts'
+import { dnsName, resourceNames, type ResourceNames } from './names.ts'
+import { readUserFile, repoPaths } from './paths.ts'
 
 export interface Environment {
   name: string
   configDir: string
   volumesDir: string
   devUsersFile: string
+  /** Its pod, volumes, secrets and ConfigMaps. */
+  names: ResourceNames
+  /** Host port of the hub by default (launcher.yaml: hostPort). */
+  hostPort: number
+}
+
+export const LAUNCHER_FILE = 'launcher.yaml'
+
+/** A TCP port number from a setting, or a one-line error naming where it came from. */
+export function parsePort(value: unknown, source: string): number {
+  const port = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UserError(`${source}: a port must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`, 2)
+  }
+  return port
+}
+
+function readLauncherSettings(configDir: string): { hostPort: number } {
+  const file = path.join(configDir, LAUNCHER_FILE)
+  let doc: unknown
+  try {
+    doc = YAML.parse(readUserFile(file, 'launcher settings'))
+  } catch (error) {
+    if (error instanceof UserError) throw error
+    throw new UserError(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`)
+  }
+  const settings = (doc ?? {}) as Record<string, unknown>
+  const unknown = Object.keys(settings).filter((k) => k !== 'hostPort')
+  if (unknown.length) throw new UserError(`${file}: unknown setting ${unknown[0]} (known: hostPort)`)
+  if (settings.hostPort === undefined) throw new UserError(`${file}: hostPort is missing`)
+  return { hostPort: parsePort(settings.hostPort, `${file}: hostPort`) }
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
@@ -31,20 +66,27 @@ export function listEnvironments(root?: string): string[] {
     .sort()
 }
 
+/** The name when it is a plain environment name; a usage error naming the known ones otherwise. */
+export function validEnvironmentName(name: string | undefined, known: string[]): string {
+  const choices = known.length ? known.join(', ') : 'none found'
+  if (!name) throw new UsageError(`no environment given; environments: ${choices}`)
+  if (!NAME.test(name)) throw new UsageError(`invalid environment name ${JSON.stringify(name)}; environments: ${choices}`)
+  return name
+}
+
 /**
  * Checks the name before touching any file: only plain names of existing
  * environments pass, so nothing can reach outside config/ or volumes/.
  */
-export function resolveEnvironment(name: string | undefined, root?: string): Environment {
+export function resolveEnvironment(given: string | undefined, root?: string): Environment {
   const known = listEnvironments(root)
   const choices = known.length ? known.join(', ') : 'none found'
-  if (!name) throw new UsageError(`no environment given; environments: ${choices}`)
-  if (!NAME.test(name)) {
-    throw new UsageError(`invalid environment name ${JSON.stringify(name)}; environments: ${choices}`)
-  }
+  const name = validEnvironmentName(given, known)
   if (!known.includes(name)) {
     throw new UserError(`unknown environment "${name}"; environments: ${choices}`, 2)
   }
+  const twin = known.find((other) => other !== name && dnsName(other) === dnsName(name))
+  if (twin) throw new UserError(`environments "${name}" and "${twin}" would share resource names; rename one`)
   const { config, volumes } = repoPaths(root)
   const configDir = path.join(config, name)
   return {
@@ -52,5 +94,7 @@ export function resolveEnvironment(name: string | undefined, root?: string): Env
     configDir,
     volumesDir: path.join(volumes, name),
     devUsersFile: path.join(configDir, 'dev_users'),
+    names: resourceNames(name),
+    ...readLauncherSettings(configDir),
   }
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { UserError } from './errors.ts'
 
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -29,7 +29,7 @@ export function acquireLock(file: string, what: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const [pidText, owner] = fs.readFileSync(file, 'utf8').trim().split(' ')
       const pid = Number(pidText)
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
         throw new UserError(`another \`${owner ?? 'up/down'}\` is running (pid ${pid}); wait for it to finish`)
       }
       fs.rmSync(file, { force: true })

@@ -1,21 +1,80 @@
-// Every resource name the environment uses, in one place. Only one
-// environment can be up at a time because these names are fixed.
+// Every resource name the launcher uses, in one place. Each environment has
+// its own pod, volumes, secrets and ConfigMaps, named after it in the DNS-1123
+// form Kubernetes requires (dev_dummyauth -> dev-dummyauth), so several
+// environments can be up at once.
 
-export const POD = 'jupyterhub-slurm'
-export const CONFIG_MAP = 'dev-user-config'
-export const DEPLOY_CONFIG_MAP = 'deploy-config'
 export const DEV_USERS_KEY = 'DEV_USER_CONFIG_UNIX_USERNAMES'
 
-export const VOLUMES = {
+/** Pod labels: which environment a pod belongs to and the host port it publishes. */
+export const ENV_LABEL = 'jh-slurm-pod/environment'
+export const PORT_LABEL = 'jh-slurm-pod/host-port'
+
+/** Directories under volumes/<env>/ holding each volume's initial contents. */
+export const VOLUME_DIRS = {
   jupyterhub: 'jupyterhub_root',
   slurm: 'slurm_root',
 } as const
 
-export const SECRETS = {
-  clientKey: 'jupyterhub-slurm-ssh-client-key',
-  hostKey: 'jupyterhub-slurm-ssh-host-key',
-  devLogin: 'jupyterhub-dev-login',
-} as const
+export type VolumeKey = keyof typeof VOLUME_DIRS
+export type SecretKey = 'clientKey' | 'hostKey' | 'devLogin'
+export type ConfigMapKey = 'devUsers' | 'deployConfig'
+
+/**
+ * The names pod.yaml (jh_slurm_pod.yaml) uses for what the launcher makes;
+ * rendering replaces each with the environment's own name.
+ */
+export const TEMPLATE_NAMES = {
+  volumes: { jupyterhub: 'jupyterhub-root', slurm: 'slurm-root' } satisfies Record<VolumeKey, string>,
+  secrets: { clientKey: 'ssh-client-key', hostKey: 'ssh-host-key', devLogin: 'dev-login' } satisfies Record<SecretKey, string>,
+  configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' } satisfies Record<ConfigMapKey, string>,
+}
+
+export interface ResourceNames {
+  /** The environment, or LEGACY for resources made before names were per environment. */
+  env: string
+  pod: string
+  volumes: Record<VolumeKey, string>
+  secrets: Record<SecretKey, string>
+  configMaps: Record<ConfigMapKey, string>
+}
+
+/** A DNS-1123 label (lower case letters, digits and '-', at most 63). */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+/** A DNS-1123 subdomain (labels joined by '.', at most 253). */
+export const isDnsSubdomain = (name: string): boolean =>
+  name.length <= 253 && name.split('.').every((label) => DNS_LABEL.test(label))
+
+/** The DNS-1123 form of an environment name. */
+export const dnsName = (env: string): string => env.toLowerCase().replace(/_/g, '-')
+
+export function resourceNames(env: string): ResourceNames {
+  const id = dnsName(env)
+  return {
+    env,
+    pod: `jupyterhub-slurm-${id}`,
+    volumes: { jupyterhub: `jupyterhub-root-${id}`, slurm: `slurm-root-${id}` },
+    secrets: {
+      clientKey: `jupyterhub-slurm-ssh-client-key-${id}`,
+      hostKey: `jupyterhub-slurm-ssh-host-key-${id}`,
+      devLogin: `jupyterhub-slurm-dev-login-${id}`,
+    },
+    configMaps: { devUsers: `dev-user-config-${id}`, deployConfig: `deploy-config-${id}` },
+  }
+}
+
+/** What versions before per-environment names made, whatever the environment. */
+export const LEGACY = '(old fixed names)'
+export const LEGACY_NAMES: ResourceNames = {
+  env: LEGACY,
+  pod: 'jupyterhub-slurm',
+  volumes: { jupyterhub: 'jupyterhub_root', slurm: 'slurm_root' },
+  secrets: {
+    clientKey: 'jupyterhub-slurm-ssh-client-key',
+    hostKey: 'jupyterhub-slurm-ssh-host-key',
+    devLogin: 'jupyterhub-dev-login',
+  },
+  configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' },
+}
 
 export type ImageKey = 'jupyterhub' | 'slurm'
 
@@ -29,12 +88,13 @@ export const DEV_TAG = 'dev-latest'
 export const DEV_TARGET = 'stage-dev'
 export const TARGETS = ['stage-base', 'stage-dev', 'stage-prod'] as const
 
-export const HUB_URL = 'http://127.0.0.1:8000/jupyter/'
-export const HUB_PORT = 8000
+/** Where the hub is published on the host; the port is the environment's. */
 export const HUB_HOST = '127.0.0.1'
+export const hubUrl = (port: number): string => `http://${HUB_HOST}:${port}/jupyter/`
 
 /** The containers `podman kube play` creates are named <pod>-<container>. */
-export const containerName = (container: 'jupyterhub' | 'slurm'): string => `${POD}-${container}`
+export const containerName = (names: ResourceNames, container: 'jupyterhub' | 'slurm'): string =>
+  `${names.pod}-${container}`
 
 export const imageRef = (image: ImageKey, tag: string = DEV_TAG, registry = 'localhost'): string =>
   `${registry.replace(/\/+$/, '')}/${IMAGES[image]}:${tag}`

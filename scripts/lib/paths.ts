@@ -30,9 +30,14 @@ export interface RepoPaths {
   volumes: string
   buildTmp: string
   podTemplate: string
-  lockFile: string
-  devLoginPasswordFile: string
+  /** One `up` or `down` at a time per environment. */
+  lockFile: (env: string) => string
+  /** The dummy login password of an environment that is up (mode 0600). */
+  devLoginPasswordFile: (env: string) => string
 }
+
+/** Build directories are named <prefix><env>.<random>. */
+export const BUILD_DIR_PREFIX = 'jh_slurm_pod_'
 
 export function repoPaths(root: string = repoRoot): RepoPaths {
   const buildTmp = path.join(root, '_build_tmp')
@@ -42,7 +47,7 @@ export function repoPaths(root: string = repoRoot): RepoPaths {
     volumes: path.join(root, 'volumes'),
     buildTmp,
     podTemplate: path.join(root, 'jh_slurm_pod.yaml'),
-    lockFile: path.join(buildTmp, '.lock'),
-    devLoginPasswordFile: path.join(buildTmp, 'dev_login_password'),
+    lockFile: (env) => path.join(buildTmp, `.lock.${env}`),
+    devLoginPasswordFile: (env) => path.join(buildTmp, `dev_login_password.${env}`),
   }
 }

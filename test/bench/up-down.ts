@@ -10,6 +10,7 @@ import { runMain, UserError } from '../../scripts/lib/errors.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
 import { buildOptions } from '../../scripts/build-images.ts'
 import { up } from '../../scripts/up.ts'
+import { resourceNames } from '../../scripts/lib/names.ts'
 
 const cli = {
   command: 'bench',
@@ -34,7 +35,7 @@ runMain(async () => {
     if (code !== 0) throw new UserError(`up failed in cycle ${i + 1} (exit ${code})`)
     ups.push((Date.now() - start) / 1000)
     start = Date.now()
-    await teardown()
+    await teardown([resourceNames(envName)])
     downs.push((Date.now() - start) / 1000)
   }
   const result = {

@@ -14,7 +14,9 @@ import { chromium } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { envDevRepos } from '../../scripts/clone.ts'
-import { existingResources, teardown } from '../../scripts/down.ts'
+import { environmentsUpNow, teardown } from '../../scripts/down.ts'
+import { listEnvironments } from '../../scripts/lib/environment.ts'
+import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
 import { checkPodman, podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
@@ -23,6 +25,15 @@ import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
 import { upstreamRepositories } from './lib/upstream.ts'
 
 const HUB = 'http://127.0.0.1:8000/'
+const REALAUTH_HUB = 'http://127.0.0.1:8001/'
+const dummy = resourceNames('dev_dummyauth')
+const realauth = resourceNames('dev_realauth')
+const HUB_CONTAINER = containerName(dummy, 'jupyterhub')
+const SLURM_CONTAINER = containerName(dummy, 'slurm')
+/** Every environment's names and the fixed ones of earlier versions. */
+const everything = () => [...listEnvironments().map(resourceNames), LEGACY_NAMES]
+/** What is left in podman of any environment. */
+const leftovers = async () => (await environmentsUpNow()).up.flatMap((e) => e.resources)
 const USER = 'testuser'
 const ACCOUNT = 'testuser.project1'
 const HOME = '/home/project1/testuser.project1'
@@ -83,7 +94,7 @@ if (reason && !inCI) {
   const clones = envDevRepos({ ...process.env, ...upEnv })
   const clonedBefore = new Map<string, boolean>()
 
-  const devLoginPassword = () => fs.readFileSync(repoPaths().devLoginPasswordFile, 'utf8').trim()
+  const devLoginPassword = () => fs.readFileSync(repoPaths().devLoginPasswordFile('dev_dummyauth'), 'utf8').trim()
 
   test.before(async () => {
     for (const { name, dest } of clones) clonedBefore.set(name, fs.existsSync(dest))
@@ -91,12 +102,12 @@ if (reason && !inCI) {
     fs.mkdirSync(outputDir, { recursive: true })
     if (fs.existsSync(realauthUsers)) savedRealauthUsers = fs.readFileSync(realauthUsers, 'utf8')
     // A previous run that died may have left an environment up.
-    await teardown()
+    await teardown(everything())
   })
 
   test.after(async () => {
-    await teardown().catch((e) => console.error(`cleanup: ${e}`))
-    await podmanSucceeds(['rm', '--force', 'jupyterhub-slurm-jupyterhub'])
+    await teardown(everything()).catch((e) => console.error(`cleanup: ${e}`))
+    await podmanSucceeds(['rm', '--force', HUB_CONTAINER])
     if (savedRealauthUsers === undefined) fs.rmSync(realauthUsers, { force: true })
     else fs.writeFileSync(realauthUsers, savedRealauthUsers)
     fs.writeFileSync(path.join(outputDir, 'e2e-timings.json'), `${JSON.stringify(Object.fromEntries(timings), null, 2)}\n`)
@@ -114,12 +125,12 @@ if (reason && !inCI) {
     }
     assert.not.match(run.output, /warning: (bricsauthenticator|slurmspawner_wrappers)/)
     for (const { dest } of clones) assert.ok(fs.existsSync(path.join(dest, 'pyproject.toml')), dest)
-    const pod = JSON.parse(await podmanOut(['pod', 'inspect', 'jupyterhub-slurm'])) as { State: string } | Array<{ State: string }>
+    const pod = JSON.parse(await podmanOut(['pod', 'inspect', dummy.pod])) as { State: string } | Array<{ State: string }>
     assert.is((Array.isArray(pod) ? pod[0]?.State : pod.State), 'Running')
-    const states = await podmanOut(['ps', '--filter', 'pod=jupyterhub-slurm', '--format', '{{.Names}} {{.State}}'])
-    assert.match(states, /jupyterhub-slurm-jupyterhub running/)
-    assert.match(states, /jupyterhub-slurm-slurm running/)
-    keyMaterial.push(await podmanOut(['exec', 'jupyterhub-slurm-jupyterhub', 'cat', '/srv/jupyterhub/ssh_key']))
+    const states = await podmanOut(['ps', '--filter', `pod=${dummy.pod}`, '--format', '{{.Names}} {{.State}}'])
+    assert.match(states, new RegExp(`${HUB_CONTAINER} running`))
+    assert.match(states, new RegExp(`${SLURM_CONTAINER} running`))
+    keyMaterial.push(await podmanOut(['exec', HUB_CONTAINER, 'cat', '/srv/jupyterhub/ssh_key']))
     keyMaterial.push(await inSlurm(['cat', '/etc/ssh/ssh_host_ed25519_key']))
   })
 
@@ -134,7 +145,7 @@ if (reason && !inCI) {
   test('the Slurm container refuses bad user names too, and made the good ones', async () => {
     const hook = '/usr/local/lib/slurm-pod/start.d/10-create-dev-users.sh'
     for (const bad of ['Bad.project', 'user;id.project', 'a.b.c', `${'u'.repeat(30)}.pp`]) {
-      const run = await podman(['exec', '-e', `DEV_USER_CONFIG_UNIX_USERNAMES=${bad}`, 'jupyterhub-slurm-slurm', hook], { nothrow: true })
+      const run = await podman(['exec', '-e', `DEV_USER_CONFIG_UNIX_USERNAMES=${bad}`, SLURM_CONTAINER, hook], { nothrow: true })
       assert.is.not(run.exitCode, 0, bad)
       assert.match(run.stderr, /invalid name/, bad)
     }
@@ -146,19 +157,19 @@ if (reason && !inCI) {
   })
 
   test('the images hold the pinned releases of the real packages', async () => {
-    const hub = await podmanOut(['exec', 'jupyterhub-slurm-jupyterhub', 'python3', '-m', 'pip', 'show', 'bricsauthenticator'])
+    const hub = await podmanOut(['exec', HUB_CONTAINER, 'python3', '-m', 'pip', 'show', 'bricsauthenticator'])
     assert.match(hub, /^Version: 0\.7\.0$/m)
     assert.match(hub, /Location: \/srv\/venv\//, 'installed next to JupyterHub, in the base image\'s venv')
-    assert.match(await podmanOut(['exec', 'jupyterhub-slurm-jupyterhub', 'jupyterhub', '--version']), /^5\.4\.2/)
+    assert.match(await podmanOut(['exec', HUB_CONTAINER, 'jupyterhub', '--version']), /^5\.4\.2/)
     const slurm = await inSlurm(['/opt/jupyter/slurmspawner_wrappers/bin/pip', 'show', 'slurmspawner_wrappers'])
     assert.match(slurm, /^Version: 0\.2\.1$/m)
   })
 
   test('the real packages pass their own test suites inside the dev images', async () => {
-    const hub = await podman(['exec', 'jupyterhub-slurm-jupyterhub', 'sh', '-c', 'cd /srv/dev_data/bricsauthenticator && python3 -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
+    const hub = await podman(['exec', HUB_CONTAINER, 'sh', '-c', 'cd /srv/dev_data/bricsauthenticator && python3 -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
     assert.is(hub.exitCode, 0, `${hub.stdout}${hub.stderr}`)
     assert.match(hub.stdout, /\d+ passed/)
-    const slurm = await podman(['exec', 'jupyterhub-slurm-slurm', 'sh', '-c', 'cd /srv/dev_data/slurmspawner_wrappers && /opt/jupyter/slurmspawner_wrappers/bin/python -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
+    const slurm = await podman(['exec', SLURM_CONTAINER, 'sh', '-c', 'cd /srv/dev_data/slurmspawner_wrappers && /opt/jupyter/slurmspawner_wrappers/bin/python -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
     assert.is(slurm.exitCode, 0, `${slurm.stdout}${slurm.stderr}`)
     assert.match(slurm.stdout, /\d+ passed/)
     const summary = (out: string) => out.trim().split('\n').pop()
@@ -168,8 +179,8 @@ if (reason && !inCI) {
   test('a second up is refused and leaves the running environment alone', async () => {
     const run = await npmRun('up', ['dev_dummyauth'], { env: upEnv })
     assert.is(run.code, 1)
-    assert.match(run.output, /error: an environment is already up \(pod jupyterhub-slurm and \d+ more\); run `npm run down` first/)
-    assert.ok(await podmanSucceeds(['pod', 'exists', 'jupyterhub-slurm']))
+    assert.match(run.output, /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and \d+ more\); run `npm run down -- dev_dummyauth` first/)
+    assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
   })
 
@@ -281,57 +292,18 @@ if (reason && !inCI) {
     await waitFor('the browser-started job to end', 120_000, async () => ((await inSlurm(['squeue', '-h', '-u', ACCOUNT])) === '' ? true : undefined))
   })
 
-  test('7. down exits 0 and nothing of the environment remains', async () => {
-    const run = await phase('down', () => npmRun('down'))
-    assert.is(run.code, 0)
-    assert.match(run.output, /removed pod jupyterhub-slurm/)
-    assert.equal(await existingResources(), [])
-    assert.is(await podmanOut(['ps', '-a', '--filter', 'name=jupyterhub-slurm', '--format', '{{.Names}}']), '')
-    const again = await npmRun('down')
-    assert.is(again.code, 0)
-    assert.match(again.output, /nothing to remove/)
-  })
-
-  test('a failure in the middle of up rolls back everything it made', async () => {
-    // A container holding the hub container's name makes `kube play` fail
-    // after the volumes exist and the secrets are made.
-    await podmanOut(['create', '--name', 'jupyterhub-slurm-jupyterhub', 'localhost/test-double/debian:bookworm', 'true'])
-    try {
-      const run = await phase('up with a forced failure', () => npmRun('up', ['dev_dummyauth'], { env: upEnv }))
-      assert.is(run.code, 1)
-      assert.match(run.output, /rolling back what this run created/)
-      assert.match(run.output, /removed volume jupyterhub_root/)
-      assert.equal(await existingResources(), [])
-    } finally {
-      await podmanOut(['rm', '--force', 'jupyterhub-slurm-jupyterhub'])
-    }
-  })
-
-  test('an interrupt (SIGINT) during up rolls back and exits 130', async () => {
-    const buildDirs = () => fs.readdirSync(repoPaths().buildTmp).filter((n) => n.startsWith('jh_slurm_pod_'))
-    const before = buildDirs()
-    const run = await npmRun('up', ['dev_dummyauth'], {
-      env: upEnv,
-      via: 'node',
-      watch: (output) => (/Create and fill slurm_root/.test(output) ? 'SIGINT' : undefined),
-    })
-    assert.is(run.code, 130)
-    assert.match(run.output, /interrupted by SIGINT/)
-    assert.equal(await existingResources(), [])
-    assert.equal(buildDirs(), before)
-    assert.not.match(run.output, /Start pod/)
-  })
-
-  test('9. dev_realauth: tokens from a real issuer; only valid ones with a project on the platform get in', async () => {
+  test('9. dev_realauth comes up beside dev_dummyauth: tokens from a real issuer; only valid ones with a project on the platform get in', async () => {
     const audience = 'e2e-jupyter'
     const platform = 'e2e.notebooks.shared'
     const issuer = await startIssuer(audience)
+    const inRealauthSlurm = (command: string[]) => inSlurm(command, 'dev_realauth')
     try {
       fs.writeFileSync(realauthUsers, 'testuser.project1\ntestuser.project2\n')
       const settings = path.join(outputDir, 'realauth-deploy-config.yaml')
       fs.writeFileSync(settings, `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`)
       const run = await phase('up dev_realauth', () => npmRun('up', ['dev_realauth'], { env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings } }))
       assert.is(run.code, 0)
+      assert.match(run.output, /Environment dev_realauth is up: http:\/\/127\.0\.0\.1:8001\/jupyter\//)
 
       // v0.7.0's claims: project1 has a resource on the configured platform, project2 only elsewhere.
       const claims = {
@@ -351,15 +323,15 @@ if (reason && !inCI) {
         ['no project on the platform', await issuer.token(offPlatform), 403],
       ]
       for (const [what, token, status] of refusals) {
-        const stranger = new HubClient(HUB)
+        const stranger = new HubClient(REALAUTH_HUB)
         const response = await stranger.request('jupyter/hub/login', { headers: token ? { 'X-Auth-Id-Token': token } : {} })
         assert.is(response.status, status, `${what}: ${response.status}`)
         assert.not.ok(stranger.cookies.has('jupyterhub-hub-login'), `${what}: logged in`)
       }
-      assert.is(await inSlurm(['squeue', '-h']), '', 'a refused login spawned a job')
+      assert.is(await inRealauthSlurm(['squeue', '-h']), '', 'a refused login spawned a job')
       assert.ok((issuer.hits.get('/realms/e2e/protocol/openid-connect/certs') ?? 0) > 0, 'the hub fetched the JWKS from the issuer')
 
-      const user = new HubClient(HUB)
+      const user = new HubClient(REALAUTH_HUB)
       const form = await user.request('jupyter/hub/login', { headers: { 'X-Auth-Id-Token': await issuer.token(claims) } })
       assert.is(form.status, 200)
       assert.match(form.url, /\/jupyter\/hub\/spawn$/)
@@ -368,7 +340,7 @@ if (reason && !inCI) {
         user.request(formAction(form.body), { form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' } }),
       )
       const job = await waitFor('the realauth job in squeue', 120_000, async () => {
-        const line = (await inSlurm(['squeue', '-h', '-o', '%i|%u'])).split('\n').find((l) => l.endsWith(`|${ACCOUNT}`))
+        const line = (await inRealauthSlurm(['squeue', '-h', '-o', '%i|%u'])).split('\n').find((l) => l.endsWith(`|${ACCOUNT}`))
         return line?.split('|')[0]
       })
       await phase('realauth: server ready', () =>
@@ -377,16 +349,129 @@ if (reason && !inCI) {
           return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
         }, 2000),
       )
-      assert.match(await inSlurm(['scontrol', 'show', 'job', job]), new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`))
+      assert.match(await inRealauthSlurm(['scontrol', 'show', 'job', job]), new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`))
+      // The job ran in dev_realauth's own Slurm, not in the other environment's.
+      assert.is(await inSlurm(['squeue', '-h']), '')
       const stop = await user.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
       assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
-      await waitFor('the realauth job to end', 120_000, async () => ((await inSlurm(['squeue', '-h'])) === '' ? true : undefined))
+      await waitFor('the realauth job to end', 120_000, async () => ((await inRealauthSlurm(['squeue', '-h'])) === '' ? true : undefined))
     } finally {
       await issuer.close()
     }
+  })
+
+  test('10. status shows both environments running, each answering on its own URL', async () => {
+    for (const hub of [HUB, REALAUTH_HUB]) assert.ok((await fetch(new URL('jupyter/hub/health', hub))).ok, hub)
+    const text = await npmRun('status')
+    assert.is(text.code, 0)
+    assert.match(text.output, /dev_dummyauth\s+http:\/\/127\.0\.0\.1:8000\/jupyter\/\s+pod jupyterhub-slurm-dev-dummyauth Running \(jupyterhub running, slurm running\)/)
+    assert.match(text.output, /dev_realauth\s+http:\/\/127\.0\.0\.1:8001\/jupyter\/\s+pod jupyterhub-slurm-dev-realauth Running \(jupyterhub running, slurm running\)/)
+    const json = await npmRun('status', ['--json'])
+    assert.is(json.code, 0)
+    const { environments } = JSON.parse(json.output) as { environments: Array<{ environment: string; url: string; pod: { state: string }; containers: Array<{ name: string; state: string }> }> }
+    assert.equal(environments.map((e) => [e.environment, e.url, e.pod.state]), [
+      ['dev_dummyauth', 'http://127.0.0.1:8000/jupyter/', 'Running'],
+      ['dev_realauth', 'http://127.0.0.1:8001/jupyter/', 'Running'],
+    ])
+    for (const e of environments) assert.equal(e.containers.map((c) => `${c.name} ${c.state}`).sort(), ['jupyterhub running', 'slurm running'])
+  })
+
+  test('11. down without an environment, with two up and no terminal, names them and removes nothing', async () => {
+    const run = await npmRun('down')
+    assert.is(run.code, 2)
+    assert.match(run.output, /error: several environments are up \(dev_dummyauth, dev_realauth\); name one \(npm run down -- <env>\) or remove them all \(npm run down -- --all\)/)
+    assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
+    assert.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
+  })
+
+  test('12. down dev_realauth removes it only; dev_dummyauth keeps serving', async () => {
+    const run = await phase('down dev_realauth', () => npmRun('down', ['dev_realauth']))
+    assert.is(run.code, 0)
+    assert.match(run.output, /removed pod jupyterhub-slurm-dev-realauth/)
+    assert.not.match(run.output, /dev-dummyauth/)
+    assert.equal((await environmentsUpNow()).up.map((e) => e.names.env), ['dev_dummyauth'])
+    assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
+    const status = await npmRun('status')
+    assert.not.match(status.output, /dev_realauth/)
+  })
+
+  test('13. resources under the old fixed names: up explains, status lists them, down --all removes everything', async () => {
+    // What an earlier version left: its pod, a volume and a secret under the fixed names.
+    await podmanOut(['pod', 'create', '--name', LEGACY_NAMES.pod])
+    await podmanOut(['volume', 'create', LEGACY_NAMES.volumes.jupyterhub])
+    await podman(['secret', 'create', LEGACY_NAMES.secrets.devLogin, '-'], { input: 'old\n' })
+    const refused = await npmRun('up', ['dev_realauth'], { env: upEnv })
+    assert.is(refused.code, 1)
+    assert.match(refused.output, /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 2 more\); remove it with `npm run down -- --all`/)
+    assert.not.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
+    assert.match((await npmRun('status')).output, /\(old fixed names\)/)
+
+    const run = await phase('down --all', () => npmRun('down', ['--all']))
+    assert.is(run.code, 0)
+    assert.match(run.output, /removed pod jupyterhub-slurm-dev-dummyauth/)
+    assert.match(run.output, /removed pod jupyterhub-slurm\n/)
+    assert.match(run.output, /removed volume jupyterhub_root/)
+    assert.match(run.output, /removed secret jupyterhub-dev-login/)
+    assert.equal(await leftovers(), [])
+    assert.is(await podmanOut(['ps', '-a', '--filter', 'name=jupyterhub-slurm', '--format', '{{.Names}}']), '')
+    assert.is(await podmanOut(['secret', 'ls', '--format', '{{.Name}}']), '')
+    assert.not.ok(fs.existsSync(repoPaths().devLoginPasswordFile('dev_dummyauth')))
+    const again = await npmRun('down')
+    assert.is(again.code, 0)
+    assert.match(again.output, /nothing to remove/)
+    const status = await npmRun('status')
+    assert.is(status.code, 0)
+    assert.match(status.output, /no environment is up/)
+  })
+
+  test('a failure in the middle of up rolls back everything it made', async () => {
+    // A container holding the hub container's name makes `kube play` fail
+    // after the volumes exist and the secrets are made.
+    await podmanOut(['create', '--name', HUB_CONTAINER, 'localhost/test-double/debian:bookworm', 'true'])
+    try {
+      const run = await phase('up with a forced failure', () => npmRun('up', ['dev_dummyauth'], { env: upEnv }))
+      assert.is(run.code, 1)
+      assert.match(run.output, /rolling back what this run created/)
+      assert.match(run.output, /removed volume jupyterhub-root-dev-dummyauth/)
+      assert.equal(await leftovers(), [])
+    } finally {
+      await podmanOut(['rm', '--force', HUB_CONTAINER])
+    }
+  })
+
+  const buildDirs = () => fs.readdirSync(repoPaths().buildTmp).filter((n) => n.startsWith('jh_slurm_pod_'))
+
+  test('an interrupt (SIGINT) during up rolls back and exits 130', async () => {
+    const before = buildDirs()
+    const run = await npmRun('up', ['dev_dummyauth'], {
+      env: upEnv,
+      via: 'node',
+      watch: (output) => (/Create and fill slurm-root-dev-dummyauth/.test(output) ? 'SIGINT' : undefined),
+    })
+    assert.is(run.code, 130)
+    assert.match(run.output, /interrupted by SIGINT/)
+    assert.equal(await leftovers(), [])
+    assert.equal(buildDirs(), before)
+    assert.not.match(run.output, /Start pod/)
+  })
+
+  test('a run killed with SIGKILL leaves its build directory; down removes it and what the run made', async () => {
+    const before = buildDirs()
+    const run = await npmRun('up', ['dev_dummyauth'], {
+      env: upEnv,
+      via: 'node',
+      watch: (output) => (/Create and fill slurm-root-dev-dummyauth/.test(output) ? 'SIGKILL' : undefined),
+    })
+    assert.is(run.signal, 'SIGKILL')
+    const left = buildDirs().filter((d) => !before.includes(d))
+    assert.is(left.length, 1, 'the killed run left its build directory')
+    assert.ok((await leftovers()).length > 0, 'the killed run left volumes')
     const down = await npmRun('down')
     assert.is(down.code, 0)
-    assert.equal(await existingResources(), [])
+    assert.match(down.output, new RegExp(`removed build directory _build_tmp/${left[0]?.replace('.', '\\.')} left by a run that died`))
+    assert.match(down.output, /removed volume jupyterhub-root-dev-dummyauth/)
+    assert.equal(buildDirs(), before)
+    assert.equal(await leftovers(), [])
   })
 
   test('no private key appeared in any output', () => {

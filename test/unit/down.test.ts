@@ -1,61 +1,127 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existingResources, teardown } from '../../scripts/down.ts'
-import { type FakePodman, useFakePodman } from '../helpers.ts'
+import { chooseTargets, environmentsUpNow, teardown } from '../../scripts/down.ts'
+import { deadBuildDirs, makeBuildDir, markKept, removeDeadBuildDirs } from '../../scripts/lib/build-dirs.ts'
+import { LEGACY, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
+import { type FakePodman, makeRepo, useFakePodman } from '../helpers.ts'
 
-let fake: FakePodman
+let fake: FakePodman | undefined
+const dummy = resourceNames('dev_dummyauth')
+const realauth = resourceNames('dev_realauth')
+const known = ['dev_dummyauth', 'dev_realauth']
 
-test.after.each(() => fake.restore())
+test.after.each(() => {
+  fake?.restore()
+  fake = undefined
+})
 
-test('down removes what exists, in order, and skips what is gone', async () => {
+test('down removes what exists of one environment in three batched calls and leaves the other', async () => {
   fake = useFakePodman({
-    pods: ['jupyterhub-slurm'],
-    volumes: ['slurm_root', 'jupyterhub-slurm-ssh-host-key'],
-    secrets: ['jupyterhub-slurm-ssh-client-key'],
+    pods: [dummy.pod, realauth.pod],
+    volumes: [dummy.volumes.slurm, dummy.secrets.hostKey, realauth.volumes.slurm],
+    secrets: [dummy.secrets.clientKey, dummy.secrets.devLogin, realauth.secrets.clientKey],
   })
   const lines: string[] = []
-  const removed = await teardown((l) => lines.push(l))
+  const removed = await teardown([dummy], (l) => lines.push(l))
   assert.equal(lines, [
-    'removed pod jupyterhub-slurm',
-    'removed volume slurm_root',
-    'removed secret jupyterhub-slurm-ssh-client-key',
-    'removed volume jupyterhub-slurm-ssh-host-key',
+    `removed pod ${dummy.pod}`,
+    `removed volume ${dummy.volumes.slurm}`,
+    `removed secret ${dummy.secrets.clientKey}`,
+    `removed secret ${dummy.secrets.devLogin}`,
+    `removed volume ${dummy.secrets.hostKey}`,
   ])
-  assert.is(removed.length, 4)
-  const removals = fake.calls().filter((c) => c.includes('rm'))
-  assert.equal(removals, [
-    ['pod', 'rm', '--force', '--time', '10', 'jupyterhub-slurm'],
-    ['volume', 'rm', '--force', 'slurm_root'],
-    ['secret', 'rm', 'jupyterhub-slurm-ssh-client-key'],
-    ['volume', 'rm', '--force', 'jupyterhub-slurm-ssh-host-key'],
+  assert.is(removed.length, 5)
+  // The pod first; volumes and secrets then go at once, in either order.
+  const [pod, ...rest] = fake.calls().filter((c) => c.includes('rm'))
+  assert.equal(pod, ['pod', 'rm', '--force', '--time', '10', dummy.pod])
+  assert.equal(rest.sort(), [
+    ['secret', 'rm', dummy.secrets.clientKey, dummy.secrets.devLogin],
+    ['volume', 'rm', '--force', dummy.volumes.slurm, dummy.secrets.hostKey],
   ])
-  assert.equal(fake.resources().pods, [])
+  const { pods, volumes, secrets } = fake.resources()
+  assert.equal({ pods, volumes, secrets }, {
+    pods: [realauth.pod],
+    volumes: [realauth.volumes.slurm],
+    secrets: [realauth.secrets.clientKey],
+  })
 })
 
 test('down with nothing up removes nothing and is idempotent', async () => {
   fake = useFakePodman({})
-  assert.equal(await teardown(), [])
-  assert.equal(await teardown(), [])
+  assert.equal(await teardown([dummy, LEGACY_NAMES]), [])
+  assert.equal(await teardown([dummy, LEGACY_NAMES]), [])
   assert.not.ok(fake.calls().some((c) => c.includes('rm')))
 })
 
-test('existingResources lists what an up would collide with', async () => {
-  fake = useFakePodman({ volumes: ['jupyterhub_root'], secrets: ['jupyterhub-dev-login'] })
-  assert.equal(await existingResources(), [
-    { kind: 'volume', name: 'jupyterhub_root' },
-    { kind: 'secret', name: 'jupyterhub-dev-login' },
-  ])
+test('environments up: each known one with anything left, labelled pods, and the old fixed names', async () => {
+  fake = useFakePodman({
+    pods: ['jupyterhub-slurm', 'jupyterhub-slurm-renamed-env'],
+    podLabels: { 'jupyterhub-slurm-renamed-env': { 'jh-slurm-pod/environment': 'renamed_env', 'jh-slurm-pod/host-port': '8005' } },
+    volumes: ['jupyterhub_root', realauth.volumes.jupyterhub],
+    secrets: [],
+  })
+  const { up } = await environmentsUpNow(makeRepo({ dev_dummyauth: '', dev_realauth: '' }))
+  assert.equal(up.map((e) => e.names.env), ['dev_realauth', 'renamed_env', LEGACY])
+  assert.equal(up[0]?.resources, [{ kind: 'volume', name: realauth.volumes.jupyterhub }])
+  assert.is(up[1]?.hostPort, 8005)
+  assert.equal(up[2]?.resources.map((r) => r.name), ['jupyterhub-slurm', 'jupyterhub_root'])
+})
+
+test('down picks its targets: the one up, a named one, all; several up without a terminal is a usage error', async () => {
+  const a = { names: dummy, resources: [{ kind: 'pod' as const, name: dummy.pod }] }
+  const b = { names: realauth, resources: [{ kind: 'pod' as const, name: realauth.pod }] }
+  assert.equal(await chooseTargets([a], { all: false }, known, false), [a])
+  assert.equal(await chooseTargets([], { all: false }, known, false), [])
+  assert.equal(await chooseTargets([a, b], { all: true }, known, false), [a, b])
+  assert.equal(await chooseTargets([a, b], { env: 'dev_realauth', all: false }, known, false), [b])
+  assert.is(await chooseTargets([a], { env: 'dev_realauth', all: false }, known, false), 'nothing to remove: environment dev_realauth is not up')
+  await chooseTargets([a, b], { all: false }, known, false).then(
+    () => assert.unreachable(),
+    (e: Error & { exitCode: number }) => {
+      assert.match(e.message, /several environments are up \(dev_dummyauth, dev_realauth\); name one \(npm run down -- <env>\) or remove them all \(npm run down -- --all\)/)
+      assert.is(e.exitCode, 2)
+    },
+  )
+  await chooseTargets([a], { env: 'nope', all: false }, known, false).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /unknown environment "nope"/),
+  )
+  await chooseTargets([a], { env: '../x', all: false }, known, false).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /invalid environment name/),
+  )
 })
 
 test('a failing removal is reported with podman\'s message', async () => {
-  fake = useFakePodman({ pods: ['jupyterhub-slurm'] })
+  fake = useFakePodman({ pods: [dummy.pod] })
   process.env.FAKE_PODMAN_FAIL = '^pod rm'
   try {
-    await teardown()
+    await teardown([dummy])
     assert.unreachable('teardown ignored a failure')
   } catch (error) {
     assert.match((error as Error).message, /pod rm .* failed \(exit 125\): Error: forced failure/)
   }
+})
+
+test('build directories: a dead run\'s goes, a kept one and a live run\'s stay', () => {
+  const root = makeRepo({ dev_a: '' })
+  const live = makeBuildDir('dev_a', root)
+  const kept = makeBuildDir('dev_a', root)
+  markKept(kept)
+  const dead = makeBuildDir('dev_a', root)
+  // A pid that cannot be running: above the kernel's pid_max limit.
+  fs.writeFileSync(path.join(dead, '.owner'), '99999999\n')
+  fs.writeFileSync(path.join(dead, 'ssh_client_key'), 'secret')
+  assert.equal(deadBuildDirs(root), [dead])
+  const lines: string[] = []
+  assert.equal(removeDeadBuildDirs(root, (l) => lines.push(l)), [dead])
+  assert.match(lines[0] as string, /removed build directory _build_tmp\/jh_slurm_pod_dev_a\.\S+ left by a run that died/)
+  assert.ok(fs.existsSync(live) && fs.existsSync(kept))
+  assert.not.ok(fs.existsSync(dead))
+  assert.is(fs.statSync(live).mode & 0o777, 0o700)
+  fs.rmSync(root, { recursive: true, force: true })
 })
 
 test.run()

@@ -7,6 +7,7 @@ import { configMapDoc, deployConfigDoc, keyFiles, readPodTemplate, renderManifes
 import { envVarOf, parseDeployConfig, resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
 import { parseDevUsers } from '../../scripts/lib/dev-users.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
+import { resourceNames, TEMPLATE_NAMES } from '../../scripts/lib/names.ts'
 import { tempDir } from '../helpers.ts'
 
 const users = parseDevUsers('testuser.project1\ntestuser.project2  \r\n\notheruser.project1\n')
@@ -14,14 +15,16 @@ const client = { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nCLIENTSECRET\
 const deployConfig = parseDeployConfig('oidcServer: https://issuer.example/realms/r\njwtLeeway: 5\n', 'test')
 const host = { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTSECRET\n-----END OPENSSH PRIVATE KEY-----\n', publicKey: 'ssh-ed25519 AAAAhost comment' }
 
+const names = resourceNames('dev_dummyauth')
+
 async function render() {
-  const text = renderManifest({ users, deployConfig, keys: { client, host }, devLoginPassword: 'pw123', pod: await readPodTemplate() })
+  const text = renderManifest({ names, hostPort: 8123, users, deployConfig, keys: { client, host }, devLoginPassword: 'pw123', pod: await readPodTemplate() })
   return YAML.parseAllDocuments(text).map((d) => d.toJS())
 }
 
 test('ConfigMap holds the dev users joined by single spaces', () => {
-  const doc = configMapDoc(users) as { data: Record<string, string>; immutable: boolean; metadata: { name: string } }
-  assert.equal(doc.metadata.name, 'dev-user-config')
+  const doc = configMapDoc('dev-user-config-x', users) as { data: Record<string, string>; immutable: boolean; metadata: { name: string } }
+  assert.equal(doc.metadata.name, 'dev-user-config-x')
   assert.is(doc.immutable, true)
   assert.equal(doc.data, { DEV_USER_CONFIG_UNIX_USERNAMES: 'testuser.project1 testuser.project2 otheruser.project1' })
 })
@@ -35,17 +38,17 @@ test('key Secrets carry the four files in their exact formats', () => {
   })
 })
 
-test('combined manifest: ConfigMap, three immutable Secrets, the Pod unchanged', async () => {
+test('combined manifest: two ConfigMaps, three immutable Secrets, the Pod, all named after the environment', async () => {
   const docs = await render()
   assert.equal(
     docs.map((d) => `${d.kind}/${d.metadata.name}`),
     [
-      'ConfigMap/dev-user-config',
-      'ConfigMap/deploy-config',
-      'Secret/jupyterhub-slurm-ssh-client-key',
-      'Secret/jupyterhub-slurm-ssh-host-key',
-      'Secret/jupyterhub-dev-login',
-      'Pod/jupyterhub-slurm',
+      'ConfigMap/dev-user-config-dev-dummyauth',
+      'ConfigMap/deploy-config-dev-dummyauth',
+      'Secret/jupyterhub-slurm-ssh-client-key-dev-dummyauth',
+      'Secret/jupyterhub-slurm-ssh-host-key-dev-dummyauth',
+      'Secret/jupyterhub-slurm-dev-login-dev-dummyauth',
+      'Pod/jupyterhub-slurm-dev-dummyauth',
     ],
   )
   assert.equal(docs[1].data, { DEPLOY_CONFIG_OIDC_SERVER: 'https://issuer.example/realms/r', DEPLOY_CONFIG_JWT_LEEWAY: '5' })
@@ -53,14 +56,34 @@ test('combined manifest: ConfigMap, three immutable Secrets, the Pod unchanged',
   assert.equal(docs[2].stringData, keyFiles(client))
   assert.equal(docs[3].stringData, keyFiles(host))
   assert.equal(docs[4].stringData, { password: 'pw123\n' })
+  // The Pod is the template with only names, labels and the host port changed.
   const template = YAML.parse(fs.readFileSync(repoPaths().podTemplate, 'utf8'))
-  assert.equal(docs[5], template)
+  const pod = docs[5]
+  assert.equal(pod.metadata.labels, { ...template.metadata.labels, 'jh-slurm-pod/environment': 'dev_dummyauth', 'jh-slurm-pod/host-port': '8123' })
+  const back = JSON.stringify(pod)
+    .replaceAll('-dev-dummyauth', '')
+    .replaceAll('jupyterhub-slurm-ssh-client-key', 'ssh-client-key')
+    .replaceAll('jupyterhub-slurm-ssh-host-key', 'ssh-host-key')
+    .replaceAll('jupyterhub-slurm-dev-login', 'dev-login')
+    .replace('"hostPort":8123', '"hostPort":8000')
+  assert.equal({ ...JSON.parse(back), metadata: template.metadata }, template)
+})
+
+test('a pod template naming something the launcher does not make is refused', async () => {
+  const template = await readPodTemplate()
+  const spec = template.spec as { volumes: Array<{ secret?: { secretName: string } }> }
+  const secret = spec.volumes.find((v) => v.secret)?.secret as { secretName: string }
+  secret.secretName = 'my-own-secret'
+  assert.throws(
+    () => renderManifest({ names, hostPort: 8000, users, deployConfig, keys: { client, host }, devLoginPassword: 'pw', pod: template }),
+    new RegExp(`refers to Secret "my-own-secret", which the launcher does not make \\(it makes: ${Object.values(TEMPLATE_NAMES.secrets).join(', ')}\\)`),
+  )
 })
 
 test('the Pod publishes only on 127.0.0.1 and mounts secrets with mode 0600', async () => {
   const pod = (await render())[5]
   const hub = pod.spec.containers.find((c: { name: string }) => c.name === 'jupyterhub')
-  assert.equal(hub.ports, [{ containerPort: 8000, hostPort: 8000, hostIP: '127.0.0.1', protocol: 'TCP' }])
+  assert.equal(hub.ports, [{ containerPort: 8000, hostPort: 8123, hostIP: '127.0.0.1', protocol: 'TCP' }])
   for (const volume of pod.spec.volumes.filter((v: { secret?: unknown }) => v.secret)) {
     assert.is(volume.secret.defaultMode, 0o600)
     assert.is(volume.secret.optional, false)
@@ -70,12 +93,12 @@ test('the Pod publishes only on 127.0.0.1 and mounts secrets with mode 0600', as
 test('deploy settings become DEPLOY_CONFIG_<UPPER_SNAKE> variables of the hub', async () => {
   assert.is(envVarOf('oidcServer'), 'DEPLOY_CONFIG_OIDC_SERVER')
   assert.is(envVarOf('bricsPlatform'), 'DEPLOY_CONFIG_BRICS_PLATFORM')
-  const doc = deployConfigDoc(deployConfig) as { metadata: { name: string }; immutable: boolean }
-  assert.is(doc.metadata.name, 'deploy-config')
+  const doc = deployConfigDoc('deploy-config-x', deployConfig) as { metadata: { name: string }; immutable: boolean }
+  assert.is(doc.metadata.name, 'deploy-config-x')
   assert.is(doc.immutable, true)
-  const hub = (await readPodTemplate()).spec as { containers: Array<{ name: string; envFrom: Array<{ configMapRef: { name: string } }> }> }
+  const hub = (await render())[5].spec as { containers: Array<{ name: string; envFrom: Array<{ configMapRef: { name: string } }> }> }
   const refs = hub.containers.find((c) => c.name === 'jupyterhub')?.envFrom.map((e) => e.configMapRef.name)
-  assert.equal(refs, ['dev-user-config', 'deploy-config'])
+  assert.equal(refs, ['dev-user-config-dev-dummyauth', 'deploy-config-dev-dummyauth'])
 })
 
 test('dev_realauth commits bricsauthenticator\'s four settings; a site file overrides them', () => {

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { buildSettings } from '../../scripts/build-images.ts'
 import { up } from '../../scripts/up.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
+import { LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
 import { type FakePodman, noBuildOptions, tempDir, useFakePodman } from '../helpers.ts'
 
 let fake: FakePodman
@@ -23,7 +24,9 @@ function scratchRepo(): string {
   return dir
 }
 
-async function run(): Promise<{ code: number; output: string }> {
+const names = resourceNames('dev_dummyauth')
+
+async function run(extra: { keepBuildData?: boolean; hostPort?: number } = {}): Promise<{ code: number; output: string }> {
   let output = ''
   const out = process.stdout.write.bind(process.stdout)
   const err = process.stderr.write.bind(process.stderr)
@@ -37,8 +40,9 @@ async function run(): Promise<{ code: number; output: string }> {
     const code = await up({
       envName: 'dev_dummyauth',
       build: buildSettings(noBuildOptions()),
-      keepBuildData: false,
+      keepBuildData: extra.keepBuildData ?? false,
       waitSeconds: 0,
+      hostPort: extra.hostPort,
       root,
     })
     return { code, output }
@@ -64,21 +68,41 @@ test('a failure after resources were made rolls all of them back', async () => {
   const { code, output } = await run()
   assert.is(code, 1)
   assert.match(output, /rolling back what this run created/)
-  assert.match(output, /removed volume jupyterhub_root/)
-  assert.match(output, /removed volume slurm_root/)
+  assert.match(output, /removed volume jupyterhub-root-dev-dummyauth/)
+  assert.match(output, /removed volume slurm-root-dev-dummyauth/)
   assert.equal(fake.resources().volumes, [])
   assert.equal(buildDirs(), [])
-  assert.not.ok(fs.existsSync(path.join(root, '_build_tmp', '.lock')))
+  assert.not.ok(fs.existsSync(path.join(root, '_build_tmp', '.lock.dev_dummyauth')))
 })
 
-test('an environment already up is refused before anything is made', async () => {
-  fake = useFakePodman({ pods: ['jupyterhub-slurm'] })
-  const { code, output } = await run()
-  assert.is(code, 1)
-  assert.match(output, /error: an environment is already up \(pod jupyterhub-slurm\); run `npm run down` first/)
-  assert.not.ok(fake.calls().some((c) => c[0] === 'build' || c[1] === 'create'))
-  assert.equal(buildDirs(), [])
-  assert.equal(fake.resources().pods, ['jupyterhub-slurm'])
+const refusals: Array<[string, Parameters<typeof useFakePodman>[0], RegExp]> = [
+  ['the same environment already up', { pods: [names.pod], volumes: [names.volumes.slurm] }, /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and 1 more\); run `npm run down -- dev_dummyauth` first/],
+  ['an environment of an earlier version under the fixed names', { pods: [LEGACY_NAMES.pod], volumes: ['slurm_root'] }, /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 1 more\); remove it with `npm run down -- --all`/],
+  ['another environment on the same port', { pods: ['jupyterhub-slurm-other'], podLabels: { 'jupyterhub-slurm-other': { 'jh-slurm-pod/environment': 'other', 'jh-slurm-pod/host-port': '8000' } } }, /error: port 8000 is used by environment other; choose another with --port, or run `npm run down -- other`/],
+]
+for (const [what, state, message] of refusals) {
+  test(`refused before anything is made: ${what}`, async () => {
+    fake = useFakePodman(state)
+    const before = fake.resources()
+    const { code, output } = await run()
+    assert.is(code, 1)
+    assert.match(output, message)
+    assert.not.ok(fake.calls().some((c) => c[0] === 'build' || c[1] === 'create'))
+    assert.equal(buildDirs(), [])
+    assert.equal(fake.resources(), before)
+  })
+}
+
+test('another environment up on another port does not stop this one; --port moves the hub', async () => {
+  const other = resourceNames('dev_realauth')
+  fake = useFakePodman({ pods: [other.pod], podLabels: { [other.pod]: { 'jh-slurm-pod/environment': 'dev_realauth', 'jh-slurm-pod/host-port': '8001' } }, volumes: [other.volumes.jupyterhub] })
+  const { code, output } = await run({ hostPort: 8011, keepBuildData: true })
+  assert.is(code, 0, output)
+  assert.equal(fake.resources().pods, [other.pod, names.pod])
+  assert.match(output, /Environment dev_dummyauth is up: http:\/\/127\.0\.0\.1:8011\/jupyter\//)
+  // Kept on purpose: marked, so that `down` leaves it.
+  const [kept] = buildDirs()
+  assert.ok(kept && fs.existsSync(path.join(root, '_build_tmp', kept, '.kept')))
 })
 
 test('a full run makes the pod, volumes and secrets, keeps no key material and prints no key', async () => {
@@ -86,16 +110,20 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   const { code, output } = await run()
   assert.is(code, 0, output)
   const made = fake.resources()
-  assert.equal(made.volumes, ['jupyterhub_root', 'slurm_root'])
-  assert.equal(made.secrets, ['jupyterhub-slurm-ssh-client-key', 'jupyterhub-slurm-ssh-host-key', 'jupyterhub-dev-login'])
+  assert.equal(made.volumes, [names.volumes.jupyterhub, names.volumes.slurm])
+  assert.equal(made.secrets, [names.secrets.clientKey, names.secrets.hostKey, names.secrets.devLogin])
+  assert.equal(made.pods, [names.pod])
+  const created = fake.calls().filter((c) => c[0] === 'volume' && c[1] === 'create')
+  assert.equal(created[0], ['volume', 'create', '--label', 'jh-slurm-pod/environment=dev_dummyauth', names.volumes.jupyterhub])
   const built = fake.calls().filter((c) => c[0] === 'build').map((c) => c[c.indexOf('--tag') + 1]).sort()
   assert.equal(built, ['localhost/brics_jupyterhub:dev-latest', 'localhost/brics_slurm:dev-latest'])
   assert.equal(buildDirs(), [])
-  const passwordFile = path.join(root, '_build_tmp', 'dev_login_password')
+  const passwordFile = path.join(root, '_build_tmp', 'dev_login_password.dev_dummyauth')
   assert.is(fs.statSync(passwordFile).mode & 0o777, 0o600)
   const password = fs.readFileSync(passwordFile, 'utf8').trim()
   assert.match(output, new RegExp(`Dev login password \\(dummy login\\): ${password}`))
   assert.match(output, /Environment dev_dummyauth is up: http:\/\/127\.0\.0\.1:8000\/jupyter\//)
+  assert.match(output, /Tear down with: npm run down -- dev_dummyauth/)
   assert.match(output, /Step timings:/)
   assert.not.match(output, /PRIVATE KEY/)
 })

@@ -1,5 +1,6 @@
 // Running the product's npm scripts and podman for the end-to-end test.
 import { spawn } from 'node:child_process'
+import { containerName, resourceNames } from '../../../scripts/lib/names.ts'
 import { podman } from '../../../scripts/lib/podman.ts'
 import { repoRoot } from '../../../scripts/lib/paths.ts'
 import { pollUntil } from '../../../scripts/lib/wait.ts'
@@ -62,8 +63,9 @@ export async function podmanOut(args: string[]): Promise<string> {
   return (await podman(args)).stdout.trim()
 }
 
-export async function inSlurm(command: string[]): Promise<string> {
-  return podmanOut(['exec', 'jupyterhub-slurm-slurm', ...command])
+/** Runs a command in the Slurm container of an environment (dev_dummyauth unless named). */
+export async function inSlurm(command: string[], env = 'dev_dummyauth'): Promise<string> {
+  return podmanOut(['exec', containerName(resourceNames(env), 'slurm'), ...command])
 }
 
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 2000): Promise<T> {

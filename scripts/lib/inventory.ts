@@ -1,0 +1,111 @@
+// What exists in podman now, in three calls made at once, and which
+// environments it belongs to. `up`, `down` and `status` all start from here
+// instead of asking about each resource in turn.
+import { ENV_LABEL, LEGACY_NAMES, PORT_LABEL, type ResourceNames, resourceNames } from './names.ts'
+import { podman } from './podman.ts'
+
+export interface ContainerState {
+  name: string
+  state: string
+}
+
+export interface PodState {
+  name: string
+  state: string
+  labels: Record<string, string>
+  /** The pod's containers without the infra container. */
+  containers: ContainerState[]
+}
+
+export interface Inventory {
+  pods: PodState[]
+  volumes: string[]
+  secrets: string[]
+}
+
+export type ResourceKind = 'pod' | 'volume' | 'secret'
+
+export interface Resource {
+  kind: ResourceKind
+  name: string
+}
+
+interface PodPsEntry {
+  Name: string
+  Status: string
+  Labels?: Record<string, string> | null
+  InfraId?: string
+  Containers?: Array<{ Id: string; Names: string; Status: string }> | null
+}
+
+const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean)
+
+export function parsePodPs(json: string): PodState[] {
+  const entries = (JSON.parse(json || '[]') ?? []) as PodPsEntry[]
+  return entries.map((p) => ({
+    name: p.Name,
+    state: p.Status,
+    labels: p.Labels ?? {},
+    containers: (p.Containers ?? [])
+      .filter((c) => c.Id !== p.InfraId)
+      .map((c) => ({ name: c.Names, state: c.Status })),
+  }))
+}
+
+export async function takeInventory(): Promise<Inventory> {
+  const [pods, volumes, secrets] = await Promise.all([
+    podman(['pod', 'ps', '--format', 'json']),
+    podman(['volume', 'ls', '--format', '{{.Name}}']),
+    podman(['secret', 'ls', '--format', '{{.Name}}']),
+  ])
+  return { pods: parsePodPs(pods.stdout), volumes: lines(volumes.stdout), secrets: lines(secrets.stdout) }
+}
+
+/** Everything `up` can make for an environment, in the order it is removed. */
+export function resourcesOf(names: ResourceNames): Resource[] {
+  const secrets = Object.values(names.secrets)
+  return [
+    { kind: 'pod', name: names.pod },
+    ...Object.values(names.volumes).map((name) => ({ kind: 'volume' as const, name })),
+    ...secrets.map((name) => ({ kind: 'secret' as const, name })),
+    // Older podman made a volume for each Secret a pod mounted.
+    ...secrets.map((name) => ({ kind: 'volume' as const, name })),
+  ]
+}
+
+export function present(inventory: Inventory, resource: Resource): boolean {
+  const list = { pod: inventory.pods.map((p) => p.name), volume: inventory.volumes, secret: inventory.secrets }[resource.kind]
+  return list.includes(resource.name)
+}
+
+/** An environment with anything of it in podman. */
+export interface UpEnvironment {
+  names: ResourceNames
+  pod?: PodState
+  resources: Resource[]
+  hostPort?: number
+}
+
+/**
+ * The environments that have something in podman: the known ones, any pod
+ * labelled with an environment, and what versions with fixed names left.
+ */
+export function environmentsUp(inventory: Inventory, known: string[]): UpEnvironment[] {
+  const labelled = inventory.pods.map((p) => p.labels[ENV_LABEL]).filter((e): e is string => Boolean(e))
+  const candidates = [...new Set([...known, ...labelled])].sort().map(resourceNames)
+  candidates.push(LEGACY_NAMES)
+  const up: UpEnvironment[] = []
+  for (const names of candidates) {
+    const resources = resourcesOf(names).filter((r) => present(inventory, r))
+    if (resources.length === 0) continue
+    const pod = inventory.pods.find((p) => p.name === names.pod)
+    const port = Number(pod?.labels[PORT_LABEL])
+    up.push({ names, pod, resources, hostPort: Number.isInteger(port) && port > 0 ? port : undefined })
+  }
+  return up
+}
+
+export const describeResources = (resources: Resource[]): string => {
+  const [first, ...rest] = resources.map((r) => `${r.kind} ${r.name}`)
+  return rest.length ? `${first} and ${rest.length} more` : (first ?? 'nothing')
+}
