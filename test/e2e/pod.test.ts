@@ -399,7 +399,10 @@ if (reason && !inCI) {
     // What an earlier version left: its pod, a volume and a secret under the fixed names.
     await podmanOut(['pod', 'create', '--name', LEGACY_NAMES.pod])
     await podmanOut(['volume', 'create', LEGACY_NAMES.volumes.jupyterhub])
-    await podman(['secret', 'create', LEGACY_NAMES.secrets.devLogin, '-'], { input: 'old\n' })
+    const oldSecret = path.join(outputDir, 'old-secret')
+    fs.writeFileSync(oldSecret, 'old\n', { mode: 0o600 })
+    await podmanOut(['secret', 'create', LEGACY_NAMES.secrets.devLogin, oldSecret])
+    fs.rmSync(oldSecret)
     const refused = await npmRun('up', ['dev_realauth'], { env: upEnv })
     assert.is(refused.code, 1)
     assert.match(refused.output, /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 2 more\); remove it with `npm run down -- --all`/)
