@@ -146,7 +146,7 @@ export const cli = {
   notes: 'Build arguments and their defaults are listed in brics_jupyterhub/build.args and brics_slurm/build.args.',
 } as const
 
-runStep(import.meta.url, async () => {
+runStep('build-images', async () => {
   const { values } = parseCommandLine(cli)
   const images = values.image.length ? values.image : ['jupyterhub', 'slurm']
   for (const image of images) if (!(image in IMAGES)) throw new UsageError(`unknown image "${image}" (jupyterhub or slurm)`)

@@ -96,7 +96,7 @@ export const cli = {
     `  JH_SLURM_BRICSAUTHENTICATOR_REF, JH_SLURM_SLURMSPAWNER_WRAPPERS_REF  branch, tag or commit; ${DEFAULT_BRANCH} = default branch`,
 }
 
-runStep(import.meta.url, async () => {
+runStep('clone', async () => {
   parseCommandLine(cli)
   for (const result of await cloneDevRepos(envDevRepos(), (line) => process.stderr.write(`  ${line}\n`))) {
     console.log(describeClone(result))

@@ -15,13 +15,22 @@ import { LEGACY, type ResourceNames } from './lib/names.ts'
 import { repoPaths } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
 
+/** Removes the volumes and secrets named, in two podman calls at once. */
+async function removeVolumesAndSecrets(volumes: string[], secrets: string[]): Promise<void> {
+  await Promise.all([
+    volumes.length ? podman(['volume', 'rm', '--force', ...volumes]) : undefined,
+    secrets.length ? podman(['secret', 'rm', ...secrets]) : undefined,
+  ])
+}
+
 /**
  * Removes whatever of `targets` exists, in a few batched podman calls: pods
- * first, then volumes and secrets (looked up again if a pod went, since
- * removing a pod may take others with it). Returns what was removed.
+ * first, then volumes and secrets at once. Should removing a pod have taken
+ * any of the others with it, they are looked up again and the rest removed.
+ * Returns what was removed.
  */
 export async function teardown(targets: ResourceNames[], onLine?: (line: string) => void, root?: string, known?: Inventory): Promise<Resource[]> {
-  let inventory = known ?? (await takeInventory())
+  const inventory = known ?? (await takeInventory())
   const wanted = targets.flatMap(resourcesOf)
   const removed: Resource[] = []
   const report = (resources: Resource[]) => {
@@ -32,14 +41,17 @@ export async function teardown(targets: ResourceNames[], onLine?: (line: string)
   if (pods.length) {
     await podman(['pod', 'rm', '--force', '--time', '10', ...pods.map((r) => r.name)])
     report(pods)
-    inventory = await takeInventory()
   }
-  const volumes = [...new Set(wanted.filter((r) => r.kind === 'volume' && present(inventory, r)).map((r) => r.name))]
-  const secrets = [...new Set(wanted.filter((r) => r.kind === 'secret' && present(inventory, r)).map((r) => r.name))]
-  await Promise.all([
-    volumes.length ? podman(['volume', 'rm', '--force', ...volumes]) : undefined,
-    secrets.length ? podman(['secret', 'rm', ...secrets]) : undefined,
-  ])
+  const existing = (kind: 'volume' | 'secret', from: Inventory) => [...new Set(wanted.filter((r) => r.kind === kind && present(from, r)).map((r) => r.name))]
+  const volumes = existing('volume', inventory)
+  const secrets = existing('secret', inventory)
+  try {
+    await removeVolumesAndSecrets(volumes, secrets)
+  } catch (error) {
+    if (!pods.length) throw error
+    const now = await takeInventory()
+    await removeVolumesAndSecrets(existing('volume', now), existing('secret', now))
+  }
   // Reported in removal order: the secrets' volumes after the secrets.
   const isSecretName = new Set(targets.flatMap((t) => Object.values(t.secrets)))
   report(volumes.filter((v) => !isSecretName.has(v)).map((name) => ({ kind: 'volume', name })))
@@ -116,13 +128,16 @@ export const cli = {
   },
 } as const
 
-runStep(import.meta.url, async () => {
+runStep('down', async () => {
   const { values, positionals } = parseCommandLine(cli)
   if (values.all && positionals.length) throw new UsageError('give an environment or --all, not both')
   if (positionals.length > 1) throw new UsageError(`one environment at a time, got ${positionals.join(' ')}; or --all`)
-  await checkPodman()
   const known = listEnvironments()
-  const { inventory, up } = await environmentsUpNow()
+  // The version check runs beside the listing; a podman that is missing or too old is what gets reported.
+  const [podmanCheck, listing] = await Promise.allSettled([checkPodman(), environmentsUpNow()])
+  if (podmanCheck.status === 'rejected') throw podmanCheck.reason
+  if (listing.status === 'rejected') throw listing.reason
+  const { inventory, up } = listing.value
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY)
   const targets = await chooseTargets(up, { env: positionals[0], all: values.all }, known, interactive)
   const log = (line: string) => console.log(line)

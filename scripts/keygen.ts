@@ -63,7 +63,7 @@ export const cli = {
   },
 } as const
 
-runStep(import.meta.url, async () => {
+runStep('keygen', async () => {
   const { values } = parseCommandLine(cli)
   const dir = values.out ? path.resolve(values.out) : await fs.mkdtemp(path.join(os.tmpdir(), 'jh_slurm_keys.'))
   await generateEnvironmentKeys(dir, true)

@@ -12,7 +12,8 @@ import { parsePort, resolveEnvironment } from './lib/environment.ts'
 import { UserError } from './lib/errors.ts'
 import { runStep } from './lib/main.ts'
 import { type DeployConfig, deployConfigData, resolveDeployConfig } from './lib/deploy-config.ts'
-import { DEV_USERS_KEY, ENV_LABEL, PORT_LABEL, type ResourceNames, TEMPLATE_NAMES } from './lib/names.ts'
+import { DEV_TAG, DEV_USERS_KEY, ENV_LABEL, IMAGES, imageRef, type ImageKey, PORT_LABEL, type ResourceNames, TEMPLATE_NAMES } from './lib/names.ts'
+import { buildOptions } from './build-images.ts'
 import { repoPaths, repoRoot } from './lib/paths.ts'
 import { registerSecret } from './lib/redact.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys, type KeyPair } from './keygen.ts'
@@ -39,6 +40,7 @@ export const HUB_CONTAINER_PORT = 8000
 interface PodSpec {
   containers?: Array<{
     name: string
+    image?: string
     envFrom?: Array<{ configMapRef?: { name: string } }>
     ports?: Array<{ containerPort: number; hostPort?: number }>
   }>
@@ -55,14 +57,26 @@ function rename<K extends string>(kind: string, templateNames: Record<K, string>
   return envNames[key]
 }
 
+/** Image references of the containers named after an image (jupyterhub, slurm). */
+export type ContainerImages = Partial<Record<ImageKey, string>>
+
+/** The images built with `tag` under `registry` (as build-images names them). */
+export const builtImages = (tag: string = DEV_TAG, registry?: string): ContainerImages => ({
+  jupyterhub: imageRef('jupyterhub', tag, registry),
+  slurm: imageRef('slurm', tag, registry),
+})
+
 /**
  * The Pod of the template under the environment's names: its own pod name
- * and labels, claims, secrets and ConfigMaps, and the hub on `hostPort`.
+ * and labels, claims, secrets and ConfigMaps, the hub on `hostPort`, and
+ * each container on the image that was built for it.
  */
-export function podForEnvironment(template: Doc, names: ResourceNames, hostPort: number): Doc {
+export function podForEnvironment(template: Doc, names: ResourceNames, hostPort: number, images: ContainerImages = builtImages()): Doc {
   const pod = structuredClone(template) as Doc & { metadata: { name?: string; labels?: Record<string, string> }; spec: PodSpec }
   pod.metadata = { ...pod.metadata, name: names.pod, labels: { ...pod.metadata?.labels, [ENV_LABEL]: names.env, [PORT_LABEL]: String(hostPort) } }
   for (const container of pod.spec.containers ?? []) {
+    const image = container.name in IMAGES ? images[container.name as ImageKey] : undefined
+    if (image) container.image = image
     for (const source of container.envFrom ?? []) {
       if (source.configMapRef) source.configMapRef.name = rename('ConfigMap', TEMPLATE_NAMES.configMaps, names.configMaps, source.configMapRef.name)
     }
@@ -121,6 +135,8 @@ export async function readPodTemplate(file: string = repoPaths().podTemplate): P
 export interface ManifestInput {
   names: ResourceNames
   hostPort: number
+  /** Default: the dev images, localhost/<image>:dev-latest. */
+  images?: ContainerImages
   users: DevUser[]
   deployConfig: DeployConfig
   keys: EnvironmentKeys
@@ -128,14 +144,14 @@ export interface ManifestInput {
   pod: Doc
 }
 
-export function renderManifest({ names, hostPort, users, deployConfig, keys, devLoginPassword, pod }: ManifestInput): string {
+export function renderManifest({ names, hostPort, images, users, deployConfig, keys, devLoginPassword, pod }: ManifestInput): string {
   const docs = [
     configMapDoc(names.configMaps.devUsers, users),
     deployConfigDoc(names.configMaps.deployConfig, deployConfig),
     secretDoc(names.secrets.clientKey, keyFiles(keys.client)),
     secretDoc(names.secrets.hostKey, keyFiles(keys.host)),
     secretDoc(names.secrets.devLogin, { password: `${devLoginPassword}\n` }),
-    podForEnvironment(pod, names, hostPort),
+    podForEnvironment(pod, names, hostPort, images),
   ]
   return docs.map((doc) => new YAML.Document(doc).toString({ lineWidth: 0 })).join('---\n')
 }
@@ -155,11 +171,13 @@ export const cli = {
     output: { type: 'string', short: 'o', value: 'FILE', description: 'write to FILE (mode 0600) instead of stdout' },
     'deploy-config': deployConfigOption,
     port: portOption,
+    tag: { ...buildOptions.tag, description: `tag of the images the pod runs (default ${DEV_TAG})` },
+    registry: { ...buildOptions.registry, description: 'name prefix of the images the pod runs (default localhost)' },
   },
   notes: 'The output holds private keys: keep it out of logs and version control.',
 } as const
 
-runStep(import.meta.url, async () => {
+runStep('manifest', async () => {
   const { values, positionals } = parseCommandLine(cli)
   const env = resolveEnvironment(positionals[0])
   const users = readDevUsers(env.devUsersFile, repoRoot)
@@ -169,7 +187,7 @@ runStep(import.meta.url, async () => {
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'jh_slurm_keys.'))
   try {
     const keys = await generateEnvironmentKeys(scratch)
-    const text = renderManifest({ names: env.names, hostPort, users, deployConfig, keys, devLoginPassword: newDevLoginPassword(), pod })
+    const text = renderManifest({ names: env.names, hostPort, images: builtImages(values.tag, values.registry), users, deployConfig, keys, devLoginPassword: newDevLoginPassword(), pod })
     if (values.output) {
       const file = path.resolve(values.output)
       await writeManifest(file, text)

@@ -17,7 +17,7 @@ export const cli = {
   options: {},
 } as const
 
-runStep(import.meta.url, async () => {
+runStep('play', async () => {
   const { positionals } = parseCommandLine(cli)
   const file = path.resolve(positionals[0] ?? '')
   if (!fs.existsSync(file)) throw new UserError(`manifest ${file} not found`)

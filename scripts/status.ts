@@ -53,7 +53,7 @@ export const cli = {
   },
 } as const
 
-runStep(import.meta.url, async () => {
+runStep('status', async () => {
   const { values } = parseCommandLine(cli)
   await checkPodman()
   const statuses = environmentsUp(await takeInventory(), listEnvironments()).map(describe)

@@ -25,7 +25,7 @@ import { checkPodman, podman } from './lib/podman.ts'
 import { checkPortFree, checkTool } from './lib/preflight.ts'
 import { devRepos } from './lib/sources.ts'
 import { waitForHttp } from './lib/wait.ts'
-import { deployConfigOption, newDevLoginPassword, portOption, readPodTemplate, renderManifest, writeManifest } from './manifest.ts'
+import { builtImages, deployConfigOption, newDevLoginPassword, portOption, readPodTemplate, renderManifest, writeManifest } from './manifest.ts'
 import { playManifest } from './play.ts'
 import { createVolume, volumeSpecs } from './volumes.ts'
 
@@ -80,34 +80,29 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
   // The clones follow the refs of the build (pins, overlays, --*-build-arg).
   const buildArgsOf = (image: ImageKey) => planImageBuild(image, options.build, root).args
   return [
-    timed('Check environment and prerequisites', (_ctx, task) =>
-      task.newListr(
+    timed('Check environment and prerequisites', (ctx, task) => {
+      ctx.env = resolveEnvironment(options.envName, root)
+      ctx.hostPort = options.hostPort ?? ctx.env.hostPort
+      ctx.users = readDevUsers(ctx.env.devUsersFile, root)
+      ctx.deployConfig = resolveDeployConfig(ctx.env.configDir, options.deployConfigFile)
+      const port = ctx.hostPort
+      return task.newListr(
         [
-          {
-            title: `Environment ${options.envName}, its dev_users and deploy settings`,
-            task: (ctx) => {
-              ctx.env = resolveEnvironment(options.envName, root)
-              ctx.hostPort = options.hostPort ?? ctx.env.hostPort
-              ctx.users = readDevUsers(ctx.env.devUsersFile, root)
-              ctx.deployConfig = resolveDeployConfig(ctx.env.configDir, options.deployConfigFile)
-            },
-          },
           {
             title: 'podman, git and ssh-keygen',
             task: async (_ctx, sub) => {
-              const version = await checkPodman()
-              await checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)')
-              const cloned = await Promise.all(devRepos(process.env, root, buildArgsOf).map((r) => pathExists(r.dest)))
-              const needClone = cloned.includes(false)
-              if (needClone) await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
+              const [version, cloned] = await Promise.all([
+                checkPodman(),
+                Promise.all(devRepos(process.env, root, buildArgsOf).map((r) => pathExists(r.dest))),
+                checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)'),
+              ])
+              if (cloned.includes(false)) await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
               sub.title = `podman ${version}, git and ssh-keygen`
             },
           },
           {
-            title: `${options.envName} is not up and its port is free`,
-            task: async (ctx, sub) => {
-              const port = ctx.hostPort as number
-              sub.title = `${options.envName} is not up and port ${port} is free`
+            title: `${options.envName} is not up and port ${port} is free`,
+            task: async () => {
               const up = environmentsUp(await takeInventory(), [options.envName])
               const same = up.find((e) => e.names.env === options.envName)
               if (same) {
@@ -121,7 +116,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
                   `an environment from an earlier version is still up under the old fixed names (${describeResources(legacy.resources)}); remove it with \`npm run down -- --all\``,
                 )
               }
-              const holder = environmentsUp(await takeInventory(), []).find((e) => e.hostPort === port)
+              const holder = up.find((e) => e.hostPort === port)
               if (holder) {
                 throw new UserError(`port ${port} is used by environment ${holder.names.env}; choose another with --port, or run \`npm run down -- ${holder.names.env}\``)
               }
@@ -129,9 +124,9 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             },
           },
         ],
-        { concurrent: false },
-      ),
-    ),
+        { concurrent: true, exitOnError: true },
+      )
+    }),
     timed('Make build directory', async (ctx, task) => {
       ctx.mayRollBack = true
       ctx.buildDir = makeBuildDir(options.envName, root)
@@ -151,47 +146,50 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
         })),
       ),
     ),
-    timed(`Build images (${options.build.target})`, (_ctx, task) =>
+    // The original builds, then makes volumes, keys and manifest; none of
+    // these depends on the images, so they run while the builds do.
+    timed(`Build images (${options.build.target}); meanwhile create volumes, generate SSH keys, render manifest`, (ctx, task) =>
       task.newListr(
-        options.build.images.map((image) => ({
-          title: `Build ${image}`,
-          task: async (_c, sub) => {
-            const build = planImageBuild(image, options.build, root)
-            sub.title = `Build ${build.ref}`
-            await buildImage(build, (line) => (sub.output = line))
+        [
+          ...options.build.images.map((image) => ({
+            title: `Build ${image}`,
+            task: async (_c: UpContext, sub: { title: string; output: string }) => {
+              const build = planImageBuild(image, options.build, root)
+              sub.title = `Build ${build.ref}`
+              await buildImage(build, (line) => (sub.output = line))
+            },
+            rendererOptions: { outputBar: 3 },
+          })),
+          ...volumeSpecs(ctx.env as Environment, volumeOwners()).map((spec) => ({
+            title: `Create and fill ${spec.name}`,
+            // `up` has checked that none of the environment's volumes exists.
+            task: (_c: UpContext, sub: { output: string }) => createVolume(spec, (line) => (sub.output = line), false),
+          })),
+          {
+            title: 'Generate SSH keys, render manifest',
+            task: async (c: UpContext, sub: { title: string }) => {
+              c.keys = await generateEnvironmentKeys(c.buildDir as string, options.keepBuildData)
+              c.devLoginPassword = newDevLoginPassword()
+              const env = c.env as Environment
+              const text = renderManifest({
+                names: env.names,
+                hostPort: c.hostPort as number,
+                images: builtImages(options.build.tag, options.build.registry),
+                users: c.users as DevUser[],
+                deployConfig: c.deployConfig as DeployConfig,
+                keys: c.keys,
+                devLoginPassword: c.devLoginPassword,
+                pod: await readPodTemplate(paths.podTemplate),
+              })
+              c.manifestFile = path.join(c.buildDir as string, `jh_slurm_pod_${options.envName}.yaml`)
+              await writeManifest(c.manifestFile, text)
+              sub.title = `Generate SSH keys, render manifest ${path.relative(root, c.manifestFile)}`
+            },
           },
-          rendererOptions: { outputBar: 3 },
-        })),
+        ],
         { concurrent: true, exitOnError: true },
       ),
     ),
-    timed('Create volumes', (ctx, task) =>
-      task.newListr(
-        volumeSpecs(ctx.env as Environment, volumeOwners()).map((spec) => ({
-          title: `Create and fill ${spec.name}`,
-          task: (_c, sub) => createVolume(spec, (line) => (sub.output = line)),
-        })),
-      ),
-    ),
-    timed('Generate SSH keys', async (ctx) => {
-      ctx.keys = await generateEnvironmentKeys(ctx.buildDir as string, options.keepBuildData)
-    }),
-    timed('Render manifest', async (ctx, task) => {
-      ctx.devLoginPassword = newDevLoginPassword()
-      const env = ctx.env as Environment
-      const text = renderManifest({
-        names: env.names,
-        hostPort: ctx.hostPort as number,
-        users: ctx.users as DevUser[],
-        deployConfig: ctx.deployConfig as DeployConfig,
-        keys: ctx.keys as EnvironmentKeys,
-        devLoginPassword: ctx.devLoginPassword,
-        pod: await readPodTemplate(paths.podTemplate),
-      })
-      ctx.manifestFile = path.join(ctx.buildDir as string, `jh_slurm_pod_${options.envName}.yaml`)
-      await writeManifest(ctx.manifestFile, text)
-      task.title = `Render manifest ${path.relative(root, ctx.manifestFile)}`
-    }),
     timed('Start pod (podman kube play)', async (ctx, task) => {
       await playManifest(ctx.manifestFile as string, (line) => (task.output = line))
       await fs.writeFile(paths.devLoginPasswordFile(options.envName), `${ctx.devLoginPassword}\n`, { mode: 0o600 })
@@ -307,7 +305,7 @@ export const cli = {
     'JUPYTERUSER(_UID), JUPYTERGROUP(_GID), SLURMUSER(_UID), SLURMGROUP(_GID). See README.md.',
 } as const
 
-runStep(import.meta.url, async () => {
+runStep('up', async () => {
   const { values, positionals } = parseCommandLine(cli)
   const waitSeconds = values.wait === undefined ? 300 : Number(values.wait)
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UserError(`--wait takes a number of seconds, got "${values.wait}"`, 2)

@@ -116,13 +116,13 @@ export function volumeSpecs(env: Environment, owners: VolumeOwners): VolumeSpec[
 }
 
 /** Creates one volume and imports its initial contents; an existing volume is refused. */
-export async function createVolume(spec: VolumeSpec, onLine?: (line: string) => void): Promise<void> {
+export async function createVolume(spec: VolumeSpec, onLine?: (line: string) => void, checkExisting = true): Promise<void> {
   try {
     if (!(await fs.stat(spec.srcDir)).isDirectory()) throw new Error('not a directory')
   } catch {
     throw new UserError(`initial volume data ${spec.srcDir} is missing`)
   }
-  if (await podmanSucceeds(['volume', 'exists', spec.name])) {
+  if (checkExisting && (await podmanSucceeds(['volume', 'exists', spec.name]))) {
     throw new UserError(`volume ${spec.name} already exists; run \`npm run down -- ${spec.env}\` first`)
   }
   const entries = await volumeEntries(spec.srcDir, spec.owner)
@@ -142,7 +142,7 @@ export const cli = {
     'SLURMUSER slurm, SLURMUSER_UID 64030, SLURMGROUP slurm, SLURMGROUP_GID 64030.',
 } as const
 
-runStep(import.meta.url, async () => {
+runStep('volumes', async () => {
   const { positionals } = parseCommandLine(cli)
   const env = resolveEnvironment(positionals[0])
   const specs = volumeSpecs(env, volumeOwners())

@@ -6,16 +6,13 @@ import { noBuildOptions } from '../helpers.ts'
 
 const settings = buildSettings(noBuildOptions())
 
-test('up mirrors the launcher: checks, build dir, clone, build, volumes, keys, manifest, play', () => {
+test('up mirrors the launcher: checks, build dir, clone, build (with volumes, keys and manifest meanwhile), play', () => {
   const titles = upTasks({ envName: 'dev_dummyauth', build: settings, keepBuildData: false, waitSeconds: 300 }).map((t) => t.title)
   assert.equal(titles, [
     'Check environment and prerequisites',
     'Make build directory',
     'Clone development repositories',
-    'Build images (stage-dev)',
-    'Create volumes',
-    'Generate SSH keys',
-    'Render manifest',
+    'Build images (stage-dev); meanwhile create volumes, generate SSH keys, render manifest',
     'Start pod (podman kube play)',
     'Wait for JupyterHub',
   ])
