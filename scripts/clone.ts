@@ -30,6 +30,11 @@ const short = (commit: string | undefined) => commit?.slice(0, 12) ?? 'unknown'
 
 /** What an existing clone holds, compared with the pin. */
 async function inspectClone(repo: DevRepo): Promise<CloneResult> {
+  // Usually one git call: HEAD and the pin together.
+  if (repo.ref !== DEFAULT_BRANCH) {
+    const both = (await git(repo.dest, ['rev-parse', 'HEAD', `${repo.ref}^{commit}`]))?.split('\n')
+    if (both?.length === 2 && both[0] === both[1]) return { repo, skipped: true, commit: both[0] }
+  }
   const commit = await git(repo.dest, ['rev-parse', '--verify', '--quiet', 'HEAD'])
   if (!commit) return { repo, skipped: true, warning: `${repo.dest} is not a git clone, so its version cannot be checked` }
   if (repo.ref === DEFAULT_BRANCH) return { repo, skipped: true, commit }

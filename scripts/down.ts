@@ -134,7 +134,7 @@ runStep('down', async () => {
   if (positionals.length > 1) throw new UsageError(`one environment at a time, got ${positionals.join(' ')}; or --all`)
   const known = listEnvironments()
   // The version check runs beside the listing; a podman that is missing or too old is what gets reported.
-  const [podmanCheck, listing] = await Promise.allSettled([checkPodman(), environmentsUpNow()])
+  const [podmanCheck, listing] = await Promise.allSettled([checkPodman({ file: repoPaths().podmanVersionCache }), environmentsUpNow()])
   if (podmanCheck.status === 'rejected') throw podmanCheck.reason
   if (listing.status === 'rejected') throw listing.reason
   const { inventory, up } = listing.value

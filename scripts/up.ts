@@ -2,10 +2,11 @@
 // the step module that also runs on its own; this file holds only order,
 // titles, concurrency and rollback.
 import fs from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
 import { buildImage, buildOptions, buildSettings, planImageBuild, type BuildSettings } from './build-images.ts'
-import { cloneRepo, describeClone, describeWarning } from './clone.ts'
+import { type CloneResult, cloneRepo, describeClone, describeWarning } from './clone.ts'
 import { teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
 import { parseCommandLine } from './lib/cli.ts'
@@ -17,7 +18,7 @@ import { reportError, UserError } from './lib/errors.ts'
 import { killRunning } from './lib/exec.ts'
 import { acquireLock } from './lib/lock.ts'
 import { runStep } from './lib/main.ts'
-import { describeResources, environmentsUp, takeInventory } from './lib/inventory.ts'
+import { describeResources, environmentsUp, type Inventory, takeInventory, takeVolumeInventory } from './lib/inventory.ts'
 import { containerName, HUB_HOST, hubUrl, type ImageKey, LEGACY, resourceNames } from './lib/names.ts'
 import { volumeOwners } from './lib/owners.ts'
 import { pathExists, repoPaths, repoRoot } from './lib/paths.ts'
@@ -56,6 +57,26 @@ interface UpContext {
   starts: Array<[string, number]>
   /** Set by SIGINT/SIGTERM: no further task starts. */
   interrupted?: NodeJS.Signals
+  /** Tasks running side by side: a failed one must not leave the others making resources during the rollback. */
+  running: Array<Promise<unknown>>
+  /** Builds started while the checks run (when every clone exists already). */
+  earlyBuilds: Partial<Record<ImageKey, EarlyBuild>>
+  /** The look at the existing clones, started then too. */
+  earlyClones: Map<string, Promise<CloneResult>>
+}
+
+/** A build started ahead of its task, and where its output goes once the task shows it. */
+interface EarlyBuild {
+  done: Promise<string>
+  lines: string[]
+  show?: (line: string) => void
+}
+
+/** Runs `work` as one of several side-by-side tasks; the rollback waits for all of them. */
+function sideBySide<T>(ctx: UpContext, work: () => Promise<T>): Promise<T> {
+  const promise = work()
+  ctx.running.push(promise)
+  return promise
 }
 
 /** A top-level task whose start is recorded (its subtasks finish before the next starts). */
@@ -86,24 +107,44 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
       ctx.users = readDevUsers(ctx.env.devUsersFile, root)
       ctx.deployConfig = resolveDeployConfig(ctx.env.configDir, options.deployConfigFile)
       const port = ctx.hostPort
+      // With every clone in place the builds depend on nothing that follows:
+      // they start now and the checks run beside them. Nothing they make
+      // belongs to the environment, so a failed check only stops them.
+      const repos = devRepos(process.env, root, buildArgsOf)
+      if (repos.every((r) => existsSync(r.dest))) {
+        for (const repo of repos) {
+          const look = cloneRepo(repo)
+          look.catch(() => undefined) // awaited by the clone task
+          ctx.earlyClones.set(repo.name, look)
+        }
+        for (const image of options.build.images) {
+          const early: EarlyBuild = { lines: [], done: Promise.resolve('') }
+          early.done = sideBySide(ctx, () =>
+            buildImage(planImageBuild(image, options.build, root), (line) => (early.show ? early.show(line) : early.lines.push(line))),
+          )
+          early.done.catch(() => undefined) // awaited by the build task, or stopped by a failed check
+          ctx.earlyBuilds[image] = early
+        }
+      }
       return task.newListr(
         [
           {
-            title: 'podman, git and ssh-keygen',
+            title: `podman, git and ssh-keygen; ${options.envName} is not up and port ${port} is free`,
             task: async (_ctx, sub) => {
-              const [version, cloned] = await Promise.all([
-                checkPodman(),
+              // All at once; a missing or too old podman is what gets reported first.
+              const [podmanCheck, inventory, cloned, sshKeygen, portFree] = await Promise.allSettled([
+                checkPodman({ file: paths.podmanVersionCache }),
+                takeVolumeInventory(),
                 Promise.all(devRepos(process.env, root, buildArgsOf).map((r) => pathExists(r.dest))),
                 checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)'),
+                checkPortFree(port, HUB_HOST),
               ])
-              if (cloned.includes(false)) await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
-              sub.title = `podman ${version}, git and ssh-keygen`
-            },
-          },
-          {
-            title: `${options.envName} is not up and port ${port} is free`,
-            task: async () => {
-              const up = environmentsUp(await takeInventory(), [options.envName])
+              for (const result of [podmanCheck, inventory, cloned, sshKeygen]) if (result.status === 'rejected') throw result.reason
+              const version = (podmanCheck as PromiseFulfilledResult<string>).value
+              if ((cloned as PromiseFulfilledResult<boolean[]>).value.includes(false)) {
+                await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
+              }
+              const up = environmentsUp((inventory as PromiseFulfilledResult<Inventory>).value, [options.envName])
               const same = up.find((e) => e.names.env === options.envName)
               if (same) {
                 throw new UserError(
@@ -116,15 +157,19 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
                   `an environment from an earlier version is still up under the old fixed names (${describeResources(legacy.resources)}); remove it with \`npm run down -- --all\``,
                 )
               }
-              const holder = up.find((e) => e.hostPort === port)
-              if (holder) {
-                throw new UserError(`port ${port} is used by environment ${holder.names.env}; choose another with --port, or run \`npm run down -- ${holder.names.env}\``)
+              if (portFree.status === 'rejected') {
+                // Which of our environments holds the port, if one does: the pods' labels say.
+                const holder = environmentsUp(await takeInventory(), []).find((e) => e.hostPort === port)
+                if (holder) {
+                  throw new UserError(`port ${port} is used by environment ${holder.names.env}; choose another with --port, or run \`npm run down -- ${holder.names.env}\``)
+                }
+                throw portFree.reason
               }
-              await checkPortFree(port, HUB_HOST)
+              sub.title = `podman ${version}, git and ssh-keygen; ${options.envName} is not up and port ${port} is free`
             },
           },
         ],
-        { concurrent: true, exitOnError: true },
+        { exitOnError: true },
       )
     }),
     timed('Make build directory', async (ctx, task) => {
@@ -132,18 +177,19 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
       ctx.buildDir = makeBuildDir(options.envName, root)
       task.title = `Make build directory ${path.relative(root, ctx.buildDir)}`
     }),
-    timed('Clone development repositories', (_ctx, task) =>
+    timed('Clone development repositories', (ctx, task) =>
       task.newListr(
         devRepos(process.env, root, buildArgsOf).map((repo) => ({
           title: repo.name,
           task: async (_c, sub) => {
-            const result = await cloneRepo(repo, (line) => (sub.output = line))
+            const result = await (ctx.earlyClones.get(repo.name) ?? cloneRepo(repo, (line) => (sub.output = line)))
             const warning = describeWarning(result)
             if (warning) process.stderr.write(`${warning}\n`)
             if (result.skipped) sub.skip(describeClone(result))
             else sub.title = describeClone(result)
           },
         })),
+        { concurrent: true, exitOnError: true },
       ),
     ),
     // The original builds, then makes volumes, keys and manifest; none of
@@ -156,19 +202,23 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             task: async (_c: UpContext, sub: { title: string; output: string }) => {
               const build = planImageBuild(image, options.build, root)
               sub.title = `Build ${build.ref}`
-              await buildImage(build, (line) => (sub.output = line))
+              const early = ctx.earlyBuilds[image]
+              if (!early) return void (await sideBySide(ctx, () => buildImage(build, (line) => (sub.output = line))))
+              early.show = (line) => (sub.output = line)
+              for (const line of early.lines) sub.output = line
+              await early.done
             },
             rendererOptions: { outputBar: 3 },
           })),
           ...volumeSpecs(ctx.env as Environment, volumeOwners()).map((spec) => ({
             title: `Create and fill ${spec.name}`,
             // `up` has checked that none of the environment's volumes exists.
-            task: (_c: UpContext, sub: { output: string }) => createVolume(spec, (line) => (sub.output = line), false),
+            task: (_c: UpContext, sub: { output: string }) => sideBySide(ctx, () => createVolume(spec, (line) => (sub.output = line), false)),
           })),
           {
             title: 'Generate SSH keys, render manifest',
             task: async (c: UpContext, sub: { title: string }) => {
-              c.keys = await generateEnvironmentKeys(c.buildDir as string, options.keepBuildData)
+              c.keys = await sideBySide(ctx, () => generateEnvironmentKeys(c.buildDir as string, options.keepBuildData))
               c.devLoginPassword = newDevLoginPassword()
               const env = c.env as Environment
               const text = renderManifest({
@@ -217,7 +267,7 @@ export async function up(options: UpOptions): Promise<number> {
   const root = options.root ?? repoRoot
   const paths = repoPaths(root)
   const release = acquireLock(paths.lockFile(options.envName), 'up')
-  const ctx: UpContext = { mayRollBack: false, starts: [] }
+  const ctx: UpContext = { mayRollBack: false, starts: [], running: [], earlyBuilds: {}, earlyClones: new Map() }
   const onSignal = (signal: NodeJS.Signals) => {
     if (ctx.interrupted) return
     ctx.interrupted = signal
@@ -244,6 +294,9 @@ export async function up(options: UpOptions): Promise<number> {
     code = interrupted
       ? reportError(new UserError(`interrupted by ${interrupted}`, interrupted === 'SIGTERM' ? 143 : 130))
       : reportError(error)
+    // What still runs beside the failed task stops before anything is removed.
+    await killRunning()
+    await Promise.allSettled(ctx.running)
     if (ctx.mayRollBack) {
       try {
         await rollBack(options.envName, root)

@@ -2,7 +2,7 @@
 // as an array (zx quotes each one), output can stream line by line into a
 // task, and every running child is known so an interrupt can stop it.
 import type { Readable } from 'node:stream'
-import { $, type ProcessPromise, ProcessOutput } from 'zx'
+import { $, type ProcessPromise, ProcessOutput } from 'zx/core'
 import { CommandError } from './errors.ts'
 import { redact } from './redact.ts'
 

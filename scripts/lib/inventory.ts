@@ -52,13 +52,28 @@ export function parsePodPs(json: string): PodState[] {
   }))
 }
 
+/** Pods, volumes and secrets, listed at once. */
 export async function takeInventory(): Promise<Inventory> {
   const [pods, volumes, secrets] = await Promise.all([
     podman(['pod', 'ps', '--format', 'json']),
-    podman(['volume', 'ls', '--format', '{{.Name}}']),
+    listVolumes(),
     podman(['secret', 'ls', '--format', '{{.Name}}']),
   ])
-  return { pods: parsePodPs(pods.stdout), volumes: lines(volumes.stdout), secrets: lines(secrets.stdout) }
+  return { pods: parsePodPs(pods.stdout), volumes, secrets: lines(secrets.stdout) }
+}
+
+/**
+ * Volumes only: enough for `up` to see whether an environment is up, with
+ * one podman call. `up` makes the volumes before the pod and `down` removes
+ * the pod first, so an environment with a pod has its volumes; a leftover
+ * secret only makes `kube play` fail, and the run is rolled back.
+ */
+export async function takeVolumeInventory(): Promise<Inventory> {
+  return { pods: [], volumes: await listVolumes(), secrets: [] }
+}
+
+async function listVolumes(): Promise<string[]> {
+  return lines((await podman(['volume', 'ls', '--format', '{{.Name}}'])).stdout)
 }
 
 /** Everything `up` can make for an environment, in the order it is removed. */

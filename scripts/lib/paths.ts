@@ -32,6 +32,8 @@ export interface RepoPaths {
   podTemplate: string
   /** One `up` or `down` at a time per environment. */
   lockFile: (env: string) => string
+  /** The podman version checked last (see checkPodman). */
+  podmanVersionCache: string
   /** The dummy login password of an environment that is up (mode 0600). */
   devLoginPasswordFile: (env: string) => string
 }
@@ -48,6 +50,7 @@ export function repoPaths(root: string = repoRoot): RepoPaths {
     buildTmp,
     podTemplate: path.join(root, 'jh_slurm_pod.yaml'),
     lockFile: (env) => path.join(buildTmp, `.lock.${env}`),
+    podmanVersionCache: path.join(buildTmp, '.podman-version'),
     devLoginPasswordFile: (env) => path.join(buildTmp, `dev_login_password.${env}`),
   }
 }

@@ -1,6 +1,7 @@
 // `up` run in-process against the fake podman, in a scratch copy of the
 // repository layout: rollback, refusal and the happy path.
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -76,18 +77,23 @@ test('a failure after resources were made rolls all of them back', async () => {
 })
 
 const refusals: Array<[string, Parameters<typeof useFakePodman>[0], RegExp]> = [
-  ['the same environment already up', { pods: [names.pod], volumes: [names.volumes.slurm] }, /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and 1 more\); run `npm run down -- dev_dummyauth` first/],
-  ['an environment of an earlier version under the fixed names', { pods: [LEGACY_NAMES.pod], volumes: ['slurm_root'] }, /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 1 more\); remove it with `npm run down -- --all`/],
-  ['another environment on the same port', { pods: ['jupyterhub-slurm-other'], podLabels: { 'jupyterhub-slurm-other': { 'jh-slurm-pod/environment': 'other', 'jh-slurm-pod/host-port': '8000' } } }, /error: port 8000 is used by environment other; choose another with --port, or run `npm run down -- other`/],
+  ['the same environment already up', { pods: [names.pod], volumes: [names.volumes.jupyterhub, names.volumes.slurm] }, /error: environment dev_dummyauth is already up \(volume jupyterhub-root-dev-dummyauth and 1 more\); run `npm run down -- dev_dummyauth` first/],
+  ['an environment of an earlier version under the fixed names', { pods: [LEGACY_NAMES.pod], volumes: ['slurm_root'] }, /error: an environment from an earlier version is still up under the old fixed names \(volume slurm_root\); remove it with `npm run down -- --all`/],
+  ['another environment on the same port', { pods: ['jupyterhub-slurm-other'], podLabels: { 'jupyterhub-slurm-other': { 'jh-slurm-pod/environment': 'other', 'jh-slurm-pod/host-port': '8011' } } }, /error: port 8011 is used by environment other; choose another with --port, or run `npm run down -- other`/],
+  ['a port that something else holds', {}, /error: 127\.0\.0\.1:8011 is already in use; stop what holds it/],
 ]
 for (const [what, state, message] of refusals) {
   test(`refused before anything is made: ${what}`, async () => {
     fake = useFakePodman(state)
     const before = fake.resources()
-    const { code, output } = await run()
+    // What the other environment's pod (or another program) would hold.
+    const holder = net.createServer()
+    if (/port/.test(what)) await new Promise<void>((resolve) => holder.listen(8011, '127.0.0.1', resolve))
+    const { code, output } = await run({ hostPort: 8011 }).finally(() => holder.close())
     assert.is(code, 1)
     assert.match(output, message)
-    assert.not.ok(fake.calls().some((c) => c[0] === 'build' || c[1] === 'create'))
+    // Builds may have started beside the checks (they make nothing of the environment); nothing else did.
+    assert.not.ok(fake.calls().some((c) => c[1] === 'create' || c[1] === 'import' || c[1] === 'play'))
     assert.equal(buildDirs(), [])
     assert.equal(fake.resources(), before)
   })
