@@ -107,25 +107,6 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
       ctx.users = readDevUsers(ctx.env.devUsersFile, root)
       ctx.deployConfig = resolveDeployConfig(ctx.env.configDir, options.deployConfigFile)
       const port = ctx.hostPort
-      // With every clone in place the builds depend on nothing that follows:
-      // they start now and the checks run beside them. Nothing they make
-      // belongs to the environment, so a failed check only stops them.
-      const repos = devRepos(process.env, root, buildArgsOf)
-      if (repos.every((r) => existsSync(r.dest))) {
-        for (const repo of repos) {
-          const look = cloneRepo(repo)
-          look.catch(() => undefined) // awaited by the clone task
-          ctx.earlyClones.set(repo.name, look)
-        }
-        for (const image of options.build.images) {
-          const early: EarlyBuild = { lines: [], done: Promise.resolve('') }
-          early.done = sideBySide(ctx, () =>
-            buildImage(planImageBuild(image, options.build, root), (line) => (early.show ? early.show(line) : early.lines.push(line))),
-          )
-          early.done.catch(() => undefined) // awaited by the build task, or stopped by a failed check
-          ctx.earlyBuilds[image] = early
-        }
-      }
       return task.newListr(
         [
           {
@@ -263,11 +244,39 @@ async function rollBack(envName: string, root: string): Promise<void> {
   if (removed.length === 0) process.stderr.write('  nothing had been created\n')
 }
 
+/**
+ * With every clone in place the builds depend on nothing that follows: they
+ * start before the task list, and the checks run beside them. Nothing they
+ * make belongs to the environment, so a failed check only stops them.
+ */
+function startEarly(ctx: UpContext, options: UpOptions, root: string): void {
+  const repos = devRepos(process.env, root, (image) => planImageBuild(image, options.build, root).args)
+  if (!repos.every((r) => existsSync(r.dest))) return
+  for (const repo of repos) {
+    const look = cloneRepo(repo)
+    look.catch(() => undefined) // awaited by the clone task
+    ctx.earlyClones.set(repo.name, look)
+  }
+  for (const image of options.build.images) {
+    const early: EarlyBuild = { lines: [], done: Promise.resolve('') }
+    early.done = sideBySide(ctx, () =>
+      buildImage(planImageBuild(image, options.build, root), (line) => (early.show ? early.show(line) : early.lines.push(line))),
+    )
+    early.done.catch(() => undefined) // awaited by the build task, or stopped by a failed check
+    ctx.earlyBuilds[image] = early
+  }
+}
+
 export async function up(options: UpOptions): Promise<number> {
   const root = options.root ?? repoRoot
   const paths = repoPaths(root)
   const release = acquireLock(paths.lockFile(options.envName), 'up')
   const ctx: UpContext = { mayRollBack: false, starts: [], running: [], earlyBuilds: {}, earlyClones: new Map() }
+  try {
+    startEarly(ctx, options, root)
+  } catch {
+    // A bad build setting: the task list reports it where it belongs.
+  }
   const onSignal = (signal: NodeJS.Signals) => {
     if (ctx.interrupted) return
     ctx.interrupted = signal

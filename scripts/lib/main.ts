@@ -7,7 +7,7 @@ import { runMain } from './errors.ts'
 
 /** The step named by the script node was started with, e.g. `up`. */
 export function entryStep(argv1: string | undefined = process.argv[1]): string | undefined {
-  return argv1 ? path.basename(argv1).replace(/\.(ts|mjs|js)$/, '') : undefined
+  return argv1 ? path.basename(argv1).replace(/\.(ts|mjs|cjs|js)$/, '') : undefined
 }
 
 /** Runs `main` only when the process was started to run `step`. */
