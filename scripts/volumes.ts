@@ -1,6 +1,7 @@
 // Step: create the named volumes and fill them from volumes/<env>/. The tar
 // stream is made in-process with the owner set on every entry, so the result
 // does not depend on which tar the host has.
+import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -39,32 +40,42 @@ export interface VolumeEntry {
   source?: string
 }
 
-/** Lists the archive entries for a directory tree, parents first, in name order. */
-export async function volumeEntries(srcDir: string, owner: Owner): Promise<VolumeEntry[]> {
-  const entries: VolumeEntry[] = []
+/**
+ * Lists the archive entries for directory trees laid over each other (a
+ * later tree's file replaces an earlier one's of the same name), parents
+ * first, in name order. The top directory takes the mode of the last tree.
+ */
+export async function volumeEntries(srcDirs: string | string[], owner: Owner): Promise<VolumeEntry[]> {
+  const dirs = typeof srcDirs === 'string' ? [srcDirs] : srcDirs
+  const byName = new Map<string, VolumeEntry>()
   const base = { uid: owner.uid, gid: owner.gid, uname: owner.uname, gname: owner.gname, mtime: MTIME }
-  const rootStat = await fs.stat(srcDir)
-  entries.push({ header: { ...base, name: './', type: 'directory', mode: rootStat.mode & 0o7777 } })
+  const rootStat = await fs.stat(dirs[dirs.length - 1] as string)
+  byName.set('./', { header: { ...base, name: './', type: 'directory', mode: rootStat.mode & 0o7777 } })
   async function walk(dir: string, prefix: string): Promise<void> {
-    const names = (await fs.readdir(dir)).sort()
-    for (const name of names) {
+    for (const name of await fs.readdir(dir)) {
       if (SKIPPED.has(name)) continue
       const full = path.join(dir, name)
       const rel = `${prefix}${name}`
       const stat = await fs.lstat(full)
       const mode = stat.mode & 0o7777
       if (stat.isDirectory()) {
-        entries.push({ header: { ...base, name: `${rel}/`, type: 'directory', mode } })
+        byName.set(`${rel}/`, { header: { ...base, name: `${rel}/`, type: 'directory', mode } })
         await walk(full, `${rel}/`)
       } else if (stat.isSymbolicLink()) {
-        entries.push({ header: { ...base, name: rel, type: 'symlink', mode, linkname: await fs.readlink(full) } })
+        byName.set(rel, { header: { ...base, name: rel, type: 'symlink', mode, linkname: await fs.readlink(full) } })
       } else if (stat.isFile()) {
-        entries.push({ header: { ...base, name: rel, type: 'file', mode, size: stat.size }, source: full })
+        byName.set(rel, { header: { ...base, name: rel, type: 'file', mode, size: stat.size }, source: full })
       }
     }
   }
-  await walk(srcDir, './')
-  return entries
+  for (const dir of dirs) await walk(dir, './')
+  // Sorted by path components, so that a directory comes before what it holds.
+  const key = (name: string) => name.replace(/\/$/, '').split('/')
+  return [...byName.values()].sort((a, b) => {
+    const [x, y] = [key(a.header.name), key(b.header.name)]
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] as string) < (y[i] as string) ? -1 : 1
+    return x.length - y.length
+  })
 }
 
 /** A tar stream of `srcDir` with `owner` on every entry and no .gitkeep files. */
@@ -102,17 +113,27 @@ export interface VolumeSpec {
   name: string
   /** The environment it belongs to (a label on the volume). */
   env: string
+  /** volumes/<env>/<dir>: the environment's own files. */
   srcDir: string
+  /** volumes/_shared/<dir>, laid under srcDir, when it exists. */
+  sharedDir?: string
   owner: Owner
 }
 
+/** Files every environment's volumes get, under its own: volumes/_shared/. */
+export const SHARED_VOLUMES_DIR = '_shared'
+
 export function volumeSpecs(env: Environment, owners: VolumeOwners): VolumeSpec[] {
-  return (Object.keys(VOLUME_DIRS) as VolumeKey[]).map((key) => ({
-    name: env.names.volumes[key],
-    env: env.name,
-    srcDir: path.join(env.volumesDir, VOLUME_DIRS[key]),
-    owner: owners[key],
-  }))
+  return (Object.keys(VOLUME_DIRS) as VolumeKey[]).map((key) => {
+    const sharedDir = path.join(path.dirname(env.volumesDir), SHARED_VOLUMES_DIR, VOLUME_DIRS[key])
+    return {
+      name: env.names.volumes[key],
+      env: env.name,
+      srcDir: path.join(env.volumesDir, VOLUME_DIRS[key]),
+      sharedDir: existsSync(sharedDir) ? sharedDir : undefined,
+      owner: owners[key],
+    }
+  })
 }
 
 /** Creates one volume and imports its initial contents; an existing volume is refused. */
@@ -125,7 +146,7 @@ export async function createVolume(spec: VolumeSpec, onLine?: (line: string) => 
   if (checkExisting && (await podmanSucceeds(['volume', 'exists', spec.name]))) {
     throw new UserError(`volume ${spec.name} already exists; run \`npm run down -- ${spec.env}\` first`)
   }
-  const entries = await volumeEntries(spec.srcDir, spec.owner)
+  const entries = await volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
   await podman(['volume', 'create', '--label', `${ENV_LABEL}=${spec.env}`, spec.name], { onLine })
   await exec(volumeImportCommand(spec.name), { input: packVolume(entries), onLine })
   onLine?.(`${spec.name}: ${entries.length} entries owned by ${spec.owner.uname}:${spec.owner.gname} (${spec.owner.uid}:${spec.owner.gid})`)
@@ -134,7 +155,7 @@ export async function createVolume(spec: VolumeSpec, onLine?: (line: string) => 
 export const cli = {
   command: 'volumes',
   summary:
-    'Create the volumes jupyterhub-root-<env> and slurm-root-<env> and fill them from volumes/<env>/jupyterhub_root and slurm_root.',
+    'Create the volumes jupyterhub-root-<env> and slurm-root-<env> and fill them from volumes/<env>/jupyterhub_root and slurm_root, laid over volumes/_shared/ (files every environment gets).',
   positionals: ['<env>'],
   options: {},
   notes:

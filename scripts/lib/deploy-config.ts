@@ -14,6 +14,12 @@ export type DeployConfig = Map<string, string>
 
 /** Every key an environment may set, with what it means (shown in the README and errors). */
 export const DEPLOY_KEYS: Record<string, string> = {
+  logLevel: 'JupyterHub log level: DEBUG, INFO, WARNING, ...',
+  sshHostname: 'host name of the Slurm login node the hub runs the slurmspawner wrappers on over SSH',
+  slurmSpawnerWrappersBin: 'directory of the slurmspawner wrappers (slurmspawner_sbatch, ...) on the login node',
+  jupyterUserEnvDir: 'the Python environment (venv or conda env) jobs start the Jupyter server from',
+  jupyterDataDir: 'Jupyter data directory on the cluster, put first on JUPYTER_PATH',
+  hubConnectUrl: 'URL at which jobs on the cluster reach the hub API',
   oidcServer: 'OIDC issuer URL: the tokens\' "iss" claim; its /.well-known/openid-configuration is fetched',
   bricsPlatform: 'platform name whose resources in the "projects" claim grant access',
   jwtAudience: 'expected "aud" claim of the tokens',

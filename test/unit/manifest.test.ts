@@ -101,10 +101,10 @@ test('deploy settings become DEPLOY_CONFIG_<UPPER_SNAKE> variables of the hub', 
   assert.equal(refs, ['dev-user-config-dev-dummyauth', 'deploy-config-dev-dummyauth'])
 })
 
-test('dev_realauth commits bricsauthenticator\'s four settings; a site file overrides them', () => {
+test('dev_realauth commits the cluster settings and bricsauthenticator\'s four; a site file overrides them', () => {
   const configDir = path.join(repoPaths().config, 'dev_realauth')
   const own = resolveDeployConfig(configDir)
-  assert.equal([...own.keys()], ['oidcServer', 'bricsPlatform', 'jwtAudience', 'jwtLeeway'])
+  assert.equal([...own.keys()], ['logLevel', 'sshHostname', 'slurmSpawnerWrappersBin', 'jupyterUserEnvDir', 'jupyterDataDir', 'hubConnectUrl', 'oidcServer', 'bricsPlatform', 'jwtAudience', 'jwtLeeway'])
   const dir = tempDir()
   const site = path.join(dir, 'site.yaml')
   fs.writeFileSync(site, 'oidcServer: http://issuer.test:8080/realms/dev\n')
@@ -115,13 +115,13 @@ test('dev_realauth commits bricsauthenticator\'s four settings; a site file over
 })
 
 test('deploy settings: unknown keys, keys the environment does not use and bad files are one-line errors', () => {
-  assert.throws(() => parseDeployConfig('oidcServr: x\n', 'f.yaml'), /f\.yaml: unknown deploy setting oidcServr \(known: oidcServer/)
+  assert.throws(() => parseDeployConfig('oidcServr: x\n', 'f.yaml'), /f\.yaml: unknown deploy setting oidcServr \(known: logLevel, sshHostname, .*oidcServer/)
   assert.throws(() => parseDeployConfig('- a\n', 'f.yaml'), /f\.yaml: expected a mapping of settings/)
   assert.throws(() => parseDeployConfig('jwtLeeway: [1]\n', 'f.yaml'), /jwtLeeway must be a string or a number/)
   const dir = tempDir()
   const site = path.join(dir, 'site.yaml')
   fs.writeFileSync(site, 'oidcServer: http://x\n')
-  assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), site), /oidcServer is not a setting of this environment \(it uses: none\)/)
+  assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), site), /oidcServer is not a setting of this environment \(it uses: logLevel, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/)
   assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), path.join(dir, 'missing.yaml')), /cannot read deploy settings .*missing\.yaml: ENOENT/)
   fs.rmSync(dir, { recursive: true })
 })

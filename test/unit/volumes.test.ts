@@ -3,7 +3,8 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import tarStream from 'tar-stream'
-import { packVolume, volumeEntries, volumeImportCommand } from '../../scripts/volumes.ts'
+import { packVolume, volumeEntries, volumeImportCommand, volumeSpecs } from '../../scripts/volumes.ts'
+import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { volumeOwners } from '../../scripts/lib/owners.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
 
@@ -74,6 +75,34 @@ test('on macOS the import runs inside the podman machine', () => {
   assert.equal(volumeImportCommand('v', 'linux', {}), ['podman', 'volume', 'import', 'v', '-'])
   assert.equal(volumeImportCommand('v', 'darwin', {}), ['podman', 'machine', 'ssh', 'podman', 'volume', 'import', 'v', '-'])
   assert.equal(volumeImportCommand('v', 'linux', { JH_SLURM_PODMAN: 'chroot /x podman' }), ['chroot', '/x', 'podman', 'volume', 'import', 'v', '-'])
+})
+
+test('the shared hub configuration lies under each environment\'s own files, which win on the same path', async () => {
+  const env = resolveEnvironment('dev_dummyauth')
+  const [hub] = volumeSpecs(env, volumeOwners({}))
+  assert.is(hub?.sharedDir, path.join(repoRoot, 'volumes', '_shared', 'jupyterhub_root'))
+  const entries = await volumeEntries([hub?.sharedDir as string, hub?.srcDir as string], owner)
+  const names = entries.map((e) => e.header.name)
+  assert.ok(names.includes('./etc/jupyterhub/jh_slurm_hub.py'))
+  assert.ok(names.includes('./etc/jupyterhub/jupyterhub_config.py'))
+  assert.is(new Set(names).size, names.length)
+  // Parents before what they hold.
+  for (const [i, name] of names.entries()) {
+    const parent = name.replace(/[^/]+\/?$/, '')
+    if (name !== './') assert.ok(names.indexOf(parent) < i, `${parent} after ${name}`)
+  }
+  const scratch = fs.mkdtempSync(path.join(repoRoot, 'test-output-overlay-'))
+  try {
+    fs.mkdirSync(path.join(scratch, 'a/etc'), { recursive: true })
+    fs.mkdirSync(path.join(scratch, 'b/etc'), { recursive: true })
+    fs.writeFileSync(path.join(scratch, 'a/etc/x'), 'shared')
+    fs.writeFileSync(path.join(scratch, 'a/etc/y'), 'shared only')
+    fs.writeFileSync(path.join(scratch, 'b/etc/x'), 'own')
+    const files = await readArchive(packVolume(await volumeEntries([path.join(scratch, 'a'), path.join(scratch, 'b')], owner)))
+    assert.equal(files.filter((f) => f.type === 'file').map((f) => [f.name, f.body]), [['./etc/x', 'own'], ['./etc/y', 'shared only']])
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true })
+  }
 })
 
 test.run()

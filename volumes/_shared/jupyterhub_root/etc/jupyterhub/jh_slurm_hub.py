@@ -1,0 +1,311 @@
+"""
+The JupyterHub configuration every environment shares.
+
+Each environment's jupyterhub_config.py (volumes/<env>/jupyterhub_root/)
+calls configure() with what differs between environments: which login, how
+often to poll a starting server, whether the batch script asks for GPUs,
+where the hub API listens. Everything else is here: the Slurm spawner, the
+SSH commands through the slurmspawner wrappers and the batch script.
+
+Values that differ between deployments of the same environment (cluster
+host name, paths on the cluster, the issuer, ...) arrive as deploy settings:
+environment variables DEPLOY_CONFIG_<KEY> from the deploy-config ConfigMap
+(config/<env>/deploy-config.yaml; see README.md, "Deploy settings").
+
+The launcher copies this file into every environment's hub volume
+(volumes/_shared/ is laid under volumes/<env>/).
+"""
+
+import asyncio
+import hmac
+import html
+import os
+import time
+from pathlib import Path
+
+# Importing batchspawner registers its /hub/api/batchspawner handler, through
+# which the job reports the port the single-user server listens on. Import it
+# here so that the handler exists before the hub builds its web application.
+import batchspawner  # noqa: F401
+from bricsauthenticator import BricsAuthenticator
+from bricsauthenticator.spawner import BricsSlurmSpawner
+from jupyterhub.handlers import BaseHandler
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+# Files the pod mounts into the hub's srv dir (ssh_key, dev_login_password)
+# and the hub's own state (database, cookie secret) live here.
+SRV_DIR = Path(os.environ.get("JUPYTERHUB_SRV_DIR", "/srv/jupyterhub"))
+
+
+def require_env(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(f"Environment variable {name} must be set for this JupyterHub configuration")
+    return value
+
+
+def deploy_setting(key: str) -> str:
+    """A deploy setting: camelCase key -> DEPLOY_CONFIG_UPPER_SNAKE variable."""
+    snake = "".join(f"_{ch}" if ch.isupper() else ch for ch in key).upper()
+    return require_env(f"DEPLOY_CONFIG_{snake}")
+
+
+# ----------------------------------------------------------------- logins
+
+def dev_unix_usernames() -> list:
+    """<USER>.<PROJECT> accounts of a dev environment (the dev Slurm creates exactly these)."""
+    names = require_env("DEV_USER_CONFIG_UNIX_USERNAMES").split()
+    for name in names:
+        if name.count(".") != 1 or not all(name.split(".")):
+            raise RuntimeError(f"DEV_USER_CONFIG_UNIX_USERNAMES entry {name!r} is not of the form <USER>.<PROJECT>")
+    return names
+
+
+def dummy_authenticator():
+    """
+    BricsAuthenticator whose /login takes the run's dev password instead of an
+    OIDC token, then logs in as the <USER> of the first dev account with every
+    project that user has an account for, in the auth_state shape
+    bricsauthenticator (v0.6.0 and later) makes from a token:
+    {"<project>.brics": {"name": <project name>, "username": <Unix user>}}.
+    """
+    names = dev_unix_usernames()
+    login_user = names[0].split(".")[0]
+    auth_state = {
+        f"{project}.brics": {"name": f"Dev project {project}", "username": name}
+        for name in names
+        for user, project in [name.split(".")]
+        if user == login_user
+    }
+    # Mounted from a Secret; read at each login, so a missing file disables
+    # login instead of crashing the hub.
+    password_file = SRV_DIR / "dev_login_password"
+
+    class DummyBricsLoginHandler(BaseHandler):
+        def _page(self, message: str = "") -> str:
+            # Post back to the same URL so the ?next= argument survives.
+            action = html.escape(self.request.uri, quote=True)
+            error = f'<p style="color:#b00">{html.escape(message)}</p>' if message else ""
+            return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Dev login</title></head>
+<body>
+<h1>Development login</h1>
+<p>Logs in as <b>{html.escape(login_user)}</b> (dummy BriCS authentication).</p>
+{error}
+<form method="post" action="{action}">
+{self.xsrf_form_html()}
+<label for="password">Password:</label>
+<input type="password" name="password" id="password" autocomplete="current-password" autofocus>
+<button type="submit">Log in</button>
+</form>
+</body></html>
+"""
+
+        def get(self):
+            self.finish(self._page())
+
+        async def post(self):
+            try:
+                expected = password_file.read_text().rstrip("\r\n")
+            except OSError:
+                expected = ""
+            if not expected:
+                self.log.error("Dev login refused: password file %s missing or empty", password_file)
+                self.set_status(403)
+                self.finish(self._page(f"Login is disabled: the password file {password_file} is missing."))
+                return
+            given = self.get_body_argument("password", default="")
+            if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+                self.log.warning("Dev login: wrong or missing password from %s", self.request.remote_ip)
+                self.set_status(403)
+                self.finish(self._page("Wrong password."))
+                return
+            user = await self.auth_to_user({"name": login_user, "auth_state": auth_state})
+            self.set_login_cookie(user)
+            self.redirect(self.get_next_url(user))
+
+    class DummyBricsAuthenticator(BricsAuthenticator):
+        def get_handlers(self, app):
+            return [("/login", DummyBricsLoginHandler)]
+
+    return DummyBricsAuthenticator
+
+
+def configure_oidc(c):
+    """BricsAuthenticator: /hub/login verifies the OIDC ID token in the X-Auth-Id-Token header."""
+    c.JupyterHub.authenticator_class = "brics"
+    # The issuer (the tokens' "iss"; the hub fetches its discovery document
+    # and JWKS), the platform whose project resources grant access, the
+    # expected audience and the clock skew allowed.
+    c.BricsAuthenticator.oidc_server = deploy_setting("oidcServer")
+    c.BricsAuthenticator.brics_platform = deploy_setting("bricsPlatform")
+    c.BricsAuthenticator.jwt_audience = deploy_setting("jwtAudience")
+    c.BricsAuthenticator.jwt_leeway = float(deploy_setting("jwtLeeway"))
+
+
+# ----------------------------------------------------------------- spawner
+
+class ReadyWaitingSlurmSpawner(BricsSlurmSpawner):
+    """
+    BricsSlurmSpawner that, once the job has said where its server listens,
+    checks every `ready_poll_interval` seconds until the server answers before
+    reporting it started. JupyterHub's own check backs off (0.2 s, 0.4 s,
+    0.8 s, ... with jitter) and so sees a server up to seconds late; the dev
+    environments use this to make a started notebook usable sooner.
+    """
+
+    ready_poll_interval = 0.1
+
+    async def start(self):
+        ip, port = await super().start()
+        url = f"http://{ip}:{port}{self.server.base_url}api"
+        client = AsyncHTTPClient()
+        deadline = time.monotonic() + self.http_timeout
+        while time.monotonic() < deadline:
+            try:
+                await client.fetch(HTTPRequest(url, request_timeout=2), raise_error=False)
+                break
+            except OSError:
+                await asyncio.sleep(self.ready_poll_interval)
+        return ip, port
+
+
+def configure(
+    c,
+    *,
+    authenticator,
+    gpus: bool,
+    hub_bind_url: str,
+    startup_poll_interval: float,
+    poll_interval: int,
+    wait_ready_fast: bool,
+):
+    """
+    authenticator: a class, or "oidc" for BricsAuthenticator with the issuer
+    settings. gpus: whether the batch script asks Slurm for the GPUs the user
+    chose. hub_bind_url: where the hub API listens (jobs reach it at the
+    hubConnectUrl deploy setting). startup_poll_interval / poll_interval:
+    seconds between job state queries while a server starts / runs (each is
+    an ssh + squeue round trip to slurmctld). wait_ready_fast: report a
+    server started as soon as it answers (ReadyWaitingSlurmSpawner).
+    """
+    c.JupyterHub.log_level = deploy_setting("logLevel")
+
+    # ------------------------------------------------------------- network
+    # The public proxy listens on all interfaces under /jupyter.
+    c.JupyterHub.bind_url = "http://:8000/jupyter"
+    c.JupyterHub.hub_bind_url = hub_bind_url
+    c.JupyterHub.hub_connect_url = deploy_setting("hubConnectUrl")
+    # Keep Slurm jobs running when the hub stops, so a restarted hub
+    # reconnects to them instead of cancelling every user's session.
+    c.JupyterHub.cleanup_servers = False
+
+    # ------------------------------------------------------ authentication
+    # auth_state carries the user's projects from the authenticator to the
+    # spawner (auth_state_hook), persisted encrypted in the hub database with
+    # JUPYTERHUB_CRYPT_KEY, which the hub launcher exports.
+    require_env("JUPYTERHUB_CRYPT_KEY")
+    c.Authenticator.enable_auth_state = True
+    # Whoever can authenticate may use the hub (JupyterHub 5 refuses everyone
+    # unless some allow rule is configured).
+    c.Authenticator.allow_all = True
+    if authenticator == "oidc":
+        configure_oidc(c)
+    else:
+        c.JupyterHub.authenticator_class = authenticator
+
+    # ------------------------------------------------------------- spawner
+    # BricsSlurmSpawner: the user picks a project; the job runs as the Unix
+    # user <user>.<project> through Slurm.
+    c.JupyterHub.spawner_class = ReadyWaitingSlurmSpawner if wait_ready_fast else "brics"
+
+    # Pass none of the hub's own environment (PATH, LANG, ...) into the job:
+    # it would describe the hub container, not the Slurm node. Only what
+    # get_env() computes travels, and that list becomes {{keepvars}}.
+    c.Spawner.env_keep = []
+    # Where the cluster has Jupyter. Prefixed JUPYTERHUB_ so the Slurm side's
+    # sudoers (env_keep JUPYTERHUB_*) lets them through `sudo`.
+    c.Spawner.environment = {
+        "JUPYTERHUB_BRICS_USER_ENV_DIR": deploy_setting("jupyterUserEnvDir"),
+        "JUPYTERHUB_BRICS_JUPYTER_DATA_DIR": deploy_setting("jupyterDataDir"),
+    }
+    c.Spawner.notebook_dir = "~/"
+    # Queueing plus starting a server in a job can take a while.
+    c.Spawner.start_timeout = 420
+    c.Spawner.poll_interval = poll_interval
+    c.BatchSpawnerBase.startup_poll_interval = startup_poll_interval
+
+    # sbatch --export passes only {{keepvars}} into the job and srun by
+    # default passes only what sbatch exported; --export=ALL makes srun pass
+    # the whole batch script environment (including the activated Python).
+    c.BatchSpawnerBase.req_srun = "srun --export=ALL"
+
+    # Slurm commands run on the cluster's login node: ssh as jupyterspawner,
+    # whom sudoers allows to run the slurmspawner wrappers as any job user.
+    # {username} is the job's Unix user (<user>.<project>).
+    ssh_key = SRV_DIR / "ssh_key"
+    if not ssh_key.is_file():
+        raise RuntimeError(f"SSH private key for reaching the Slurm login node not found at {ssh_key}")
+    ssh_host = deploy_setting("sshHostname")
+    # BatchMode: never prompt (an unknown or changed host key is an error, in the hub log).
+    c.BatchSpawnerBase.exec_prefix = f"ssh -o BatchMode=yes -i {ssh_key} jupyterspawner@{ssh_host} sudo -u {{username}}"
+
+    wrappers = deploy_setting("slurmSpawnerWrappersBin")
+    # ssh does not forward the environment, so pass each variable in keepvars
+    # to the remote `sudo` as VAR=value arguments. The command runs in a shell
+    # on the hub side with the job environment (get_env()), so:
+    #   {{var}}="'${VAR}'"  the hub shell expands ${VAR} inside the double
+    #                       quotes and keeps the single quotes, which protect
+    #                       the value from the remote login shell.
+    # (Values must not contain single quotes; JupyterHub's do not.)
+    c.BatchSpawnerBase.batch_submit_cmd = (
+        "{% for var in keepvars.split(',') %}"
+        "{{ var }}=\"'${{ '{' ~ var ~ '}' }}'\" "
+        "{% endfor %}"
+        f"{wrappers}/slurmspawner_sbatch"
+    )
+    # The wrappers take no arguments (sudoers allows exact command lines):
+    # the job id travels as SLURMSPAWNER_JOB_ID, an assignment sudo applies.
+    c.BatchSpawnerBase.batch_query_cmd = f"SLURMSPAWNER_JOB_ID={{{{job_id}}}} {wrappers}/slurmspawner_squeue"
+    c.BatchSpawnerBase.batch_cancel_cmd = f"SLURMSPAWNER_JOB_ID={{{{job_id}}}} {wrappers}/slurmspawner_scancel"
+
+    gpu_line = "#SBATCH --gpus={{ngpus}}" if gpus else "##SBATCH --gpus={{ngpus}}  (off: this environment's Slurm has no GPUs)"
+    # batchspawner 1.3's SlurmSpawner script plus: activation of the user
+    # environment, and Jupyter data files from the cluster's data directory.
+    c.BatchSpawnerBase.batch_script = """#!/bin/bash
+#SBATCH --output={{homedir}}/jupyterhub_slurmspawner_%j.log
+#SBATCH --job-name=spawner-jupyterhub
+#SBATCH --chdir={{homedir}}
+#SBATCH --export={{keepvars}}
+#SBATCH --get-user-env=L
+{% if partition  %}#SBATCH --partition={{partition}}
+{% endif %}{% if runtime    %}#SBATCH --time={{runtime}}
+{% endif %}{% if memory     %}#SBATCH --mem={{memory}}
+{% endif %}{% if gres       %}#SBATCH --gres={{gres}}
+{% endif %}{% if ngpus      %}GPU_LINE
+{% endif %}{% if nprocs     %}#SBATCH --cpus-per-task={{nprocs}}
+{% endif %}{% if reservation%}#SBATCH --reservation={{reservation}}
+{% endif %}{% if options    %}#SBATCH {{options}}{% endif %}
+
+set -eo pipefail
+
+# The user environment is a venv (bin/activate) or a conda environment
+# (put first on PATH). Activate before `set -u`: activate scripts use unset
+# variables.
+if [ -f "${JUPYTERHUB_BRICS_USER_ENV_DIR}/bin/activate" ]; then
+  source "${JUPYTERHUB_BRICS_USER_ENV_DIR}/bin/activate"
+else
+  export CONDA_PREFIX="${JUPYTERHUB_BRICS_USER_ENV_DIR}"
+  export PATH="${JUPYTERHUB_BRICS_USER_ENV_DIR}/bin:${PATH}"
+fi
+
+set -u
+
+export JUPYTER_PATH="${JUPYTERHUB_BRICS_JUPYTER_DATA_DIR}${JUPYTER_PATH:+:${JUPYTER_PATH}}"
+
+trap 'echo SIGTERM received' TERM
+{{prologue}}
+{% if srun %}{{srun}} {% endif %}{{cmd}}
+echo "jupyterhub-singleuser ended gracefully"
+{{epilogue}}
+""".replace("GPU_LINE", gpu_line)
