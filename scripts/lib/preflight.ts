@@ -11,7 +11,7 @@ export async function checkPortFree(port: number, host: string): Promise<void> {
       reject(
         new UserError(
           error.code === 'EADDRINUSE'
-            ? `${host}:${port} is already in use; stop what holds it (\`ss -ltnp 'sport = :${port}'\` shows it) or run \`npm run down\``
+            ? `${host}:${port} is already in use; stop what holds it (\`ss -ltnp 'sport = :${port}'\` shows it), or choose another port with --port`
             : `cannot check ${host}:${port}: ${error.code ?? error.message}`,
         ),
       )

@@ -27,6 +27,15 @@ function scratchRepo(): string {
 
 const names = resourceNames('dev_dummyauth')
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
 async function run(extra: { keepBuildData?: boolean; hostPort?: number } = {}): Promise<{ code: number; output: string }> {
   let output = ''
   const out = process.stdout.write.bind(process.stdout)
@@ -43,7 +52,8 @@ async function run(extra: { keepBuildData?: boolean; hostPort?: number } = {}): 
       build: buildSettings(noBuildOptions()),
       keepBuildData: extra.keepBuildData ?? false,
       waitSeconds: 0,
-      hostPort: extra.hostPort,
+      // A port nothing holds, whatever runs on this machine.
+      hostPort: extra.hostPort ?? (await freePort()),
       root,
     })
     return { code, output }
@@ -128,7 +138,7 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   assert.is(fs.statSync(passwordFile).mode & 0o777, 0o600)
   const password = fs.readFileSync(passwordFile, 'utf8').trim()
   assert.match(output, new RegExp(`Dev login password \\(dummy login\\): ${password}`))
-  assert.match(output, /Environment dev_dummyauth is up: http:\/\/127\.0\.0\.1:8000\/jupyter\//)
+  assert.match(output, /Environment dev_dummyauth is up: http:\/\/127\.0\.0\.1:\d+\/jupyter\//)
   assert.match(output, /Tear down with: npm run down -- dev_dummyauth/)
   assert.match(output, /Step timings:/)
   assert.not.match(output, /PRIVATE KEY/)
