@@ -179,7 +179,7 @@ if (reason && !inCI) {
   test('a second up is refused and leaves the running environment alone', async () => {
     const run = await npmRun('up', ['dev_dummyauth'], { env: upEnv })
     assert.is(run.code, 1)
-    assert.match(run.output, /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and \d+ more\); run `npm run down -- dev_dummyauth` first/)
+    assert.match(run.output, /error: environment dev_dummyauth is already up \(volume jupyterhub-root-dev-dummyauth and \d+ more\); run `npm run down -- dev_dummyauth` first/)
     assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
   })
@@ -405,7 +405,7 @@ if (reason && !inCI) {
     fs.rmSync(oldSecret)
     const refused = await npmRun('up', ['dev_realauth'], { env: upEnv })
     assert.is(refused.code, 1)
-    assert.match(refused.output, /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 2 more\); remove it with `npm run down -- --all`/)
+    assert.match(refused.output, /error: an environment from an earlier version is still up under the old fixed names \(volume jupyterhub_root\); remove it with `npm run down -- --all`/)
     assert.not.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
     assert.match((await npmRun('status')).output, /\(old fixed names\)/)
 

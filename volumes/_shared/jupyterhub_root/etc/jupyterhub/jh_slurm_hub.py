@@ -30,7 +30,7 @@ import batchspawner  # noqa: F401
 from bricsauthenticator import BricsAuthenticator
 from bricsauthenticator.spawner import BricsSlurmSpawner
 from jupyterhub.handlers import BaseHandler
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 # Files the pod mounts into the hub's srv dir (ssh_key, dev_login_password)
 # and the hub's own state (database, cookie secret) live here.
@@ -163,9 +163,10 @@ class ReadyWaitingSlurmSpawner(BricsSlurmSpawner):
         deadline = time.monotonic() + self.http_timeout
         while time.monotonic() < deadline:
             try:
+                # Any HTTP answer will do; not being able to connect (599) is "not yet".
                 await client.fetch(HTTPRequest(url, request_timeout=2), raise_error=False)
                 break
-            except OSError:
+            except (OSError, HTTPClientError):
                 await asyncio.sleep(self.ready_poll_interval)
         return ip, port
 
