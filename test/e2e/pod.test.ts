@@ -463,7 +463,8 @@ if (reason && !inCI) {
     const run = await npmRun('up', ['dev_dummyauth'], {
       env: upEnv,
       via: 'node',
-      watch: (output) => (/Create and fill slurm-root-dev-dummyauth/.test(output) ? 'SIGKILL' : undefined),
+      // Once a volume is made and filled (volumes are made while the images build).
+      watch: (output) => (/slurm-root-dev-dummyauth: \d+ entries owned by/.test(output) ? 'SIGKILL' : undefined),
     })
     assert.is(run.signal, 'SIGKILL')
     const left = buildDirs().filter((d) => !before.includes(d))
