@@ -7,7 +7,7 @@ import { parseCommandLine, type Values } from './lib/cli.ts'
 import { UsageError, UserError } from './lib/errors.ts'
 import { runStep } from './lib/main.ts'
 import { type BuildArgs, mergeBuildArgs, parseAssignment, readArgsFile } from './lib/build-args.ts'
-import { DEV_TAG, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from './lib/names.ts'
+import { defaultTag, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from './lib/names.ts'
 import { repoRoot } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
 
@@ -35,7 +35,7 @@ export interface BuildSettings {
 
 export const buildOptions = {
   target: { type: 'string', value: 'STAGE', description: `build stage: ${TARGETS.join(', ')} (default ${DEV_TARGET})` },
-  tag: { type: 'string', value: 'TAG', description: `image tag (default ${DEV_TAG})` },
+  tag: { type: 'string', value: 'TAG', description: 'image tag (default: the stage\'s, dev-latest or prod-latest)' },
   registry: {
     type: 'string',
     value: 'PREFIX',
@@ -63,12 +63,16 @@ export const buildOptions = {
   },
 } as const
 
-export function buildSettings(values: Values<typeof buildOptions>, images: ImageKey[] = ['jupyterhub', 'slurm']): BuildSettings {
-  const target = values.target ?? DEV_TARGET
+export function buildSettings(
+  values: Values<typeof buildOptions>,
+  images: ImageKey[] = ['jupyterhub', 'slurm'],
+  defaultTarget: string = DEV_TARGET,
+): BuildSettings {
+  const target = values.target ?? defaultTarget
   if (!(TARGETS as readonly string[]).includes(target)) {
     throw new UsageError(`unknown target "${target}" (one of ${TARGETS.join(', ')})`)
   }
-  const tag = values.tag ?? DEV_TAG
+  const tag = values.tag ?? defaultTag(target)
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new UsageError(`invalid image tag "${tag}"`)
   const registry = values.registry ?? 'localhost'
   if (!/^[a-z0-9][a-z0-9._:/-]*$/i.test(registry)) throw new UsageError(`invalid registry prefix "${registry}"`)

@@ -47,12 +47,15 @@ export async function generateKeyPair(dir: string, name: string, comment: string
   return { privateKey: `${pair.key}\n`, publicKey: pair.pubKey.trim() }
 }
 
-export async function generateEnvironmentKeys(dir: string, keep = false): Promise<EnvironmentKeys> {
+/** Generates the environment's key pairs, or only those asked for. */
+export async function generateEnvironmentKeys(dir: string, keep?: boolean): Promise<EnvironmentKeys>
+export async function generateEnvironmentKeys(dir: string, keep: boolean, which: { client: boolean; host: boolean }): Promise<Partial<EnvironmentKeys>>
+export async function generateEnvironmentKeys(dir: string, keep = false, which = { client: true, host: true }): Promise<Partial<EnvironmentKeys>> {
   const [client, host] = await Promise.all([
-    generateKeyPair(dir, 'ssh_client_key', `${COMMENT} client key`, keep),
-    generateKeyPair(dir, 'ssh_host_key', `${COMMENT} host key`, keep),
+    which.client ? generateKeyPair(dir, 'ssh_client_key', `${COMMENT} client key`, keep) : undefined,
+    which.host ? generateKeyPair(dir, 'ssh_host_key', `${COMMENT} host key`, keep) : undefined,
   ])
-  return { client, host }
+  return { ...(client && { client }), ...(host && { host }) }
 }
 
 export const cli = {

@@ -6,22 +6,30 @@ import { UserError } from './lib/errors.ts'
 import { runStep } from './lib/main.ts'
 import { checkPodman, podman } from './lib/podman.ts'
 
-export async function playManifest(file: string, onLine?: (line: string) => void): Promise<void> {
-  await podman(['kube', 'play', path.resolve(file)], { onLine })
+/** `podman kube play`, on `network` when given (a podman network that must exist). */
+export async function playManifest(file: string, onLine?: (line: string) => void, network?: string): Promise<void> {
+  await podman(['kube', 'play', ...(network ? ['--network', network] : []), path.resolve(file)], { onLine })
 }
+
+export const networkOption = {
+  type: 'string',
+  value: 'NAME',
+  env: 'JH_SLURM_NETWORK',
+  description: 'attach the pod to this podman network (e.g. one from which the Slurm login node is reachable)',
+} as const
 
 export const cli = {
   command: 'play',
   summary: 'Start the pod from a combined manifest (see npm run manifest) with podman kube play.',
   positionals: ['<manifest>'],
-  options: {},
+  options: { network: networkOption },
 } as const
 
 runStep('play', async () => {
-  const { positionals } = parseCommandLine(cli)
+  const { values, positionals } = parseCommandLine(cli)
   const file = path.resolve(positionals[0] ?? '')
   if (!fs.existsSync(file)) throw new UserError(`manifest ${file} not found`)
   await checkPodman()
-  await playManifest(file, (line) => process.stderr.write(`  ${line}\n`))
+  await playManifest(file, (line) => process.stderr.write(`  ${line}\n`), values.network)
   console.log(`started pod from ${file}`)
 })

@@ -19,15 +19,30 @@ import { killRunning } from './lib/exec.ts'
 import { acquireLock } from './lib/lock.ts'
 import { runStep } from './lib/main.ts'
 import { describeResources, environmentsUp, type Inventory, takeInventory, takeVolumeInventory } from './lib/inventory.ts'
-import { containerName, HUB_HOST, hubUrl, type ImageKey, LEGACY, resourceNames } from './lib/names.ts'
+import { containerName, DEV_TARGET, HUB_HOST, hubUrl, type ImageKey, LEGACY, resourceNames } from './lib/names.ts'
 import { volumeOwners } from './lib/owners.ts'
 import { pathExists, repoPaths, repoRoot } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
 import { checkPortFree, checkTool } from './lib/preflight.ts'
-import { devRepos } from './lib/sources.ts'
+import { type DevRepo, devRepos } from './lib/sources.ts'
 import { waitForHttp } from './lib/wait.ts'
-import { builtImages, deployConfigOption, newDevLoginPassword, portOption, readPodTemplate, renderManifest, writeManifest } from './manifest.ts'
-import { playManifest } from './play.ts'
+import {
+  builtImages,
+  type ClusterAccess,
+  deployConfigOption,
+  newDevLoginPassword,
+  portOption,
+  readClusterAccess,
+  readPodTemplate,
+  renderManifest,
+  sshClientKeyOption,
+  sshKnownHostsOption,
+  type TemplateUse,
+  templateUse,
+  usesExternalSlurm,
+  writeManifest,
+} from './manifest.ts'
+import { networkOption, playManifest } from './play.ts'
 import { createVolume, volumeSpecs } from './volumes.ts'
 
 export interface UpOptions {
@@ -39,16 +54,44 @@ export interface UpOptions {
   deployConfigFile?: string
   /** Host port of the hub instead of the environment's own. */
   hostPort?: number
+  /** For an environment whose Slurm is elsewhere: the hub's key and the login node's host key line. */
+  sshClientKeyFile?: string
+  sshKnownHostsFile?: string
+  /** A podman network for the pod (one that reaches the cluster, say). */
+  network?: string
   root?: string
 }
 
+/** What this environment's pod asks for: decided before anything runs. */
+interface UpPlan {
+  env: Environment
+  pod: Record<string, unknown>
+  use: TemplateUse
+  /** The images to build: those the pod runs. */
+  images: ImageKey[]
+  /** The repositories to clone: those of the images built at stage-dev. */
+  repos: DevRepo[]
+}
+
+async function planUp(options: UpOptions, root: string): Promise<UpPlan> {
+  const env = resolveEnvironment(options.envName, root)
+  const pod = await readPodTemplate(env.podTemplate)
+  const use = templateUse(pod)
+  const images = options.build.images.filter((image) => use.images.includes(image))
+  const argsOf = (image: ImageKey) => planImageBuild(image, options.build, root).args
+  const repos = options.build.target === DEV_TARGET ? devRepos(process.env, root, argsOf).filter((r) => images.includes(r.image)) : []
+  return { env, pod, use, images, repos }
+}
+
 interface UpContext {
+  plan?: UpPlan
   env?: Environment
   hostPort?: number
   users?: DevUser[]
   deployConfig?: DeployConfig
+  cluster?: ClusterAccess
   buildDir?: string
-  keys?: EnvironmentKeys
+  keys?: Partial<EnvironmentKeys>
   devLoginPassword?: string
   manifestFile?: string
   /** Set once the checks pass: from then on a failure rolls back. */
@@ -98,29 +141,32 @@ export function stepTimings(starts: Array<[string, number]>, end: number): Array
 export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
   const root = options.root ?? repoRoot
   const paths = repoPaths(root)
-  // The clones follow the refs of the build (pins, overlays, --*-build-arg).
-  const buildArgsOf = (image: ImageKey) => planImageBuild(image, options.build, root).args
+  const planOf = (ctx: UpContext) => ctx.plan as UpPlan
   return [
     timed('Check environment and prerequisites', (ctx, task) => {
-      ctx.env = resolveEnvironment(options.envName, root)
-      ctx.hostPort = options.hostPort ?? ctx.env.hostPort
-      ctx.users = readDevUsers(ctx.env.devUsersFile, root)
-      ctx.deployConfig = resolveDeployConfig(ctx.env.configDir, options.deployConfigFile)
+      const { env, use } = planOf(ctx)
+      ctx.env = env
+      ctx.hostPort = options.hostPort ?? env.hostPort
+      if (use.configMaps.includes('devUsers')) ctx.users = readDevUsers(env.devUsersFile, root)
+      ctx.deployConfig = resolveDeployConfig(env.configDir, options.deployConfigFile)
       const port = ctx.hostPort
+      const apiPort = use.publishesHubApi ? env.hubApiHostPort : undefined
       return task.newListr(
         [
           {
             title: `podman, git and ssh-keygen; ${options.envName} is not up and port ${port} is free`,
             task: async (_ctx, sub) => {
               // All at once; a missing or too old podman is what gets reported first.
-              const [podmanCheck, inventory, cloned, sshKeygen, portFree] = await Promise.allSettled([
+              const [podmanCheck, inventory, cloned, sshKeygen, cluster, portFree] = await Promise.allSettled([
                 checkPodman({ file: paths.podmanVersionCache }),
                 takeVolumeInventory(),
-                Promise.all(devRepos(process.env, root, buildArgsOf).map((r) => pathExists(r.dest))),
+                Promise.all(planOf(ctx).repos.map((r) => pathExists(r.dest))),
                 checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)'),
-                checkPortFree(port, HUB_HOST),
+                usesExternalSlurm(use) ? readClusterAccess(options.envName, options.sshClientKeyFile, options.sshKnownHostsFile) : Promise.resolve(undefined),
+                Promise.all([checkPortFree(port, HUB_HOST), apiPort === undefined ? undefined : checkPortFree(apiPort, '0.0.0.0')]),
               ])
-              for (const result of [podmanCheck, inventory, cloned, sshKeygen]) if (result.status === 'rejected') throw result.reason
+              for (const result of [podmanCheck, inventory, cloned, sshKeygen, cluster]) if (result.status === 'rejected') throw result.reason
+              ctx.cluster = (cluster as PromiseFulfilledResult<ClusterAccess | undefined>).value
               const version = (podmanCheck as PromiseFulfilledResult<string>).value
               if ((cloned as PromiseFulfilledResult<boolean[]>).value.includes(false)) {
                 await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
@@ -160,7 +206,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
     }),
     timed('Clone development repositories', (ctx, task) =>
       task.newListr(
-        devRepos(process.env, root, buildArgsOf).map((repo) => ({
+        planOf(ctx).repos.map((repo) => ({
           title: repo.name,
           task: async (_c, sub) => {
             const result = await (ctx.earlyClones.get(repo.name) ?? cloneRepo(repo, (line) => (sub.output = line)))
@@ -178,7 +224,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
     timed(`Build images (${options.build.target}); meanwhile create volumes, generate SSH keys, render manifest`, (ctx, task) =>
       task.newListr(
         [
-          ...options.build.images.map((image) => ({
+          ...planOf(ctx).images.map((image) => ({
             title: `Build ${image}`,
             task: async (_c: UpContext, sub: { title: string; output: string }) => {
               const build = planImageBuild(image, options.build, root)
@@ -191,7 +237,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             },
             rendererOptions: { outputBar: 3 },
           })),
-          ...volumeSpecs(ctx.env as Environment, volumeOwners()).map((spec) => ({
+          ...volumeSpecs(ctx.env as Environment, volumeOwners(), planOf(ctx).use.volumes).map((spec) => ({
             title: `Create and fill ${spec.name}`,
             // `up` has checked that none of the environment's volumes exists.
             task: (_c: UpContext, sub: { output: string }) => sideBySide(ctx, () => createVolume(spec, (line) => (sub.output = line), false)),
@@ -199,18 +245,21 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
           {
             title: 'Generate SSH keys, render manifest',
             task: async (c: UpContext, sub: { title: string }) => {
-              c.keys = await sideBySide(ctx, () => generateEnvironmentKeys(c.buildDir as string, options.keepBuildData))
-              c.devLoginPassword = newDevLoginPassword()
+              const { use, pod } = planOf(c)
+              const which = { client: use.secrets.includes('clientKey') && !usesExternalSlurm(use), host: use.secrets.includes('hostKey') }
+              c.keys = await sideBySide(ctx, () => generateEnvironmentKeys(c.buildDir as string, options.keepBuildData, which))
+              if (use.secrets.includes('devLogin')) c.devLoginPassword = newDevLoginPassword()
               const env = c.env as Environment
               const text = renderManifest({
                 names: env.names,
-                hostPort: c.hostPort as number,
+                ports: { proxy: c.hostPort as number, hubApi: env.hubApiHostPort },
                 images: builtImages(options.build.tag, options.build.registry),
-                users: c.users as DevUser[],
+                users: c.users,
                 deployConfig: c.deployConfig as DeployConfig,
                 keys: c.keys,
+                cluster: c.cluster,
                 devLoginPassword: c.devLoginPassword,
-                pod: await readPodTemplate(paths.podTemplate),
+                pod,
               })
               c.manifestFile = path.join(c.buildDir as string, `jh_slurm_pod_${options.envName}.yaml`)
               await writeManifest(c.manifestFile, text)
@@ -222,8 +271,8 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
       ),
     ),
     timed('Start pod (podman kube play)', async (ctx, task) => {
-      await playManifest(ctx.manifestFile as string, (line) => (task.output = line))
-      await fs.writeFile(paths.devLoginPasswordFile(options.envName), `${ctx.devLoginPassword}\n`, { mode: 0o600 })
+      await playManifest(ctx.manifestFile as string, (line) => (task.output = line), options.network)
+      if (ctx.devLoginPassword) await fs.writeFile(paths.devLoginPasswordFile(options.envName), `${ctx.devLoginPassword}\n`, { mode: 0o600 })
     }),
     timed('Wait for JupyterHub', async (ctx, task) => {
       if (options.waitSeconds <= 0) return task.skip('not waiting (--wait 0)')
@@ -250,14 +299,14 @@ async function rollBack(envName: string, root: string): Promise<void> {
  * make belongs to the environment, so a failed check only stops them.
  */
 function startEarly(ctx: UpContext, options: UpOptions, root: string): void {
-  const repos = devRepos(process.env, root, (image) => planImageBuild(image, options.build, root).args)
+  const { repos, images } = ctx.plan as UpPlan
   if (!repos.every((r) => existsSync(r.dest))) return
   for (const repo of repos) {
     const look = cloneRepo(repo)
     look.catch(() => undefined) // awaited by the clone task
     ctx.earlyClones.set(repo.name, look)
   }
-  for (const image of options.build.images) {
+  for (const image of images) {
     const early: EarlyBuild = { lines: [], done: Promise.resolve('') }
     early.done = sideBySide(ctx, () =>
       buildImage(planImageBuild(image, options.build, root), (line) => (early.show ? early.show(line) : early.lines.push(line))),
@@ -270,8 +319,14 @@ function startEarly(ctx: UpContext, options: UpOptions, root: string): void {
 export async function up(options: UpOptions): Promise<number> {
   const root = options.root ?? repoRoot
   const paths = repoPaths(root)
+  let plan: UpPlan
+  try {
+    plan = await planUp(options, root)
+  } catch (error) {
+    return reportError(error)
+  }
   const release = acquireLock(paths.lockFile(options.envName), 'up')
-  const ctx: UpContext = { mayRollBack: false, starts: [], running: [], earlyBuilds: {}, earlyClones: new Map() }
+  const ctx: UpContext = { plan, mayRollBack: false, starts: [], running: [], earlyBuilds: {}, earlyClones: new Map() }
   try {
     startEarly(ctx, options, root)
   } catch {
@@ -330,7 +385,7 @@ function printSummary(ctx: UpContext, timings: Array<[string, number]>, options:
   const lines = [
     '',
     `Environment ${options.envName} is up: ${hubUrl(ctx.hostPort as number)}`,
-    `Dev login password (dummy login): ${ctx.devLoginPassword} (also in ${passwordFile}, mode 0600)`,
+    ...(ctx.devLoginPassword ? [`Dev login password (dummy login): ${ctx.devLoginPassword} (also in ${passwordFile}, mode 0600)`] : []),
     options.keepBuildData
       ? `Build data kept in ${ctx.buildDir} — it holds private keys; delete it with: rm -rf ${ctx.buildDir}`
       : 'Build data (keys, manifest) deleted; pass --keep-build-data to keep it',
@@ -345,12 +400,15 @@ function printSummary(ctx: UpContext, timings: Array<[string, number]>, options:
 export const cli = {
   command: 'up',
   summary:
-    'Bring up an environment: check, clone the development repositories, build both images, create the volumes, render the manifest and play it.',
+    'Bring up an environment: check, clone the development repositories, build the images its pod runs, create its volumes, render the manifest and play it.',
   positionals: ['<env>'],
   options: {
     ...buildOptions,
     'deploy-config': deployConfigOption,
     port: portOption,
+    'ssh-client-key': sshClientKeyOption,
+    'ssh-known-hosts': sshKnownHostsOption,
+    network: networkOption,
     'keep-build-data': {
       type: 'boolean',
       env: 'JH_SLURM_KEEP_BUILD_DATA',
@@ -371,12 +429,16 @@ runStep('up', async () => {
   const { values, positionals } = parseCommandLine(cli)
   const waitSeconds = values.wait === undefined ? 300 : Number(values.wait)
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UserError(`--wait takes a number of seconds, got "${values.wait}"`, 2)
-  resolveEnvironment(positionals[0])
+  const env = resolveEnvironment(positionals[0])
   const hostPort = values.port === undefined ? undefined : parsePort(values.port, '--port')
   return up({
     hostPort,
-    envName: positionals[0] as string,
-    build: buildSettings(values),
+    envName: env.name,
+    // The environment's stage unless --target says otherwise (prod: stage-prod).
+    build: buildSettings(values, ['jupyterhub', 'slurm'], env.target),
+    sshClientKeyFile: values['ssh-client-key'],
+    sshKnownHostsFile: values['ssh-known-hosts'],
+    network: values.network,
     keepBuildData: values['keep-build-data'],
     waitSeconds,
     deployConfigFile: values['deploy-config'],

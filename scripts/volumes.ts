@@ -12,6 +12,7 @@ import { UserError } from './lib/errors.ts'
 import { exec } from './lib/exec.ts'
 import { runStep } from './lib/main.ts'
 import { ENV_LABEL, VOLUME_DIRS, type VolumeKey } from './lib/names.ts'
+import { readPodTemplate, templateUse } from './manifest.ts'
 import { type Owner, type VolumeOwners, volumeOwners } from './lib/owners.ts'
 import { checkPodman, podman, podmanCommand, podmanSucceeds } from './lib/podman.ts'
 
@@ -123,8 +124,9 @@ export interface VolumeSpec {
 /** Files every environment's volumes get, under its own: volumes/_shared/. */
 export const SHARED_VOLUMES_DIR = '_shared'
 
-export function volumeSpecs(env: Environment, owners: VolumeOwners): VolumeSpec[] {
-  return (Object.keys(VOLUME_DIRS) as VolumeKey[]).map((key) => {
+/** The volumes of an environment: those its pod claims (`used`), or both. */
+export function volumeSpecs(env: Environment, owners: VolumeOwners, used: VolumeKey[] = Object.keys(VOLUME_DIRS) as VolumeKey[]): VolumeSpec[] {
+  return (Object.keys(VOLUME_DIRS) as VolumeKey[]).filter((key) => used.includes(key)).map((key) => {
     const sharedDir = path.join(path.dirname(env.volumesDir), SHARED_VOLUMES_DIR, VOLUME_DIRS[key])
     return {
       name: env.names.volumes[key],
@@ -166,7 +168,7 @@ export const cli = {
 runStep('volumes', async () => {
   const { positionals } = parseCommandLine(cli)
   const env = resolveEnvironment(positionals[0])
-  const specs = volumeSpecs(env, volumeOwners())
+  const specs = volumeSpecs(env, volumeOwners(), templateUse(await readPodTemplate(env.podTemplate)).volumes)
   await checkPodman()
   for (const spec of specs) {
     await createVolume(spec, (line) => process.stderr.write(`  ${line}\n`))

@@ -1,11 +1,12 @@
 // An environment is a pair of directories, config/<env> and volumes/<env>.
 // config/<env>/launcher.yaml holds what the launcher itself needs to know
-// about it (the host port); the hub never sees it.
+// about it (host ports, the image stage); the hub never sees it. Its pod is
+// config/<env>/pod.yaml, or jh_slurm_pod.yaml (hub and Slurm) without one.
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
 import { UsageError, UserError } from './errors.ts'
-import { dnsName, resourceNames, type ResourceNames } from './names.ts'
+import { DEV_TARGET, dnsName, resourceNames, type ResourceNames, TARGETS } from './names.ts'
 import { readUserFile, repoPaths } from './paths.ts'
 
 export interface Environment {
@@ -15,9 +16,23 @@ export interface Environment {
   devUsersFile: string
   /** Its pod, volumes, secrets and ConfigMaps. */
   names: ResourceNames
-  /** Host port of the hub by default (launcher.yaml: hostPort). */
+  /** Host port of the proxy by default (launcher.yaml: hostPort). */
   hostPort: number
+  /** Host port of the hub API, for an environment whose jobs run elsewhere (launcher.yaml: hubApiHostPort). */
+  hubApiHostPort?: number
+  /** The image stage `up` and `manifest` use by default (launcher.yaml: target). */
+  target: string
+  /** The environment's pod: config/<env>/pod.yaml, else jh_slurm_pod.yaml. */
+  podTemplate: string
 }
+
+interface LauncherSettings {
+  hostPort: number
+  hubApiHostPort?: number
+  target: string
+}
+
+const LAUNCHER_KEYS = ['hostPort', 'hubApiHostPort', 'target']
 
 export const LAUNCHER_FILE = 'launcher.yaml'
 
@@ -30,7 +45,7 @@ export function parsePort(value: unknown, source: string): number {
   return port
 }
 
-function readLauncherSettings(configDir: string): { hostPort: number } {
+function readLauncherSettings(configDir: string): LauncherSettings {
   const file = path.join(configDir, LAUNCHER_FILE)
   let doc: unknown
   try {
@@ -40,10 +55,18 @@ function readLauncherSettings(configDir: string): { hostPort: number } {
     throw new UserError(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
   const settings = (doc ?? {}) as Record<string, unknown>
-  const unknown = Object.keys(settings).filter((k) => k !== 'hostPort')
-  if (unknown.length) throw new UserError(`${file}: unknown setting ${unknown[0]} (known: hostPort)`)
+  const unknown = Object.keys(settings).filter((k) => !LAUNCHER_KEYS.includes(k))
+  if (unknown.length) throw new UserError(`${file}: unknown setting ${unknown[0]} (known: ${LAUNCHER_KEYS.join(', ')})`)
   if (settings.hostPort === undefined) throw new UserError(`${file}: hostPort is missing`)
-  return { hostPort: parsePort(settings.hostPort, `${file}: hostPort`) }
+  const target = settings.target ?? DEV_TARGET
+  if (typeof target !== 'string' || !(TARGETS as readonly string[]).includes(target)) {
+    throw new UserError(`${file}: target must be one of ${TARGETS.join(', ')}, got ${JSON.stringify(target)}`)
+  }
+  return {
+    hostPort: parsePort(settings.hostPort, `${file}: hostPort`),
+    hubApiHostPort: settings.hubApiHostPort === undefined ? undefined : parsePort(settings.hubApiHostPort, `${file}: hubApiHostPort`),
+    target,
+  }
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
@@ -87,10 +110,12 @@ export function resolveEnvironment(given: string | undefined, root?: string): En
   }
   const twin = known.find((other) => other !== name && dnsName(other) === dnsName(name))
   if (twin) throw new UserError(`environments "${name}" and "${twin}" would share resource names; rename one`)
-  const { config, volumes } = repoPaths(root)
+  const { config, volumes, podTemplate } = repoPaths(root)
   const configDir = path.join(config, name)
+  const ownPod = path.join(configDir, 'pod.yaml')
   return {
     name,
+    podTemplate: fs.existsSync(ownPod) ? ownPod : podTemplate,
     configDir,
     volumesDir: path.join(volumes, name),
     devUsersFile: path.join(configDir, 'dev_users'),

@@ -16,7 +16,7 @@ export const VOLUME_DIRS = {
 } as const
 
 export type VolumeKey = keyof typeof VOLUME_DIRS
-export type SecretKey = 'clientKey' | 'hostKey' | 'devLogin'
+export type SecretKey = 'clientKey' | 'hostKey' | 'knownHosts' | 'devLogin'
 export type ConfigMapKey = 'devUsers' | 'deployConfig'
 
 /**
@@ -25,7 +25,7 @@ export type ConfigMapKey = 'devUsers' | 'deployConfig'
  */
 export const TEMPLATE_NAMES = {
   volumes: { jupyterhub: 'jupyterhub-root', slurm: 'slurm-root' } satisfies Record<VolumeKey, string>,
-  secrets: { clientKey: 'ssh-client-key', hostKey: 'ssh-host-key', devLogin: 'dev-login' } satisfies Record<SecretKey, string>,
+  secrets: { clientKey: 'ssh-client-key', hostKey: 'ssh-host-key', knownHosts: 'ssh-known-hosts', devLogin: 'dev-login' } satisfies Record<SecretKey, string>,
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' } satisfies Record<ConfigMapKey, string>,
 }
 
@@ -56,6 +56,7 @@ export function resourceNames(env: string): ResourceNames {
     secrets: {
       clientKey: `jupyterhub-slurm-ssh-client-key-${id}`,
       hostKey: `jupyterhub-slurm-ssh-host-key-${id}`,
+      knownHosts: `jupyterhub-slurm-ssh-known-hosts-${id}`,
       devLogin: `jupyterhub-slurm-dev-login-${id}`,
     },
     configMaps: { devUsers: `dev-user-config-${id}`, deployConfig: `deploy-config-${id}` },
@@ -71,6 +72,8 @@ export const LEGACY_NAMES: ResourceNames = {
   secrets: {
     clientKey: 'jupyterhub-slurm-ssh-client-key',
     hostKey: 'jupyterhub-slurm-ssh-host-key',
+    // (No such secret then; named for completeness.)
+    knownHosts: 'jupyterhub-slurm-ssh-known-hosts',
     devLogin: 'jupyterhub-dev-login',
   },
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' },
@@ -86,6 +89,8 @@ export const IMAGES: Record<ImageKey, string> = {
 
 export const DEV_TAG = 'dev-latest'
 export const DEV_TARGET = 'stage-dev'
+/** The tag images of a stage get by default: stage-dev -> dev-latest, stage-prod -> prod-latest. */
+export const defaultTag = (target: string): string => `${target.replace(/^stage-/, '')}-latest`
 export const TARGETS = ['stage-base', 'stage-dev', 'stage-prod'] as const
 
 /** Where the hub is published on the host; the port is the environment's. */

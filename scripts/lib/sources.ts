@@ -11,6 +11,8 @@ import { IMAGES, type ImageKey } from './names.ts'
 
 export interface DevRepo {
   name: string
+  /** The image whose build context it goes into. */
+  image: ImageKey
   /** Empty when no repository is configured: only an existing clone will do. */
   url: string
   /** Branch, tag or commit to check out; `HEAD` is the remote's default branch. */
@@ -49,6 +51,6 @@ export function devRepos(env: NodeJS.ProcessEnv, root: string, argsOf: (image: I
     const url = env[vars.url] || args.get(`${stem}_REPO`) || ''
     const ref = env[vars.ref] || args.get(`${stem}_REF`) || ''
     if (!ref) throw new UserError(`no ref for ${name}: set ${vars.ref} or ${stem}_REF in ${IMAGES[image]}/build.args`)
-    return { name, url, ref, env: vars, dest: path.join(root, IMAGES[image], '_dev_build_data', name) }
+    return { name, image, url, ref, env: vars, dest: path.join(root, IMAGES[image], '_dev_build_data', name) }
   })
 }

@@ -29,6 +29,7 @@ test.before(async () => {
 
 const repo = (dest: string, ref: string, url = source): DevRepo => ({
   name: 'pkg',
+  image: 'jupyterhub',
   url,
   ref,
   dest: path.join(dir, dest),

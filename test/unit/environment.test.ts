@@ -33,8 +33,11 @@ test('names that could leave config/ or volumes/ are refused before any lookup',
   assert.throws(() => resolveEnvironment(undefined, root), /no environment given/)
 })
 
-test('the repository itself has the two environments of the seed', () => {
-  assert.equal(listEnvironments(), ['dev_dummyauth', 'dev_realauth'])
+test('the repository has the seed\'s two environments, the external-Slurm one and prod', () => {
+  assert.equal(listEnvironments(), ['dev_dummyauth', 'dev_dummyauth_extslurm', 'dev_realauth', 'prod'])
+  assert.is(resolveEnvironment('prod').target, 'stage-prod')
+  assert.match(resolveEnvironment('prod').podTemplate, /config\/prod\/pod\.yaml$/)
+  assert.match(resolveEnvironment('dev_dummyauth').podTemplate, /jh_slurm_pod\.yaml$/)
 })
 
 test.after(() => fs.rmSync(root, { recursive: true, force: true }))

@@ -3,11 +3,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import YAML from 'yaml'
 import path from 'node:path'
-import { configMapDoc, deployConfigDoc, keyFiles, readPodTemplate, renderManifest } from '../../scripts/manifest.ts'
+import { builtImages, configMapDoc, deployConfigDoc, keyFiles, readClusterAccess, readPodTemplate, renderManifest, templateUse, usesExternalSlurm } from '../../scripts/manifest.ts'
+import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { envVarOf, parseDeployConfig, resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
 import { parseDevUsers } from '../../scripts/lib/dev-users.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
-import { resourceNames, TEMPLATE_NAMES } from '../../scripts/lib/names.ts'
+import { defaultTag, resourceNames, TEMPLATE_NAMES } from '../../scripts/lib/names.ts'
 import { tempDir } from '../helpers.ts'
 
 const users = parseDevUsers('testuser.project1\ntestuser.project2  \r\n\notheruser.project1\n')
@@ -18,7 +19,7 @@ const host = { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTSECRET\n---
 const names = resourceNames('dev_dummyauth')
 
 async function render() {
-  const text = renderManifest({ names, hostPort: 8123, users, deployConfig, keys: { client, host }, devLoginPassword: 'pw123', pod: await readPodTemplate() })
+  const text = renderManifest({ names, ports: { proxy: 8123 }, users, deployConfig, keys: { client, host }, devLoginPassword: 'pw123', pod: await readPodTemplate() })
   return YAML.parseAllDocuments(text).map((d) => d.toJS())
 }
 
@@ -75,7 +76,7 @@ test('a pod template naming something the launcher does not make is refused', as
   const secret = spec.volumes.find((v) => v.secret)?.secret as { secretName: string }
   secret.secretName = 'my-own-secret'
   assert.throws(
-    () => renderManifest({ names, hostPort: 8000, users, deployConfig, keys: { client, host }, devLoginPassword: 'pw', pod: template }),
+    () => renderManifest({ names, ports: { proxy: 8000 }, users, deployConfig, keys: { client, host }, devLoginPassword: 'pw', pod: template }),
     new RegExp(`refers to Secret "my-own-secret", which the launcher does not make \\(it makes: ${Object.values(TEMPLATE_NAMES.secrets).join(', ')}\\)`),
   )
 })
@@ -123,6 +124,86 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
   fs.writeFileSync(site, 'oidcServer: http://x\n')
   assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), site), /oidcServer is not a setting of this environment \(it uses: logLevel, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/)
   assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), path.join(dir, 'missing.yaml')), /cannot read deploy settings .*missing\.yaml: ENOENT/)
+  fs.rmSync(dir, { recursive: true })
+})
+
+const kinds = (docs: Array<Record<string, any>>) => docs.map((d) => `${d.kind}/${d.metadata.name}`)
+
+async function renderEnvironment(envName: string, cluster = { clientKey: client, knownHosts: 'login.example ssh-ed25519 AAAAlogin\n' }) {
+  const env = resolveEnvironment(envName)
+  const pod = await readPodTemplate(env.podTemplate)
+  const use = templateUse(pod)
+  const text = renderManifest({
+    names: env.names,
+    ports: { proxy: env.hostPort, hubApi: env.hubApiHostPort },
+    images: builtImages(defaultTag(env.target)),
+    users: use.configMaps.includes('devUsers') ? users : undefined,
+    deployConfig: resolveDeployConfig(env.configDir),
+    keys: usesExternalSlurm(use) ? { host } : { client, host },
+    cluster: usesExternalSlurm(use) ? cluster : undefined,
+    devLoginPassword: use.secrets.includes('devLogin') ? 'pw' : undefined,
+    pod,
+  })
+  return { env, use, docs: YAML.parseAllDocuments(text).map((d) => d.toJS()) }
+}
+
+test('dev_dummyauth_extslurm: the hub alone, with the operator\'s key and the cluster\'s host key, its API published', async () => {
+  const { use, docs } = await renderEnvironment('dev_dummyauth_extslurm')
+  assert.equal(use.images, ['jupyterhub'])
+  assert.equal(use.volumes, ['jupyterhub'])
+  assert.ok(usesExternalSlurm(use))
+  assert.equal(kinds(docs), [
+    'ConfigMap/dev-user-config-dev-dummyauth-extslurm',
+    'ConfigMap/deploy-config-dev-dummyauth-extslurm',
+    'Secret/jupyterhub-slurm-ssh-client-key-dev-dummyauth-extslurm',
+    'Secret/jupyterhub-slurm-ssh-known-hosts-dev-dummyauth-extslurm',
+    'Secret/jupyterhub-slurm-dev-login-dev-dummyauth-extslurm',
+    'Pod/jupyterhub-slurm-dev-dummyauth-extslurm',
+  ])
+  assert.equal(docs[2].stringData, { ssh_key: client.privateKey, 'ssh_key.pub': `${client.publicKey}\n` })
+  assert.equal(docs[3].stringData, { ssh_known_hosts: 'login.example ssh-ed25519 AAAAlogin\n' })
+  const pod = docs[5]
+  assert.equal(pod.spec.containers.map((c: { name: string }) => c.name), ['jupyterhub'])
+  assert.equal(pod.spec.containers[0].ports.map((p: { hostPort: number }) => p.hostPort), [8002, 8082])
+  assert.match(JSON.stringify(docs[1].data), /DEPLOY_CONFIG_SSH_HOSTNAME/)
+  assert.not.match(JSON.stringify(docs), /HOSTSECRET/)
+})
+
+test('prod: stage-prod image under the pipeline\'s tag, no dev users, no dummy login, real authentication settings', async () => {
+  const env = resolveEnvironment('prod')
+  assert.is(env.target, 'stage-prod')
+  const { docs } = await renderEnvironment('prod')
+  assert.equal(kinds(docs), [
+    'ConfigMap/deploy-config-prod',
+    'Secret/jupyterhub-slurm-ssh-client-key-prod',
+    'Secret/jupyterhub-slurm-ssh-known-hosts-prod',
+    'Pod/jupyterhub-slurm-prod',
+  ])
+  assert.is(docs[3].spec.containers[0].image, 'localhost/brics_jupyterhub:prod-latest')
+  const data = docs[0].data as Record<string, string>
+  for (const key of ['DEPLOY_CONFIG_OIDC_SERVER', 'DEPLOY_CONFIG_BRICS_PLATFORM', 'DEPLOY_CONFIG_JWT_AUDIENCE', 'DEPLOY_CONFIG_SSH_HOSTNAME', 'DEPLOY_CONFIG_HUB_CONNECT_URL']) assert.ok(data[key], key)
+  assert.not.match(JSON.stringify(docs), /dev-user-config|dev-login|DEV_USER_CONFIG/)
+})
+
+test('an external-Slurm environment without the operator\'s files is refused with what to give', async () => {
+  await readClusterAccess('prod', undefined, undefined).then(
+    () => assert.unreachable(),
+    (e: Error & { exitCode: number }) => {
+      assert.match(e.message, /prod runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE \(or JH_SLURM_SSH_CLIENT_KEY\) and the login node's host key with --ssh-known-hosts FILE/)
+      assert.is(e.exitCode, 2)
+    },
+  )
+  const dir = tempDir()
+  fs.writeFileSync(path.join(dir, 'not-a-key'), 'hello\n')
+  fs.writeFileSync(path.join(dir, 'known_hosts'), 'login.example ssh-ed25519 AAAA\n')
+  await readClusterAccess('prod', path.join(dir, 'not-a-key'), path.join(dir, 'known_hosts')).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /not-a-key is not an SSH private key/),
+  )
+  await readClusterAccess('prod', path.join(dir, 'missing'), path.join(dir, 'known_hosts')).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /cannot read SSH client key .*missing: ENOENT/),
+  )
   fs.rmSync(dir, { recursive: true })
 })
 

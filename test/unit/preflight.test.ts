@@ -75,8 +75,8 @@ test('bad input on the command line: one line on stderr, exit 2, nothing created
   const buildTmp = repoPaths().buildTmp
   const before = fs.existsSync(buildTmp) ? fs.readdirSync(buildTmp).sort() : []
   const cases: Array<[string, string[], RegExp]> = [
-    ['up', ['../../etc'], /^error: invalid environment name "..\/..\/etc"; environments: dev_dummyauth, dev_realauth$/],
-    ['up', ['no_such_env'], /^error: unknown environment "no_such_env"; environments: dev_dummyauth, dev_realauth$/],
+    ['up', ['../../etc'], /^error: invalid environment name "..\/..\/etc"; environments: dev_dummyauth, dev_dummyauth_extslurm, dev_realauth, prod$/],
+    ['up', ['no_such_env'], /^error: unknown environment "no_such_env"; environments: dev_dummyauth, dev_dummyauth_extslurm, dev_realauth, prod$/],
     ['up', [], /^error: missing argument <env>/],
     ['up', ['dev_dummyauth', '--target', 'stage-x'], /^error: unknown target "stage-x"/],
     ['manifest', ['/etc'], /^error: invalid environment name "\/etc"/],

@@ -1,0 +1,25 @@
+"""
+JupyterHub configuration of dev_dummyauth_extslurm: what differs from the
+shared one (jh_slurm_hub.py, from volumes/_shared/).
+
+The hub runs alone; jobs run on an existing Slurm cluster, reached over SSH
+at the deploy setting sshHostname. The hub API listens on all interfaces,
+since the jobs are elsewhere (they reach it at hubConnectUrl), and the batch
+script asks for the GPUs the user chose, as on a real cluster. The login is
+the dummy one of dev_dummyauth; servers are polled often while they start.
+"""
+
+import sys
+
+sys.path.insert(0, "/etc/jupyterhub")
+import jh_slurm_hub  # noqa: E402
+
+jh_slurm_hub.configure(
+    get_config(),  # noqa: F821
+    authenticator=jh_slurm_hub.dummy_authenticator(),
+    gpus=True,
+    hub_bind_url="http://0.0.0.0:8081",
+    startup_poll_interval=0.5,
+    poll_interval=60,
+    wait_ready_fast=True,
+)

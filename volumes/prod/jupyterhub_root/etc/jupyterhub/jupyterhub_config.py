@@ -1,0 +1,25 @@
+"""
+JupyterHub configuration of prod: what differs from the shared one
+(jh_slurm_hub.py, from volumes/_shared/).
+
+Real (OIDC) authentication, the cluster reached over SSH, the hub API on all
+interfaces for the jobs, GPUs in the batch script, and upstream's polling:
+each poll is an ssh + squeue round trip to slurmctld, so running servers are
+polled every minute and starting ones every 15 s, and JupyterHub's own
+check decides when a server is up.
+"""
+
+import sys
+
+sys.path.insert(0, "/etc/jupyterhub")
+import jh_slurm_hub  # noqa: E402
+
+jh_slurm_hub.configure(
+    get_config(),  # noqa: F821
+    authenticator="oidc",
+    gpus=True,
+    hub_bind_url="http://0.0.0.0:8081",
+    startup_poll_interval=15,
+    poll_interval=60,
+    wait_ready_fast=False,
+)
