@@ -17,12 +17,12 @@ import { envDevRepos } from '../../scripts/clone.ts'
 import { environmentsUpNow, teardown } from '../../scripts/down.ts'
 import { listEnvironments } from '../../scripts/lib/environment.ts'
 import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
-import { checkPodman, podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
+import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
-import { upstreamRepositories } from './lib/upstream.ts'
+import { inCI, outputDir, phase, skippedBanner, timings, unavailable, upEnvironment } from './lib/setup.ts'
 
 const HUB = 'http://127.0.0.1:8000/'
 const REALAUTH_HUB = 'http://127.0.0.1:8001/'
@@ -37,55 +37,19 @@ const leftovers = async () => (await environmentsUpNow()).up.flatMap((e) => e.re
 const USER = 'testuser'
 const ACCOUNT = 'testuser.project1'
 const HOME = '/home/project1/testuser.project1'
-const STANDINS = ['localhost/test-double/jupyterhub:5.4.2', 'localhost/test-double/slurm:full-root']
 const PROJECTS = ['project1.brics', 'project2.brics']
-const outputDir = path.join(repoRoot, 'test-output')
-const fixtures = path.join(repoRoot, 'test', 'fixtures', 'build-args')
-const hostCaBundle = '/etc/ssl/certs/ca-certificates.crt'
 const realauthUsers = path.join(repoRoot, 'config', 'dev_realauth', 'dev_users')
 
-const timings: Array<[string, number]> = []
-async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const start = Date.now()
-  try {
-    return await fn()
-  } finally {
-    timings.push([name, (Date.now() - start) / 1000])
-    console.log(`  [e2e] ${name}: ${((Date.now() - start) / 1000).toFixed(1)} s`)
-  }
-}
-
-/** Why the suite cannot run here, or undefined when it can. */
-async function unavailable(): Promise<string | undefined> {
-  try {
-    await checkPodman()
-  } catch (error) {
-    return (error as Error).message
-  }
-  for (const image of STANDINS) {
-    if (!(await podmanSucceeds(['image', 'exists', image]))) return `stand-in base image ${image} is missing (run test/e2e/provision/provision.ts setup)`
-  }
-  const upstream = upstreamRepositories()
-  return 'missing' in upstream ? upstream.missing : undefined
-}
-
 const reason = await unavailable()
-const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '')
 
 if (reason && !inCI) {
-  console.warn(`\n${'!'.repeat(72)}\n!! END-TO-END TESTS SKIPPED: ${reason}\n!! They run in CI (CI=true), where this is a failure. See test/e2e/provision/README.md.\n${'!'.repeat(72)}\n`)
+  console.warn(skippedBanner(reason))
 } else if (reason) {
   test('podman and the stand-in base images are provisioned', () => {
     assert.unreachable(`cannot run the end-to-end tests: ${reason}`)
   })
 } else {
-  const upstream = upstreamRepositories() as { env: Record<string, string> }
-  const upEnv: NodeJS.ProcessEnv = {
-    ...upstream.env,
-    JH_SLURM_HUB_ARGS_FILE: path.join(fixtures, 'hub-e2e.args'),
-    JH_SLURM_SLURM_ARGS_FILE: path.join(fixtures, 'slurm-e2e.args'),
-    ...(fs.existsSync(hostCaBundle) ? { JH_SLURM_BUILD_CA_BUNDLE: hostCaBundle } : {}),
-  }
+  const upEnv = upEnvironment()
   const client = new HubClient(HUB)
   let jobId = ''
   const keyMaterial: string[] = []

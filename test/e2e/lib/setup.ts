@@ -1,0 +1,54 @@
+// What every end-to-end suite needs: whether it can run here, the settings
+// `up` gets in place of what cannot be had here (documented options only),
+// and timed phases.
+import fs from 'node:fs'
+import path from 'node:path'
+import { checkPodman, podmanSucceeds } from '../../../scripts/lib/podman.ts'
+import { repoRoot } from '../../../scripts/lib/paths.ts'
+import { upstreamRepositories } from './upstream.ts'
+
+export const STANDINS = ['localhost/test-double/jupyterhub:5.4.2', 'localhost/test-double/slurm:full-root']
+export const outputDir = path.join(repoRoot, 'test-output')
+const fixtures = path.join(repoRoot, 'test', 'fixtures', 'build-args')
+const hostCaBundle = '/etc/ssl/certs/ca-certificates.crt'
+
+export const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '')
+
+/** Why the suites cannot run here, or undefined when they can. */
+export async function unavailable(): Promise<string | undefined> {
+  try {
+    await checkPodman()
+  } catch (error) {
+    return (error as Error).message
+  }
+  for (const image of STANDINS) {
+    if (!(await podmanSucceeds(['image', 'exists', image]))) return `stand-in base image ${image} is missing (run test/e2e/provision/provision.ts setup)`
+  }
+  const upstream = upstreamRepositories()
+  return 'missing' in upstream ? upstream.missing : undefined
+}
+
+/** Settings for `up`: the bundles as clone sources, the stand-in base images, the host's CA bundle. */
+export function upEnvironment(): NodeJS.ProcessEnv {
+  const upstream = upstreamRepositories() as { env: Record<string, string> }
+  return {
+    ...upstream.env,
+    JH_SLURM_HUB_ARGS_FILE: path.join(fixtures, 'hub-e2e.args'),
+    JH_SLURM_SLURM_ARGS_FILE: path.join(fixtures, 'slurm-e2e.args'),
+    ...(fs.existsSync(hostCaBundle) ? { JH_SLURM_BUILD_CA_BUNDLE: hostCaBundle } : {}),
+  }
+}
+
+export const timings: Array<[string, number]> = []
+export async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const start = Date.now()
+  try {
+    return await fn()
+  } finally {
+    timings.push([name, (Date.now() - start) / 1000])
+    console.log(`  [e2e] ${name}: ${((Date.now() - start) / 1000).toFixed(1)} s`)
+  }
+}
+
+export const skippedBanner = (reason: string): string =>
+  `\n${'!'.repeat(72)}\n!! END-TO-END TESTS SKIPPED: ${reason}\n!! They run in CI (CI=true), where this is a failure. See test/e2e/provision/README.md.\n${'!'.repeat(72)}\n`

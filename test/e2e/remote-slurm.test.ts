@@ -1,0 +1,232 @@
+// End to end, on real podman: the hub-only environments against a Slurm
+// cluster that runs apart from them. A stand-in login node (our own Slurm
+// image, in a container of its own on a podman network; lib/cluster.ts)
+// plays the cluster. dev_dummyauth_extslurm and prod are brought up with
+// their documented settings only: deploy settings, the hub's SSH key and the
+// login node's host key as files, the network, and for prod the release's
+// repository (a git server of the upstream bundle) and the test OIDC issuer.
+import fs from 'node:fs'
+import path from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { environmentsUpNow, teardown } from '../../scripts/down.ts'
+import { containerName, resourceNames } from '../../scripts/lib/names.ts'
+import { podman } from '../../scripts/lib/podman.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
+import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
+import { CLUSTER_HOST, CLUSTER_NETWORK, type Cluster, startCluster } from './lib/cluster.ts'
+import { serveBundle } from './lib/git-server.ts'
+import { startIssuer } from './lib/oidc-issuer.ts'
+import { npmRun, podmanOut, waitFor } from './lib/run.ts'
+import { inCI, outputDir, phase, skippedBanner, unavailable, upEnvironment } from './lib/setup.ts'
+import { upstreamRepositories } from './lib/upstream.ts'
+
+const USER = 'testuser'
+const ACCOUNT = 'testuser.project1'
+const extslurm = resourceNames('dev_dummyauth_extslurm')
+const prod = resourceNames('prod')
+const EXT_HUB = 'http://127.0.0.1:8002/'
+const PROD_HUB = 'http://127.0.0.1:8003/'
+const form = { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '0', partition: '', reservation: '' }
+
+const reason = await unavailable()
+
+if (reason && !inCI) {
+  console.warn(skippedBanner(reason))
+} else if (reason) {
+  test('podman and the stand-in base images are provisioned', () => {
+    assert.unreachable(`cannot run the end-to-end tests: ${reason}`)
+  })
+} else {
+  const upEnv = upEnvironment()
+  const dir = path.join(outputDir, 'cluster')
+  let cluster: Cluster
+
+  /** Deploy settings for the stand-in cluster, laid over the environment's example. */
+  const clusterSettings = (envName: string, extra = ''): string => {
+    const file = path.join(dir, `${envName}-deploy-config.yaml`)
+    fs.writeFileSync(
+      file,
+      [
+        `sshHostname: ${CLUSTER_HOST}`,
+        'slurmSpawnerWrappersBin: /opt/jupyter/slurmspawner_wrappers/bin',
+        'jupyterUserEnvDir: /opt/jupyter/jupyter-user-env',
+        'jupyterDataDir: /opt/jupyter/jupyter_data',
+        // The pod's name is its host name on the network the jobs share with it.
+        `hubConnectUrl: http://${resourceNames(envName).pod}:8081`,
+        extra,
+      ].join('\n'),
+    )
+    return file
+  }
+  const onCluster = (command: string[]) => cluster.exec(command)
+  const hubLog = async (names = extslurm) => {
+    const logs = await podman(['logs', containerName(names, 'jupyterhub')], { nothrow: true })
+    return `${logs.stdout}${logs.stderr}`
+  }
+  const leftovers = async (envName: string) => (await environmentsUpNow()).up.filter((e) => e.names.env === envName).flatMap((e) => e.resources)
+
+  async function dummyLogin(hub: string, envName: string): Promise<HubClient> {
+    const client = new HubClient(hub)
+    const page = await client.request('jupyter/hub/login')
+    const password = fs.readFileSync(repoPaths().devLoginPasswordFile(envName), 'utf8').trim()
+    const spawnForm = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password } })
+    assert.match(spawnForm.url, /\/jupyter\/hub\/spawn$/)
+    return client
+  }
+
+  async function serverThroughProxy(client: HubClient, what: string): Promise<void> {
+    const lab = await waitFor(what, 420_000, async () => {
+      const r = await client.request(`jupyter/user/${USER}/lab`)
+      return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
+    }, 2000)
+    assert.match(lab.body, /JupyterLab/)
+  }
+
+  async function stopAndWait(client: HubClient): Promise<void> {
+    const stop = await client.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
+    assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
+    await waitFor('the job to leave the cluster queue', 120_000, async () => ((await onCluster(['squeue', '-h'])) === '' ? true : undefined))
+  }
+
+  test.before(async () => {
+    await teardown([extslurm, prod])
+    // The login node runs our Slurm image, built as `up dev_dummyauth` builds it.
+    const build = await phase('build the Slurm image for the login node', () => npmRun('build-images', ['--image', 'slurm'], { env: upEnv }))
+    assert.is(build.code, 0, 'npm run build-images -- --image slurm failed')
+    cluster = await phase('start the stand-in login node', () => startCluster(dir, ['testuser.project1', 'testuser.project2']))
+  })
+
+  test.after(async () => {
+    await teardown([extslurm, prod]).catch((e) => console.error(`cleanup: ${e}`))
+    await cluster?.stop()
+  })
+
+  test('extslurm without the operator\'s files: one line naming them, nothing made', async () => {
+    const run = await npmRun('up', ['dev_dummyauth_extslurm'], { env: upEnv })
+    assert.is(run.code, 2)
+    assert.match(run.output, /error: dev_dummyauth_extslurm runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE/)
+    assert.equal(await leftovers('dev_dummyauth_extslurm'), [])
+  })
+
+  test('extslurm: a wrong host key is refused, the hub log says so, and no job is submitted', async () => {
+    const run = await phase('up dev_dummyauth_extslurm (wrong host key)', () =>
+      npmRun('up', ['dev_dummyauth_extslurm', '--network', CLUSTER_NETWORK, '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', cluster.wrongKnownHostsFile], {
+        env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings('dev_dummyauth_extslurm') },
+      }),
+    )
+    assert.is(run.code, 0, 'up failed')
+    const client = await dummyLogin(EXT_HUB, 'dev_dummyauth_extslurm')
+    const spawnForm = await client.request('jupyter/hub/spawn')
+    await client.request(formAction(spawnForm.body), { form })
+    const log = await waitFor('the refusal in the hub log', 60_000, async () => {
+      const text = await hubLog()
+      return /Host key verification failed/.test(text) ? text : undefined
+    })
+    assert.match(log, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/)
+    await waitFor('the spawn to be given up', 60_000, async () => {
+      const user = JSON.parse((await client.api(`jupyter/hub/api/users/${USER}`)).body)
+      return user.servers?.['']?.pending ? undefined : true
+    })
+    assert.is(await onCluster(['squeue', '-h']), '', 'a job reached the cluster')
+    assert.is(await onCluster(['sh', '-c', 'ls /home/project1/testuser.project1/ | grep -c slurmspawner || true']), '0')
+    const down = await npmRun('down', ['dev_dummyauth_extslurm'])
+    assert.is(down.code, 0)
+    assert.equal(await leftovers('dev_dummyauth_extslurm'), [])
+  })
+
+  test('extslurm: login, spawn, the job runs on the cluster as testuser.project1, the server answers through the proxy, stop cancels it, down leaves nothing', async () => {
+    const run = await phase('up dev_dummyauth_extslurm', () =>
+      npmRun('up', ['dev_dummyauth_extslurm', '--network', CLUSTER_NETWORK, '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', cluster.knownHostsFile], {
+        env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings('dev_dummyauth_extslurm') },
+      }),
+    )
+    assert.is(run.code, 0, 'up failed')
+    assert.match(run.output, /Environment dev_dummyauth_extslurm is up: http:\/\/127\.0\.0\.1:8002\/jupyter\//)
+    // The hub alone: no Slurm container in this pod.
+    const containers = await podmanOut(['ps', '--filter', `pod=${extslurm.pod}`, '--format', '{{.Names}}'])
+    assert.match(containers, new RegExp(containerName(extslurm, 'jupyterhub')))
+    assert.not.match(containers, /-slurm\b/)
+
+    const client = await dummyLogin(EXT_HUB, 'dev_dummyauth_extslurm')
+    const spawnForm = await client.request('jupyter/hub/spawn')
+    assert.equal(selectOptions(spawnForm.body, 'brics_project'), ['project1.brics', 'project2.brics'])
+    await phase('extslurm: spawn request', () => client.request(formAction(spawnForm.body), { form }))
+    const job = await waitFor('the job in the cluster queue', 120_000, async () => {
+      const line = (await onCluster(['squeue', '-h', '-o', '%i|%u|%N'])).split('\n').find((l) => l.split('|')[1] === ACCOUNT)
+      return line?.split('|')
+    })
+    assert.is(job[2], CLUSTER_HOST)
+    // The batch script asks for GPUs, as on a real cluster.
+    const script = await onCluster(['scontrol', 'write', 'batch_script', job[0] as string, '-'])
+    assert.match(script, /^#SBATCH --gpus=0$/m)
+    await phase('extslurm: server ready', () => serverThroughProxy(client, 'the server on the cluster'))
+    const sshd = await onCluster(['cat', '/var/log/sshd.log'])
+    assert.match(sshd, /Accepted publickey for jupyterspawner from 10\.\d+\.\d+\.\d+/)
+    await stopAndWait(client)
+
+    const down = await phase('down dev_dummyauth_extslurm', () => npmRun('down', ['dev_dummyauth_extslurm']))
+    assert.is(down.code, 0)
+    assert.equal(await leftovers('dev_dummyauth_extslurm'), [])
+    assert.is(await podmanOut(['ps', '-a', '--filter', `name=${extslurm.pod}`, '--format', '{{.Names}}']), '')
+    // The cluster is not ours to remove.
+    assert.match(await podmanOut(['ps', '--filter', `name=${CLUSTER_HOST}`, '--format', '{{.Names}}']), new RegExp(CLUSTER_HOST))
+  })
+
+  test('prod: build-images --target stage-prod and manifest without a terminal; up prod with the test issuer; a valid token spawns on the cluster', async () => {
+    const upstream = upstreamRepositories() as { env: Record<string, string> }
+    const git = await serveBundle(upstream.env.JH_SLURM_BRICSAUTHENTICATOR_URL as string, 'bricsauthenticator')
+    const audience = 'e2e-jupyter'
+    const platform = 'e2e.notebooks.shared'
+    const issuer = await startIssuer(audience)
+    // The release is installed from its repository: here, the git server of the bundle.
+    const release = ['--hub-build-arg', `BRICSAUTHENTICATOR_REPO=${git.url}`]
+    try {
+      const build = await phase('build-images --target stage-prod', () => npmRun('build-images', ['--image', 'jupyterhub', '--target', 'stage-prod', ...release], { env: upEnv }))
+      assert.is(build.code, 0, 'build-images --target stage-prod failed')
+      assert.match(build.output, /built localhost\/brics_jupyterhub:prod-latest/)
+      const shown = await podmanOut(['run', '--rm', 'localhost/brics_jupyterhub:prod-latest', 'python3', '-m', 'pip', 'show', 'bricsauthenticator'])
+      assert.match(shown, /^Version: 0\.7\.0$/m)
+      assert.is(await podmanOut(['run', '--rm', 'localhost/brics_jupyterhub:prod-latest', 'sh', '-c', 'test -e /srv/dev_data && echo dev || echo prod']), 'prod')
+
+      const settings = clusterSettings('prod', `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`)
+      const manifest = await npmRun('manifest', ['prod', '--tag', '2026.11', '--registry', 'registry.example.org/brics', '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', cluster.knownHostsFile], {
+        env: { JH_SLURM_DEPLOY_CONFIG: settings },
+      })
+      assert.is(manifest.code, 0)
+      assert.match(manifest.output, /image: registry\.example\.org\/brics\/brics_jupyterhub:2026\.11/)
+      assert.not.match(manifest.output, /dev-user-config|dev-login|DEV_USER_CONFIG|brics_slurm/)
+
+      const run = await phase('up prod', () =>
+        npmRun('up', ['prod', '--network', CLUSTER_NETWORK, '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', cluster.knownHostsFile, ...release], {
+          env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings },
+        }),
+      )
+      assert.is(run.code, 0, 'up prod failed')
+      assert.not.match(run.output, /Dev login password/)
+      const image = await podmanOut(['inspect', containerName(prod, 'jupyterhub'), '--format', '{{.ImageName}}'])
+      assert.is(image, 'localhost/brics_jupyterhub:prod-latest')
+
+      const claims = { short_name: USER, projects: { 'project1.brics': { name: 'Project One', resources: [{ name: platform, username: ACCOUNT }] } } }
+      const refused = await new HubClient(PROD_HUB).request('jupyter/hub/login')
+      assert.is(refused.status, 401)
+      const user = new HubClient(PROD_HUB)
+      const spawnForm = await user.request('jupyter/hub/login', { headers: { 'X-Auth-Id-Token': await issuer.token(claims) } })
+      assert.is(spawnForm.status, 200)
+      assert.equal(selectOptions(spawnForm.body, 'brics_project'), ['project1.brics'])
+      await user.request(formAction(spawnForm.body), { form })
+      await waitFor('the prod job in the cluster queue', 120_000, async () => ((await onCluster(['squeue', '-h', '-o', '%u'])).split('\n').includes(ACCOUNT) ? true : undefined))
+      // prod keeps upstream's 15 s between polls of a starting server.
+      await phase('prod: server ready', () => serverThroughProxy(user, 'the prod server on the cluster'))
+      await stopAndWait(user)
+      const down = await npmRun('down', ['prod'])
+      assert.is(down.code, 0)
+      assert.equal(await leftovers('prod'), [])
+    } finally {
+      await issuer.close()
+      await git.close()
+    }
+  })
+}
+
+test.run()
