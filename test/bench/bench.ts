@@ -231,7 +231,7 @@ async function coldBuild(parallel: boolean, bases: string[]): Promise<number> {
     if (parallel) return (await build(['jupyterhub', 'slurm'])).seconds
     return (await build(['jupyterhub'])).seconds + (await build(['slurm'])).seconds
   } finally {
-    await timed([...podman, 'system', 'reset', '--force'], { cwd: repoRoot }).catch(() => undefined)
+    // Only the scratch store goes (not `system reset`, which also takes networks and secrets).
     fs.rmSync(store, { recursive: true, force: true })
   }
 }
