@@ -5,6 +5,12 @@ import path from 'node:path'
 import { buildOptions } from '../scripts/build-images.ts'
 import { parseCommandLine } from '../scripts/lib/cli.ts'
 import { repoRoot } from '../scripts/lib/paths.ts'
+import YAML from 'yaml'
+import { builtImages, readPodTemplate, renderManifest, templateUse, usesExternalSlurm } from '../scripts/manifest.ts'
+import { resolveDeployConfig } from '../scripts/lib/deploy-config.ts'
+import { parseDevUsers } from '../scripts/lib/dev-users.ts'
+import { resolveEnvironment } from '../scripts/lib/environment.ts'
+import { defaultTag } from '../scripts/lib/names.ts'
 
 export const fakePodmanDir = path.join(repoRoot, 'test', 'fixtures', 'fake-podman')
 
@@ -69,4 +75,38 @@ export function makeRepo(envs: Record<string, string | null>): string {
     fs.writeFileSync(path.join(root, 'config', name, 'launcher.yaml'), `hostPort: ${8000 + Object.keys(envs).indexOf(name)}\n`)
   }
   return root
+}
+
+/** A stand-in key pair for rendering tests (never a real key). */
+export const fakeKey = (n: string) => ({
+  privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${n.toUpperCase()}SECRET\n-----END OPENSSH PRIVATE KEY-----\n`,
+  publicKey: `ssh-ed25519 AAAA${n} comment`,
+})
+export const OPERATOR_KEY = fakeKey('operator')
+export const OPERATOR_KNOWN_HOSTS = 'login.example ssh-ed25519 AAAAlogin\n'
+
+/**
+ * The manifest `npm run manifest -- <env>` renders from the environment's
+ * committed settings, with stand-in keys (and the operator's files where the
+ * environment's Slurm is elsewhere). Dev users: the file, else its example.
+ */
+export async function renderEnvironmentManifest(envName: string) {
+  const env = resolveEnvironment(envName)
+  const pod = await readPodTemplate(env.podTemplate)
+  const use = templateUse(pod)
+  const external = usesExternalSlurm(use)
+  const usersFile = fs.existsSync(env.devUsersFile) ? env.devUsersFile : `${env.devUsersFile}.example`
+  const text = renderManifest({
+    names: env.names,
+    ports: { proxy: env.hostPort, hubApi: env.hubApiHostPort },
+    images: builtImages(defaultTag(env.target)),
+    users: use.configMaps.includes('devUsers') ? parseDevUsers(fs.readFileSync(usersFile, 'utf8'), usersFile) : undefined,
+    deployConfig: resolveDeployConfig(env.configDir),
+    keys: external ? { host: fakeKey('host') } : { client: fakeKey('client'), host: fakeKey('host') },
+    cluster: external ? { clientKey: OPERATOR_KEY, knownHosts: OPERATOR_KNOWN_HOSTS } : undefined,
+    devLoginPassword: use.secrets.includes('devLogin') ? 'pw' : undefined,
+    pod,
+  })
+  const docs: any[] = YAML.parseAllDocuments(text).map((d) => d.toJS())
+  return { env, use, docs }
 }

@@ -5,40 +5,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import YAML from 'yaml'
 import { ConfigMap, Pod, Secret } from 'kubernetes-models/v1'
-import { readPodTemplate, renderManifest, templateUse, usesExternalSlurm } from '../../scripts/manifest.ts'
-import { resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
-import { parseDevUsers } from '../../scripts/lib/dev-users.ts'
+import { renderEnvironmentManifest } from '../helpers.ts'
 import { listEnvironments, resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { DNS_LABEL, isDnsSubdomain } from '../../scripts/lib/names.ts'
 
-const key = (n: string) => ({ privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${n}\n-----END OPENSSH PRIVATE KEY-----\n`, publicKey: `ssh-ed25519 AAAA${n} c` })
 const models = { ConfigMap, Secret, Pod } as const
 
-/** The environment's dev users, from the file or, where none is committed, its example. */
-function devUsersOf(file: string) {
-  const source = fs.existsSync(file) ? file : `${file}.example`
-  return parseDevUsers(fs.readFileSync(source, 'utf8'), source)
-}
-
-/** The manifest `npm run manifest -- <env>` renders from the environment's committed example. */
-async function renderedDocuments(envName: string): Promise<Array<Record<string, any>>> {
-  const env = resolveEnvironment(envName)
-  const pod = await readPodTemplate(env.podTemplate)
-  const use = templateUse(pod)
-  const text = renderManifest({
-    names: env.names,
-    ports: { proxy: env.hostPort, hubApi: env.hubApiHostPort },
-    users: use.configMaps.includes('devUsers') ? devUsersOf(env.devUsersFile) : undefined,
-    deployConfig: resolveDeployConfig(env.configDir),
-    keys: { client: key('client'), host: key('host') },
-    cluster: usesExternalSlurm(use) ? { clientKey: key('operator'), knownHosts: 'login.example ssh-ed25519 AAAAlogin\n' } : undefined,
-    devLoginPassword: 'pw',
-    pod,
-  })
-  return YAML.parseAllDocuments(text).map((d) => d.toJS())
-}
+const renderedDocuments = async (envName: string) => (await renderEnvironmentManifest(envName)).docs
 
 /** Every name in a document that Kubernetes requires to be DNS-1123, with what it is. */
 function dnsNames(doc: Record<string, any>): Array<[string, string, 'label' | 'subdomain']> {

@@ -3,13 +3,13 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import YAML from 'yaml'
 import path from 'node:path'
-import { builtImages, configMapDoc, deployConfigDoc, keyFiles, readClusterAccess, readPodTemplate, renderManifest, templateUse, usesExternalSlurm } from '../../scripts/manifest.ts'
+import { configMapDoc, deployConfigDoc, keyFiles, readClusterAccess, readPodTemplate, renderManifest, usesExternalSlurm } from '../../scripts/manifest.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { envVarOf, parseDeployConfig, resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
 import { parseDevUsers } from '../../scripts/lib/dev-users.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
-import { defaultTag, resourceNames, TEMPLATE_NAMES } from '../../scripts/lib/names.ts'
-import { tempDir } from '../helpers.ts'
+import { resourceNames, TEMPLATE_NAMES } from '../../scripts/lib/names.ts'
+import { OPERATOR_KEY, OPERATOR_KNOWN_HOSTS, renderEnvironmentManifest, tempDir } from '../helpers.ts'
 
 const users = parseDevUsers('testuser.project1\ntestuser.project2  \r\n\notheruser.project1\n')
 const client = { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nCLIENTSECRET\n-----END OPENSSH PRIVATE KEY-----\n', publicKey: 'ssh-ed25519 AAAAclient comment' }
@@ -129,26 +129,8 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
 
 const kinds = (docs: Array<Record<string, any>>) => docs.map((d) => `${d.kind}/${d.metadata.name}`)
 
-async function renderEnvironment(envName: string, cluster = { clientKey: client, knownHosts: 'login.example ssh-ed25519 AAAAlogin\n' }) {
-  const env = resolveEnvironment(envName)
-  const pod = await readPodTemplate(env.podTemplate)
-  const use = templateUse(pod)
-  const text = renderManifest({
-    names: env.names,
-    ports: { proxy: env.hostPort, hubApi: env.hubApiHostPort },
-    images: builtImages(defaultTag(env.target)),
-    users: use.configMaps.includes('devUsers') ? users : undefined,
-    deployConfig: resolveDeployConfig(env.configDir),
-    keys: usesExternalSlurm(use) ? { host } : { client, host },
-    cluster: usesExternalSlurm(use) ? cluster : undefined,
-    devLoginPassword: use.secrets.includes('devLogin') ? 'pw' : undefined,
-    pod,
-  })
-  return { env, use, docs: YAML.parseAllDocuments(text).map((d) => d.toJS()) }
-}
-
 test('dev_dummyauth_extslurm: the hub alone, with the operator\'s key and the cluster\'s host key, its API published', async () => {
-  const { use, docs } = await renderEnvironment('dev_dummyauth_extslurm')
+  const { use, docs } = await renderEnvironmentManifest('dev_dummyauth_extslurm')
   assert.equal(use.images, ['jupyterhub'])
   assert.equal(use.volumes, ['jupyterhub'])
   assert.ok(usesExternalSlurm(use))
@@ -160,8 +142,8 @@ test('dev_dummyauth_extslurm: the hub alone, with the operator\'s key and the cl
     'Secret/jupyterhub-slurm-dev-login-dev-dummyauth-extslurm',
     'Pod/jupyterhub-slurm-dev-dummyauth-extslurm',
   ])
-  assert.equal(docs[2].stringData, { ssh_key: client.privateKey, 'ssh_key.pub': `${client.publicKey}\n` })
-  assert.equal(docs[3].stringData, { ssh_known_hosts: 'login.example ssh-ed25519 AAAAlogin\n' })
+  assert.equal(docs[2].stringData, { ssh_key: OPERATOR_KEY.privateKey, 'ssh_key.pub': `${OPERATOR_KEY.publicKey}\n` })
+  assert.equal(docs[3].stringData, { ssh_known_hosts: OPERATOR_KNOWN_HOSTS })
   const pod = docs[5]
   assert.equal(pod.spec.containers.map((c: { name: string }) => c.name), ['jupyterhub'])
   assert.equal(pod.spec.containers[0].ports.map((p: { hostPort: number }) => p.hostPort), [8002, 8082])
@@ -172,7 +154,7 @@ test('dev_dummyauth_extslurm: the hub alone, with the operator\'s key and the cl
 test('prod: stage-prod image under the pipeline\'s tag, no dev users, no dummy login, real authentication settings', async () => {
   const env = resolveEnvironment('prod')
   assert.is(env.target, 'stage-prod')
-  const { docs } = await renderEnvironment('prod')
+  const { docs } = await renderEnvironmentManifest('prod')
   assert.equal(kinds(docs), [
     'ConfigMap/deploy-config-prod',
     'Secret/jupyterhub-slurm-ssh-client-key-prod',
