@@ -22,7 +22,7 @@ import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
-import { inCI, outputDir, phase, skippedBanner, timings, unavailable, upEnvironment } from './lib/setup.ts'
+import { inCI, outputDir, phase, timings, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
 const HUB = 'http://127.0.0.1:8000/'
 const REALAUTH_HUB = 'http://127.0.0.1:8001/'
@@ -40,15 +40,7 @@ const HOME = '/home/project1/testuser.project1'
 const PROJECTS = ['project1.brics', 'project2.brics']
 const realauthUsers = path.join(repoRoot, 'config', 'dev_realauth', 'dev_users')
 
-const reason = await unavailable()
-
-if (reason && !inCI) {
-  console.warn(skippedBanner(reason))
-} else if (reason) {
-  test('podman and the stand-in base images are provisioned', () => {
-    assert.unreachable(`cannot run the end-to-end tests: ${reason}`)
-  })
-} else {
+await whenProvisioned(() => {
   const upEnv = upEnvironment()
   const client = new HubClient(HUB)
   let jobId = ''
@@ -452,6 +444,6 @@ if (reason && !inCI) {
       for (const line of body(key)) assert.not.ok(all.includes(line), 'a line of a private key was printed')
     }
   })
-}
+})
 
 test.run()

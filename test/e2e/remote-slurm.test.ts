@@ -18,7 +18,7 @@ import { CLUSTER_HOST, CLUSTER_NETWORK, type Cluster, startCluster } from './lib
 import { serveBundle } from './lib/git-server.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { npmRun, podmanOut, waitFor } from './lib/run.ts'
-import { inCI, outputDir, phase, skippedBanner, unavailable, upEnvironment } from './lib/setup.ts'
+import { outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 import { upstreamRepositories } from './lib/upstream.ts'
 
 const USER = 'testuser'
@@ -29,15 +29,7 @@ const EXT_HUB = 'http://127.0.0.1:8002/'
 const PROD_HUB = 'http://127.0.0.1:8003/'
 const form = { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '0', partition: '', reservation: '' }
 
-const reason = await unavailable()
-
-if (reason && !inCI) {
-  console.warn(skippedBanner(reason))
-} else if (reason) {
-  test('podman and the stand-in base images are provisioned', () => {
-    assert.unreachable(`cannot run the end-to-end tests: ${reason}`)
-  })
-} else {
+await whenProvisioned(() => {
   const upEnv = upEnvironment()
   const dir = path.join(outputDir, 'cluster')
   let cluster: Cluster
@@ -226,6 +218,6 @@ if (reason && !inCI) {
       await git.close()
     }
   })
-}
+})
 
 test.run()

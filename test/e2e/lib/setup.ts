@@ -2,6 +2,8 @@
 // `up` gets in place of what cannot be had here (documented options only),
 // and timed phases.
 import fs from 'node:fs'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
 import path from 'node:path'
 import { checkPodman, podmanSucceeds } from '../../../scripts/lib/podman.ts'
 import { repoRoot } from '../../../scripts/lib/paths.ts'
@@ -50,5 +52,19 @@ export async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export const skippedBanner = (reason: string): string =>
-  `\n${'!'.repeat(72)}\n!! END-TO-END TESTS SKIPPED: ${reason}\n!! They run in CI (CI=true), where this is a failure. See test/e2e/provision/README.md.\n${'!'.repeat(72)}\n`
+/**
+ * Defines the suite's tests when podman, the stand-in images and the bundles
+ * are there. Without them it is skipped, loudly, except under CI=true, where
+ * one failing test says what is missing.
+ */
+export async function whenProvisioned(defineTests: () => void): Promise<void> {
+  const reason = await unavailable()
+  if (!reason) return defineTests()
+  if (!inCI) {
+    console.warn(`\n${'!'.repeat(72)}\n!! END-TO-END TESTS SKIPPED: ${reason}\n!! They run in CI (CI=true), where this is a failure. See test/e2e/provision/README.md.\n${'!'.repeat(72)}\n`)
+    return
+  }
+  test('podman and the stand-in base images are provisioned', () => {
+    assert.unreachable(`cannot run the end-to-end tests: ${reason}`)
+  })
+}
