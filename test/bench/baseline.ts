@@ -20,7 +20,7 @@ const buildTmpRoot = path.join(here, '_build_tmp')
 export const benchNames = {
   pod: 'bench-jupyterhub-slurm',
   volumes: ['bench-jupyterhub_root', 'bench-slurm_root'],
-  secrets: ['bench-jupyterhub-slurm-ssh-client-key', 'bench-jupyterhub-slurm-ssh-host-key'],
+  secrets: ['bench-jupyterhub-slurm-ssh-client-key', 'bench-jupyterhub-slurm-ssh-host-key', 'bench-jupyterhub-slurm-dev-login'],
   images: { hub: 'localhost/bench-brics_jupyterhub:dev-latest', slurm: 'localhost/bench-brics_slurm:dev-latest' },
 }
 

@@ -40,6 +40,7 @@ const cli = {
   options: {
     pairs: { type: 'string', value: 'N', description: 'alternating baseline/ours pairs for the warm cycle (default 6, at least 5)' },
     spawns: { type: 'string', value: 'N', description: 'notebook spawns to time (default 5)' },
+    'no-warm': { type: 'boolean', description: 'skip the warm cycle and memory measurement' },
     'no-notebook': { type: 'boolean', description: 'skip the time-to-notebook measurement (needs the real images)' },
     cold: { type: 'boolean', description: 'also time cold builds, serial against parallel (several minutes)' },
   },
@@ -267,9 +268,11 @@ runMain(async () => {
   if (!Number.isInteger(spawns) || spawns < 1) throw new UserError('--spawns takes a positive whole number', 2)
   const rows: Row[] = []
   const data: Record<string, unknown> = { date: new Date().toISOString(), baselineNames: benchNames }
-  const warm = await warmCycle(pairs)
-  rows.push(...warm.rows)
-  data.warm = warm.data
+  if (!values['no-warm']) {
+    const warm = await warmCycle(pairs)
+    rows.push(...warm.rows)
+    data.warm = warm.data
+  }
   if (!values['no-notebook']) {
     const notebook = await timeToNotebook(spawns)
     rows.push(...notebook.rows)
@@ -283,6 +286,7 @@ runMain(async () => {
   const out = path.join(repoRoot, 'test-output', 'bench.json')
   fs.mkdirSync(path.dirname(out), { recursive: true })
   fs.writeFileSync(out, `${JSON.stringify({ ...data, rows }, null, 2)}\n`)
+  if (rows.length === 0) throw new UserError('nothing measured: --no-warm and --no-notebook without --cold', 2)
   const width = Math.max(...rows.map((r) => r.target.length))
   const figureWidth = Math.max(...rows.map((r) => r.figure.length))
   console.log(`\n${'target'.padEnd(width)}  ${'figure'.padEnd(figureWidth)}  goal        met`)

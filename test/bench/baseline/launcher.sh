@@ -13,6 +13,7 @@
 #   BASELINE_ROOT                   holds volumes/<env>, config/<env> (the repository)
 #   BASELINE_VOLUMES_DIR            volume sources (<root>/volumes/<env>)
 #   BASELINE_DEV_USERS              dev users file (<root>/config/<env>/dev_users)
+#   BASELINE_DEPLOY_CONFIG          deploy settings (<root>/config/<env>/deploy-config.yaml)
 #   BASELINE_BUILD_TMP              parent of the temporary build directory
 #   BASELINE_HUB_CONTEXT, BASELINE_SLURM_CONTEXT            build contexts
 #   BASELINE_HUB_CONTAINERFILE, BASELINE_SLURM_CONTAINERFILE (<context>/Containerfile)
@@ -42,6 +43,10 @@ slurm_volume=${BASELINE_SLURM_VOLUME:-bench-slurm_root}
 configmap=${BASELINE_CONFIGMAP:-bench-dev-user-config}
 client_secret=${BASELINE_CLIENT_KEY_SECRET:-bench-jupyterhub-slurm-ssh-client-key}
 host_secret=${BASELINE_HOST_KEY_SECRET:-bench-jupyterhub-slurm-ssh-host-key}
+# The same work as the launcher it is compared with: deploy settings as a
+# ConfigMap and the dummy login's password as a Secret too.
+deploy_configmap=${BASELINE_DEPLOY_CONFIGMAP:-bench-deploy-config}
+login_secret=${BASELINE_DEV_LOGIN_SECRET:-bench-jupyterhub-slurm-dev-login}
 
 die() { echo "launcher.sh: $*" >&2; exit 1; }
 
@@ -62,6 +67,33 @@ metadata:
 immutable: true
 data:
   DEV_USER_CONFIG_UNIX_USERNAMES: "$users"
+EOF
+}
+
+deploy_configmap_doc() { # deploy-config.yaml: each "key: value" becomes DEPLOY_CONFIG_<UPPER_SNAKE>
+  echo "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: $deploy_configmap
+immutable: true
+data:"
+  grep -E '^[A-Za-z]+:' "$1" | while IFS=: read -r key value; do
+    var=DEPLOY_CONFIG_$(printf '%s' "$key" | sed 's/\([a-z0-9]\)\([A-Z]\)/\1_\2/g' | tr '[:lower:]' '[:upper:]')
+    value=$(printf '%s' "$value" | sed 's/^ *//; s/^"//; s/"$//')
+    echo "  $var: \"$value\""
+  done
+}
+
+login_secret_doc() { # password
+  cat <<EOF
+apiVersion: v1
+kind: Secret
+metadata:
+  name: $login_secret
+immutable: true
+type: Opaque
+stringData:
+  password: "$1"
 EOF
 }
 
@@ -91,6 +123,7 @@ up() { # env
   local env=$1
   local volumes=${BASELINE_VOLUMES_DIR:-$root/volumes/$env}
   local dev_users=${BASELINE_DEV_USERS:-$root/config/$env/dev_users}
+  local deploy_config=${BASELINE_DEPLOY_CONFIG:-$root/config/$env/deploy-config.yaml}
   local build_tmp=${BASELINE_BUILD_TMP:-$root/_build_tmp}
   [ -d "$volumes" ] || die "no volumes directory $volumes"
   [ -f "$dev_users" ] || die "no dev users file $dev_users"
@@ -122,6 +155,10 @@ up() { # env
       echo ---
       secret_doc "$host_secret" "$tmp/ssh_host_key"
       echo ---
+      deploy_configmap_doc "$deploy_config"
+      echo ---
+      login_secret_doc "$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
+      echo ---
       cat "$pod_template"
     } > "$manifest"
   )
@@ -140,7 +177,7 @@ down() {
     "${podman[@]}" volume exists "$name" || die "volume $name not found"
     "${podman[@]}" volume rm "$name"
   done
-  for name in "$client_secret" "$host_secret"; do
+  for name in "$client_secret" "$host_secret" "$login_secret"; do
     "${podman[@]}" secret inspect "$name" > /dev/null || die "secret $name not found"
     "${podman[@]}" secret rm "$name"
     # Older podman made a volume for each mounted Secret; today it is usually absent.

@@ -180,6 +180,7 @@ def configure(
     startup_poll_interval: float,
     poll_interval: int,
     wait_ready_fast: bool,
+    ssh_multiplex: bool,
 ):
     """
     authenticator: a class, or "oidc" for BricsAuthenticator with the issuer
@@ -189,6 +190,9 @@ def configure(
     seconds between job state queries while a server starts / runs (each is
     an ssh + squeue round trip to slurmctld). wait_ready_fast: report a
     server started as soon as it answers (ReadyWaitingSlurmSpawner).
+    ssh_multiplex: keep one SSH connection to the login node open for 2
+    minutes after use and run each command through it (OpenSSH
+    ControlMaster), instead of a handshake per command.
     """
     c.JupyterHub.log_level = deploy_setting("logLevel")
 
@@ -249,7 +253,8 @@ def configure(
         raise RuntimeError(f"SSH private key for reaching the Slurm login node not found at {ssh_key}")
     ssh_host = deploy_setting("sshHostname")
     # BatchMode: never prompt (an unknown or changed host key is an error, in the hub log).
-    c.BatchSpawnerBase.exec_prefix = f"ssh -o BatchMode=yes -i {ssh_key} jupyterspawner@{ssh_host} sudo -u {{username}}"
+    multiplex = "-o ControlMaster=auto -o ControlPath=/tmp/jh-slurm-ssh-%C -o ControlPersist=120 " if ssh_multiplex else ""
+    c.BatchSpawnerBase.exec_prefix = f"ssh -o BatchMode=yes {multiplex}-i {ssh_key} jupyterspawner@{ssh_host} sudo -u {{username}}"
 
     wrappers = deploy_setting("slurmSpawnerWrappersBin")
     # ssh does not forward the environment, so pass each variable in keepvars

@@ -22,4 +22,5 @@ jh_slurm_hub.configure(
     startup_poll_interval=15,
     poll_interval=60,
     wait_ready_fast=False,
+    ssh_multiplex=False,
 )
