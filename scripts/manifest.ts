@@ -207,6 +207,8 @@ export interface ManifestInput {
   cluster?: ClusterAccess
   /** Needed when the pod mounts the dummy login's password. */
   devLoginPassword?: string
+  /** Secrets the pod uses that are made elsewhere (a pipeline's secret store): left out. */
+  omitSecrets?: SecretKey[]
   pod: Doc
 }
 
@@ -238,7 +240,9 @@ export function renderManifest(input: ManifestInput): string {
   const order = <K extends string>(all: K[], used: K[]) => all.filter((k) => used.includes(k))
   const docs = [
     ...order<ConfigMapKey>(['devUsers', 'deployConfig'], use.configMaps).map((k) => configMaps[k]()),
-    ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin'], use.secrets).map((k) => secrets[k]()),
+    ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin'], use.secrets)
+      .filter((k) => !input.omitSecrets?.includes(k))
+      .map((k) => secrets[k]()),
     podForEnvironment(pod, names, input.ports, input.images),
   ]
   return docs.map((doc) => new YAML.Document(doc).toString({ lineWidth: 0 })).join('---\n')
@@ -331,7 +335,15 @@ runStep('manifest', async () => {
   const deployConfig = resolveDeployConfig(env.configDir, values['deploy-config'])
   const ports = { proxy: values.port === undefined ? env.hostPort : parsePort(values.port, '--port'), hubApi: env.hubApiHostPort }
   const external = usesExternalSlurm(use)
-  const cluster = external ? await readClusterAccess(env.name, values['ssh-client-key'], values['ssh-known-hosts']) : undefined
+  // Without the operator's files, the two Secrets are left for the deployment's own secret store.
+  const withoutClusterFiles = external && !values['ssh-client-key'] && !values['ssh-known-hosts']
+  const cluster = external && !withoutClusterFiles ? await readClusterAccess(env.name, values['ssh-client-key'], values['ssh-known-hosts']) : undefined
+  const omitSecrets: SecretKey[] = withoutClusterFiles ? ['clientKey', 'knownHosts'] : []
+  if (withoutClusterFiles) {
+    process.stderr.write(
+      `note: without --ssh-client-key and --ssh-known-hosts the Secrets ${env.names.secrets.clientKey} (ssh_key, ssh_key.pub) and ${env.names.secrets.knownHosts} (ssh_known_hosts) are left out; create them where the manifest is deployed\n`,
+    )
+  }
   const users = use.configMaps.includes('devUsers') ? devUsersForRendering(env.devUsersFile) : undefined
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'jh_slurm_keys.'))
   try {
@@ -345,6 +357,7 @@ runStep('manifest', async () => {
       keys,
       cluster,
       devLoginPassword: use.secrets.includes('devLogin') ? newDevLoginPassword() : undefined,
+      omitSecrets,
       pod,
     })
     if (values.output) {

@@ -167,6 +167,13 @@ test('prod: stage-prod image under the pipeline\'s tag, no dev users, no dummy l
   assert.not.match(JSON.stringify(docs), /dev-user-config|dev-login|DEV_USER_CONFIG/)
 })
 
+test('secrets made elsewhere are left out of the manifest, and nothing else is', async () => {
+  const env = resolveEnvironment('prod')
+  const pod = await readPodTemplate(env.podTemplate)
+  const text = renderManifest({ names: env.names, ports: { proxy: 1, hubApi: 2 }, deployConfig: resolveDeployConfig(env.configDir), omitSecrets: ['clientKey', 'knownHosts'], pod })
+  assert.equal(kinds(YAML.parseAllDocuments(text).map((d) => d.toJS())), ['ConfigMap/deploy-config-prod', 'Pod/jupyterhub-slurm-prod'])
+})
+
 test('an external-Slurm environment without the operator\'s files is refused with what to give', async () => {
   await readClusterAccess('prod', undefined, undefined).then(
     () => assert.unreachable(),
