@@ -230,7 +230,10 @@ async function coldBuild(parallel: boolean, bases: string[]): Promise<number> {
   const build = (images: string[]) => timed([process.execPath, 'scripts/run.mjs', 'build-images', ...images.flatMap((i) => ['--image', i]), '--tag', 'bench-cold'], { cwd: repoRoot, env })
   try {
     if (parallel) return (await build(['jupyterhub', 'slurm'])).seconds
-    return (await build(['jupyterhub'])).seconds + (await build(['slurm'])).seconds
+    const hub = (await build(['jupyterhub'])).seconds
+    const slurm = (await build(['slurm'])).seconds
+    console.log(`  serial: hub ${hub.toFixed(1)} s, Slurm ${slurm.toFixed(1)} s`)
+    return hub + slurm
   } finally {
     // Only the scratch store goes (not `system reset`, which also takes networks and secrets).
     fs.rmSync(store, { recursive: true, force: true })
