@@ -171,6 +171,33 @@ class ReadyWaitingSlurmSpawner(BricsSlurmSpawner):
         return ip, port
 
 
+# What sets the environments apart, in named groups for configure():
+#   where Slurm runs ...
+SLURM_IN_POD = {
+    # The pod's own Slurm: no GPUs; jobs share the pod's loopback.
+    "gpus": False,
+    "hub_bind_url": "http://127.0.0.1:8081",
+}
+EXTERNAL_SLURM = {
+    # A real cluster: GPUs as the user chooses; jobs reach the API from elsewhere.
+    "gpus": True,
+    "hub_bind_url": "http://0.0.0.0:8081",
+}
+#   ... and how eagerly a starting server is watched.
+DEV_POLLING = {
+    "startup_poll_interval": 0.5,
+    "poll_interval": 60,
+    "wait_ready_fast": True,
+    "ssh_multiplex": True,
+}
+UPSTREAM_POLLING = {
+    "startup_poll_interval": 15,
+    "poll_interval": 60,
+    "wait_ready_fast": False,
+    "ssh_multiplex": False,
+}
+
+
 def configure(
     c,
     *,

@@ -17,10 +17,6 @@ import jh_slurm_hub  # noqa: E402
 jh_slurm_hub.configure(
     get_config(),  # noqa: F821
     authenticator=jh_slurm_hub.dummy_authenticator(),
-    gpus=True,
-    hub_bind_url="http://0.0.0.0:8081",
-    startup_poll_interval=0.5,
-    poll_interval=60,
-    wait_ready_fast=True,
-    ssh_multiplex=True,
+    **jh_slurm_hub.EXTERNAL_SLURM,
+    **jh_slurm_hub.DEV_POLLING,
 )

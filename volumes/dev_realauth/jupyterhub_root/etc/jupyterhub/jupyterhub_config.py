@@ -16,10 +16,6 @@ import jh_slurm_hub  # noqa: E402
 jh_slurm_hub.configure(
     get_config(),  # noqa: F821
     authenticator="oidc",
-    gpus=False,
-    hub_bind_url="http://127.0.0.1:8081",
-    startup_poll_interval=0.5,
-    poll_interval=60,
-    wait_ready_fast=True,
-    ssh_multiplex=True,
+    **jh_slurm_hub.SLURM_IN_POD,
+    **jh_slurm_hub.DEV_POLLING,
 )
