@@ -5,7 +5,7 @@ import fs from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
-import { buildImage, buildOptions, buildSettings, planImageBuild, type BuildSettings } from './build-images.ts'
+import { buildImage, buildOptions, buildSettings, type BuildSettings, type ImageBuild, planImageBuild } from './build-images.ts'
 import { type CloneResult, cloneRepo, describeClone, describeWarning } from './clone.ts'
 import { teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
@@ -21,7 +21,7 @@ import { runStep } from './lib/main.ts'
 import { describeResources, environmentsUp, type Inventory, takeInventory, takeVolumeInventory } from './lib/inventory.ts'
 import { containerName, DEV_TARGET, HUB_HOST, hubUrl, type ImageKey, LEGACY, resourceNames } from './lib/names.ts'
 import { volumeOwners } from './lib/owners.ts'
-import { pathExists, repoPaths, repoRoot } from './lib/paths.ts'
+import { repoPaths, repoRoot } from './lib/paths.ts'
 import { checkPodman, podman } from './lib/podman.ts'
 import { checkPortFree, checkTool } from './lib/preflight.ts'
 import { type DevRepo, devRepos } from './lib/sources.ts'
@@ -67,25 +67,28 @@ interface UpPlan {
   env: Environment
   pod: Record<string, unknown>
   use: TemplateUse
-  /** The images to build: those the pod runs. */
-  images: ImageKey[]
+  /** The image builds: those of the images the pod runs, resolved once. */
+  builds: ImageBuild[]
   /** The repositories to clone: those of the images built at stage-dev. */
   repos: DevRepo[]
+  /** Whether every clone is there already (then the builds may start at once). */
+  clonesExist: boolean
 }
 
 async function planUp(options: UpOptions, root: string): Promise<UpPlan> {
   const env = resolveEnvironment(options.envName, root)
   const pod = await readPodTemplate(env.podTemplate)
   const use = templateUse(pod)
-  const images = options.build.images.filter((image) => use.images.includes(image))
-  const argsOf = (image: ImageKey) => planImageBuild(image, options.build, root).args
-  const repos = options.build.target === DEV_TARGET ? devRepos(process.env, root, argsOf).filter((r) => images.includes(r.image)) : []
-  return { env, pod, use, images, repos }
+  const builds = options.build.images.filter((image) => use.images.includes(image)).map((image) => planImageBuild(image, options.build, root))
+  // The clones follow the refs of the build (pins, overlays, --*-build-arg).
+  const argsOf = (image: ImageKey) => (builds.find((b) => b.image === image) ?? planImageBuild(image, options.build, root)).args
+  const repos =
+    options.build.target === DEV_TARGET ? devRepos(process.env, root, argsOf).filter((r) => builds.some((b) => b.image === r.image)) : []
+  return { env, pod, use, builds, repos, clonesExist: repos.every((r) => existsSync(r.dest)) }
 }
 
 interface UpContext {
   plan?: UpPlan
-  env?: Environment
   hostPort?: number
   users?: DevUser[]
   deployConfig?: DeployConfig
@@ -145,7 +148,6 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
   return [
     timed('Check environment and prerequisites', (ctx, task) => {
       const { env, use } = planOf(ctx)
-      ctx.env = env
       ctx.hostPort = options.hostPort ?? env.hostPort
       if (use.configMaps.includes('devUsers')) ctx.users = readDevUsers(env.devUsersFile, root)
       ctx.deployConfig = resolveDeployConfig(env.configDir, options.deployConfigFile)
@@ -157,18 +159,17 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             title: `podman, git and ssh-keygen; ${options.envName} is not up and port ${port} is free`,
             task: async (_ctx, sub) => {
               // All at once; a missing or too old podman is what gets reported first.
-              const [podmanCheck, inventory, cloned, sshKeygen, cluster, portFree] = await Promise.allSettled([
+              const [podmanCheck, inventory, sshKeygen, cluster, portFree] = await Promise.allSettled([
                 checkPodman({ file: paths.podmanVersionCache }),
                 takeVolumeInventory(),
-                Promise.all(planOf(ctx).repos.map((r) => pathExists(r.dest))),
                 checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)'),
                 usesExternalSlurm(use) ? readClusterAccess(options.envName, options.sshClientKeyFile, options.sshKnownHostsFile) : Promise.resolve(undefined),
                 Promise.all([checkPortFree(port, HUB_HOST), apiPort === undefined ? undefined : checkPortFree(apiPort, '0.0.0.0')]),
               ])
-              for (const result of [podmanCheck, inventory, cloned, sshKeygen, cluster]) if (result.status === 'rejected') throw result.reason
+              for (const result of [podmanCheck, inventory, sshKeygen, cluster]) if (result.status === 'rejected') throw result.reason
               ctx.cluster = (cluster as PromiseFulfilledResult<ClusterAccess | undefined>).value
               const version = (podmanCheck as PromiseFulfilledResult<string>).value
-              if ((cloned as PromiseFulfilledResult<boolean[]>).value.includes(false)) {
+              if (!planOf(ctx).clonesExist) {
                 await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
               }
               const up = environmentsUp((inventory as PromiseFulfilledResult<Inventory>).value, [options.envName])
@@ -224,12 +225,10 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
     timed(`Build images (${options.build.target}); meanwhile create volumes, generate SSH keys, render manifest`, (ctx, task) =>
       task.newListr(
         [
-          ...planOf(ctx).images.map((image) => ({
-            title: `Build ${image}`,
+          ...planOf(ctx).builds.map((build) => ({
+            title: `Build ${build.ref}`,
             task: async (_c: UpContext, sub: { title: string; output: string }) => {
-              const build = planImageBuild(image, options.build, root)
-              sub.title = `Build ${build.ref}`
-              const early = ctx.earlyBuilds[image]
+              const early = ctx.earlyBuilds[build.image]
               if (!early) return void (await sideBySide(ctx, () => buildImage(build, (line) => (sub.output = line))))
               early.show = (line) => (sub.output = line)
               for (const line of early.lines) sub.output = line
@@ -237,7 +236,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             },
             rendererOptions: { outputBar: 3 },
           })),
-          ...volumeSpecs(ctx.env as Environment, volumeOwners(), planOf(ctx).use.volumes).map((spec) => ({
+          ...volumeSpecs(planOf(ctx).env, volumeOwners(), planOf(ctx).use.volumes).map((spec) => ({
             title: `Create and fill ${spec.name}`,
             // `up` has checked that none of the environment's volumes exists.
             task: (_c: UpContext, sub: { output: string }) => sideBySide(ctx, () => createVolume(spec, (line) => (sub.output = line), false)),
@@ -245,11 +244,10 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
           {
             title: 'Generate SSH keys, render manifest',
             task: async (c: UpContext, sub: { title: string }) => {
-              const { use, pod } = planOf(c)
+              const { env, use, pod } = planOf(c)
               const which = { client: use.secrets.includes('clientKey') && !usesExternalSlurm(use), host: use.secrets.includes('hostKey') }
               c.keys = await sideBySide(ctx, () => generateEnvironmentKeys(c.buildDir as string, options.keepBuildData, which))
               if (use.secrets.includes('devLogin')) c.devLoginPassword = newDevLoginPassword()
-              const env = c.env as Environment
               const text = renderManifest({
                 names: env.names,
                 ports: { proxy: c.hostPort as number, hubApi: env.hubApiHostPort },
@@ -278,7 +276,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
       if (options.waitSeconds <= 0) return task.skip('not waiting (--wait 0)')
       const health = new URL('hub/health', hubUrl(ctx.hostPort as number)).toString()
       if (!(await waitForHttp(health, options.waitSeconds * 1000))) {
-        const logs = await podman(['logs', '--tail', '15', containerName((ctx.env as Environment).names, 'jupyterhub')], { nothrow: true })
+        const logs = await podman(['logs', '--tail', '15', containerName(planOf(ctx).env.names, 'jupyterhub')], { nothrow: true })
         const tail = `${logs.stdout}${logs.stderr}`.trim()
         if (tail) process.stderr.write(`last lines of the hub log:\n${tail}\n`)
         throw new UserError(`JupyterHub did not answer at ${health} within ${options.waitSeconds} s`)
@@ -298,21 +296,19 @@ async function rollBack(envName: string, root: string): Promise<void> {
  * start before the task list, and the checks run beside them. Nothing they
  * make belongs to the environment, so a failed check only stops them.
  */
-function startEarly(ctx: UpContext, options: UpOptions, root: string): void {
-  const { repos, images } = ctx.plan as UpPlan
-  if (!repos.every((r) => existsSync(r.dest))) return
+function startEarly(ctx: UpContext): void {
+  const { repos, builds, clonesExist } = ctx.plan as UpPlan
+  if (!clonesExist) return
   for (const repo of repos) {
     const look = cloneRepo(repo)
     look.catch(() => undefined) // awaited by the clone task
     ctx.earlyClones.set(repo.name, look)
   }
-  for (const image of images) {
+  for (const build of builds) {
     const early: EarlyBuild = { lines: [], done: Promise.resolve('') }
-    early.done = sideBySide(ctx, () =>
-      buildImage(planImageBuild(image, options.build, root), (line) => (early.show ? early.show(line) : early.lines.push(line))),
-    )
+    early.done = sideBySide(ctx, () => buildImage(build, (line) => (early.show ? early.show(line) : early.lines.push(line))))
     early.done.catch(() => undefined) // awaited by the build task, or stopped by a failed check
-    ctx.earlyBuilds[image] = early
+    ctx.earlyBuilds[build.image] = early
   }
 }
 
@@ -327,11 +323,7 @@ export async function up(options: UpOptions): Promise<number> {
   }
   const release = acquireLock(paths.lockFile(options.envName), 'up')
   const ctx: UpContext = { plan, mayRollBack: false, starts: [], running: [], earlyBuilds: {}, earlyClones: new Map() }
-  try {
-    startEarly(ctx, options, root)
-  } catch {
-    // A bad build setting: the task list reports it where it belongs.
-  }
+  startEarly(ctx)
   const onSignal = (signal: NodeJS.Signals) => {
     if (ctx.interrupted) return
     ctx.interrupted = signal

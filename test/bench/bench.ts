@@ -272,7 +272,8 @@ runMain(async () => {
   const rows: Row[] = []
   const data: Record<string, unknown> = { date: new Date().toISOString(), baselineNames: benchNames }
   if (!values['no-warm']) {
-    const warm = await warmCycle(pairs)
+    // The scratch copy goes afterwards: it holds a whole copy of scripts/ and its bundles.
+    const warm = await warmCycle(pairs).finally(() => fs.rmSync(scratch, { recursive: true, force: true }))
     rows.push(...warm.rows)
     data.warm = warm.data
   }

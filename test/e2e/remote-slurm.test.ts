@@ -58,6 +58,12 @@ await whenProvisioned(() => {
   }
   const leftovers = async (envName: string) => (await environmentsUpNow()).up.filter((e) => e.names.env === envName).flatMap((e) => e.resources)
 
+  /** `up dev_dummyauth_extslurm` against the login node, with the given known_hosts file. */
+  const upExtslurm = (knownHostsFile: string) =>
+    npmRun('up', ['dev_dummyauth_extslurm', '--network', CLUSTER_NETWORK, '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', knownHostsFile], {
+      env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings('dev_dummyauth_extslurm') },
+    })
+
   async function dummyLogin(hub: string, envName: string): Promise<HubClient> {
     const client = new HubClient(hub)
     const page = await client.request('jupyter/hub/login')
@@ -102,11 +108,7 @@ await whenProvisioned(() => {
   })
 
   test('extslurm: a wrong host key is refused, the hub log says so, and no job is submitted', async () => {
-    const run = await phase('up dev_dummyauth_extslurm (wrong host key)', () =>
-      npmRun('up', ['dev_dummyauth_extslurm', '--network', CLUSTER_NETWORK, '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', cluster.wrongKnownHostsFile], {
-        env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings('dev_dummyauth_extslurm') },
-      }),
-    )
+    const run = await phase('up dev_dummyauth_extslurm (wrong host key)', () => upExtslurm(cluster.wrongKnownHostsFile))
     assert.is(run.code, 0, 'up failed')
     const client = await dummyLogin(EXT_HUB, 'dev_dummyauth_extslurm')
     const spawnForm = await client.request('jupyter/hub/spawn')
@@ -128,11 +130,7 @@ await whenProvisioned(() => {
   })
 
   test('extslurm: login, spawn, the job runs on the cluster as testuser.project1, the server answers through the proxy, stop cancels it, down leaves nothing', async () => {
-    const run = await phase('up dev_dummyauth_extslurm', () =>
-      npmRun('up', ['dev_dummyauth_extslurm', '--network', CLUSTER_NETWORK, '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', cluster.knownHostsFile], {
-        env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings('dev_dummyauth_extslurm') },
-      }),
-    )
+    const run = await phase('up dev_dummyauth_extslurm', () => upExtslurm(cluster.knownHostsFile))
     assert.is(run.code, 0, 'up failed')
     assert.match(run.output, /Environment dev_dummyauth_extslurm is up: http:\/\/127\.0\.0\.1:8002\/jupyter\//)
     // The hub alone: no Slurm container in this pod.
