@@ -21,6 +21,8 @@ export interface ImageBuild {
   target: string
   args: BuildArgs
   caBundle?: string
+  /** Stages of this image built at once (podman build --jobs). */
+  stageJobs: number
 }
 
 export interface BuildSettings {
@@ -31,7 +33,11 @@ export interface BuildSettings {
   argsFiles: Record<ImageKey, string[]>
   buildArgs: Record<ImageKey, string[]>
   caBundle?: string
+  stageJobs: number
 }
+
+/** Stages of one image built at once unless told otherwise: the Containerfiles have two independent chains. */
+export const DEFAULT_STAGE_JOBS = 2
 
 export const buildOptions = {
   target: { type: 'string', value: 'STAGE', description: `build stage: ${TARGETS.join(', ')} (default ${DEV_TARGET})` },
@@ -61,6 +67,12 @@ export const buildOptions = {
     env: 'JH_SLURM_BUILD_CA_BUNDLE',
     description: 'extra CA certificates (PEM) trusted by pip/npm/curl/git during builds, for TLS-intercepting proxies',
   },
+  'stage-jobs': {
+    type: 'string',
+    value: 'N',
+    env: 'JH_SLURM_STAGE_JOBS',
+    description: `stages of one image that podman builds at once (podman build --jobs; default ${DEFAULT_STAGE_JOBS}, 1 = one after another)`,
+  },
 } as const
 
 export function buildSettings(
@@ -85,6 +97,10 @@ export function buildSettings(
       throw new UserError(`CA bundle ${caBundle} is not a readable file`)
     }
   }
+  const stageJobs = values['stage-jobs'] === undefined ? DEFAULT_STAGE_JOBS : Number(values['stage-jobs'])
+  if (!Number.isInteger(stageJobs) || stageJobs < 1 || stageJobs > 64) {
+    throw new UsageError(`invalid --stage-jobs "${values['stage-jobs']}" (a whole number from 1 to 64)`)
+  }
   return {
     images,
     target,
@@ -93,6 +109,7 @@ export function buildSettings(
     argsFiles: { jupyterhub: file(values['hub-args-file']), slurm: file(values['slurm-args-file']) },
     buildArgs: { jupyterhub: values['hub-build-arg'], slurm: values['slurm-build-arg'] },
     caBundle,
+    stageJobs,
   }
 }
 
@@ -117,6 +134,7 @@ export function planImageBuild(image: ImageKey, settings: BuildSettings, root: s
     target: settings.target,
     args,
     caBundle: settings.caBundle,
+    stageJobs: settings.stageJobs,
   }
 }
 
@@ -129,6 +147,8 @@ export function podmanBuildArgs(build: ImageBuild): string[] {
     build.target,
     '--tag',
     build.ref,
+    '--jobs',
+    String(build.stageJobs),
     ...[...build.args].flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
     ...(build.caBundle ? ['--volume', `${build.caBundle}:${CA_BUNDLE_MOUNT}:ro`] : []),
     build.contextDir,

@@ -70,6 +70,8 @@ test('without a CA bundle nothing is mounted and the default is kept', () => {
   assert.not.ok(argv.includes('--volume'))
   assert.ok(argv.includes('BUILD_CA_BUNDLE='))
   assert.ok(argv.includes('localhost/brics_slurm:dev-latest'))
+  // Independent stages are built at once unless told otherwise.
+  assert.equal(argv.slice(argv.indexOf('--jobs'), argv.indexOf('--jobs') + 2), ['--jobs', '2'])
 })
 
 test.run()

@@ -54,6 +54,12 @@ test('build settings check the target, tag and CA bundle', () => {
   assert.throws(() => parse(['--target', 'stage-x']), /unknown target "stage-x"/)
   assert.throws(() => parse(['--tag', 'bad tag']), /invalid image tag/)
   assert.throws(() => parse(['--ca-bundle', '/nonexistent/ca.crt']), /CA bundle \/nonexistent\/ca.crt is not a readable file/)
+  assert.is(parse([]).stageJobs, 2)
+  assert.is(parse(['--stage-jobs', '1']).stageJobs, 1)
+  assert.is(buildSettings(parseCommandLine(buildCli, [], { JH_SLURM_STAGE_JOBS: '3' }).values).stageJobs, 3)
+  for (const bad of ['0', '1.5', 'two', '65']) {
+    assert.throws(() => parse(['--stage-jobs', bad]), new RegExp(`invalid --stage-jobs "${bad.replace('.', '\\.')}"`))
+  }
 })
 
 test.run()
