@@ -24,6 +24,9 @@ export interface ExecResult {
 
 const running = new Set<ProcessPromise>()
 
+/** JH_SLURM_TRACE=1: every command to stderr, with when it ran (seconds since the step started) and its exit. */
+const trace = Boolean(process.env.JH_SLURM_TRACE)
+
 /** Stops every command still running (used on SIGINT/SIGTERM). */
 export async function killRunning(): Promise<void> {
   await Promise.allSettled([...running].map((p) => p.kill('SIGTERM')))
@@ -43,6 +46,7 @@ export async function exec(argv: string[], options: ExecOptions = {}): Promise<E
   const [cmd, ...args] = argv
   if (!cmd) throw new Error('exec: empty command')
   const shown = argv.join(' ')
+  const started = trace ? performance.now() : 0
   const p = $({ quiet: true, verbose: false, nothrow: true, cwd: options.cwd, input: typeof options.input === 'string' || Buffer.isBuffer(options.input) ? options.input : undefined })`${cmd} ${args}`
   running.add(p)
   if (options.onLine) {
@@ -63,6 +67,10 @@ export async function exec(argv: string[], options: ExecOptions = {}): Promise<E
     else throw new CommandError(shown, 127, error instanceof Error ? error.message : String(error))
   } finally {
     running.delete(p)
+  }
+  if (trace) {
+    const at = (ms: number) => (ms / 1000).toFixed(3)
+    process.stderr.write(`[trace] ${at(started)}..${at(performance.now())} s exit ${out.exitCode}: ${redact(shown)}\n`)
   }
   const result = { stdout: out.stdout, stderr: redact(out.stderr), exitCode: out.exitCode ?? 1 }
   if (result.exitCode !== 0 && !options.nothrow) {
