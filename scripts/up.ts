@@ -162,7 +162,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
               const [podmanCheck, inventory, sshKeygen, cluster, portFree] = await Promise.allSettled([
                 checkPodman({ file: paths.podmanVersionCache }),
                 takeVolumeInventory(),
-                checkTool('ssh-keygen', ['-?'], 'install OpenSSH (e.g. apt-get install openssh-client)'),
+                checkTool('ssh-keygen', 'install OpenSSH (e.g. apt-get install openssh-client)'),
                 usesExternalSlurm(use) ? readClusterAccess(options.envName, options.sshClientKeyFile, options.sshKnownHostsFile) : Promise.resolve(undefined),
                 Promise.all([checkPortFree(port, HUB_HOST), apiPort === undefined ? undefined : checkPortFree(apiPort, '0.0.0.0')]),
               ])
@@ -170,7 +170,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
               ctx.cluster = (cluster as PromiseFulfilledResult<ClusterAccess | undefined>).value
               const version = (podmanCheck as PromiseFulfilledResult<string>).value
               if (!planOf(ctx).clonesExist) {
-                await checkTool('git', ['--version'], 'install git (e.g. apt-get install git)')
+                await checkTool('git', 'install git (e.g. apt-get install git)')
               }
               const up = environmentsUp((inventory as PromiseFulfilledResult<Inventory>).value, [options.envName])
               const same = up.find((e) => e.names.env === options.envName)

@@ -1,7 +1,8 @@
 // Cheap checks that run before `up` creates anything.
+import { accessSync, constants, statSync } from 'node:fs'
 import net from 'node:net'
+import path from 'node:path'
 import { UserError } from './errors.ts'
-import { exec } from './exec.ts'
 
 /** Fails when `host:port` cannot be bound, e.g. another environment or program holds it. */
 export async function checkPortFree(port: number, host: string): Promise<void> {
@@ -20,8 +21,20 @@ export async function checkPortFree(port: number, host: string): Promise<void> {
   })
 }
 
-/** Fails with how to install `tool` when it is not on PATH. */
-export async function checkTool(tool: string, probe: string[], install: string): Promise<void> {
-  const result = await exec([tool, ...probe], { nothrow: true })
-  if (result.exitCode === 127) throw new UserError(`${tool} is not installed; ${install}`)
+/** Where `tool` would be run from: itself when it names a path, otherwise the first executable file of that name on PATH. */
+export function findExecutable(tool: string, searchPath: string = process.env.PATH ?? ''): string | undefined {
+  const candidates = tool.includes('/') ? [tool] : searchPath.split(':').filter(Boolean).map((dir) => path.join(dir, tool))
+  return candidates.find((file) => {
+    try {
+      accessSync(file, constants.X_OK)
+      return statSync(file).isFile()
+    } catch {
+      return false
+    }
+  })
+}
+
+/** Fails with how to install `tool` when it is not on PATH (looked up, not run: no process to start). */
+export async function checkTool(tool: string, install: string): Promise<void> {
+  if (!findExecutable(tool)) throw new UserError(`${tool} is not installed; ${install}`)
 }

@@ -44,6 +44,7 @@ const cli = {
     'no-warm': { type: 'boolean', description: 'skip the warm cycle and memory measurement' },
     'no-notebook': { type: 'boolean', description: 'skip the time-to-notebook measurement (needs the real images)' },
     cold: { type: 'boolean', description: 'also time cold builds, serial against parallel (several minutes)' },
+    trace: { type: 'boolean', description: 'print the commands of the last warm up and down of ours, with their times (JH_SLURM_TRACE)' },
   },
 } as const
 
@@ -56,6 +57,7 @@ const median = (xs: number[]): number => {
 interface Timed {
   seconds: number
   peakRssKiB: number
+  output: string
 }
 
 /** Runs a command to completion; its time, and the peak RSS of that process (polled from /proc). */
@@ -83,7 +85,7 @@ function timed(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }
       clearInterval(timer)
       const seconds = (performance.now() - start) / 1000
       if (code !== 0) reject(new UserError(`${argv.slice(0, 4).join(' ')} failed (exit ${code}):\n${output.trim().split('\n').slice(-8).join('\n')}`))
-      else resolve({ seconds, peakRssKiB: peak })
+      else resolve({ seconds, peakRssKiB: peak, output })
     })
   })
 }
@@ -114,8 +116,9 @@ function makeScratchRepo(): void {
   }
 }
 
+let traceOurs = false
 const oursEnv = (): NodeJS.ProcessEnv => {
-  const env = { ...process.env }
+  const env: NodeJS.ProcessEnv = { ...process.env, JH_SLURM_TRACE: traceOurs ? '1' : '' }
   for (const key of Object.keys(env)) if (/^JH_SLURM_(HUB|SLURM)_ARGS_FILE$|^JH_SLURM_BUILD_CA_BUNDLE$/.test(key)) delete env[key]
   return env
 }
@@ -149,7 +152,14 @@ async function warmCycle(pairs: number): Promise<{ rows: Row[]; data: Record<str
       const up = await oursUp()
       t.oursUp.push(up.seconds)
       t.rss.push(up.peakRssKiB / 1024)
-      t.oursDown.push((await oursDown()).seconds)
+      const down = await oursDown()
+      t.oursDown.push(down.seconds)
+      if (traceOurs && i === pairs - 1) {
+        for (const [step, run] of [['up', up], ['down', down]] as const) {
+          console.log(`  trace of ours, ${step} (${run.seconds.toFixed(2)} s):`)
+          for (const line of run.output.split('\n')) if (line.startsWith('[trace]')) console.log(`    ${line}`)
+        }
+      }
     }
     // Alternating which goes first, so that neither always follows the other.
     if (i % 2 === 0) await baseline().then(ours)
@@ -296,6 +306,7 @@ async function coldBuilds(): Promise<{ rows: Row[]; data: Record<string, unknown
 
 runMain(async () => {
   const { values } = parseCommandLine(cli)
+  traceOurs = values.trace
   const pairs = Number(values.pairs ?? 6)
   const spawns = Number(values.spawns ?? 5)
   if (!Number.isInteger(pairs) || pairs < 5) throw new UserError('--pairs takes a whole number, at least 5', 2)

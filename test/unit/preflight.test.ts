@@ -1,11 +1,12 @@
 import net from 'node:net'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { checkPodman, compareVersions, podmanCommand } from '../../scripts/lib/podman.ts'
-import { checkPortFree, checkTool } from '../../scripts/lib/preflight.ts'
+import { checkPortFree, checkTool, findExecutable } from '../../scripts/lib/preflight.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { type FakePodman, useFakePodman } from '../helpers.ts'
 
@@ -47,13 +48,27 @@ test('a missing podman says how to get one', async () => {
 })
 
 test('a missing tool is named with how to install it', async () => {
-  await checkTool('git', ['--version'], 'install git')
+  await checkTool('git', 'install git')
   try {
-    await checkTool('no-such-tool-here', ['--version'], 'install it with apt-get')
+    await checkTool('no-such-tool-here', 'install it with apt-get')
     assert.unreachable('missing tool accepted')
   } catch (error) {
     assert.is((error as Error).message, 'no-such-tool-here is not installed; install it with apt-get')
   }
+})
+
+test('a tool is found on PATH only as an executable file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jh-path-'))
+  fs.mkdirSync(path.join(dir, 'a', 'tool'), { recursive: true }) // a directory of that name
+  fs.mkdirSync(path.join(dir, 'b'))
+  fs.writeFileSync(path.join(dir, 'b', 'tool'), '') // not executable
+  fs.mkdirSync(path.join(dir, 'c'))
+  fs.writeFileSync(path.join(dir, 'c', 'tool'), '#!/bin/sh\n', { mode: 0o755 })
+  const searchPath = ['a', 'b', 'c'].map((d) => path.join(dir, d)).join(':')
+  assert.is(findExecutable('tool', searchPath), path.join(dir, 'c', 'tool'))
+  assert.is(findExecutable('tool', searchPath.split(':').slice(0, 2).join(':')), undefined)
+  assert.is(findExecutable(path.join(dir, 'c', 'tool'), ''), path.join(dir, 'c', 'tool'))
+  fs.rmSync(dir, { recursive: true })
 })
 
 test('a taken hub port is refused with what to do', async () => {
