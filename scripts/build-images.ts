@@ -1,6 +1,7 @@
 // Step: build the hub and Slurm images (by default at stage-dev, tagged
 // localhost/<image>:dev-latest). The same code serves `up` and production
 // pipelines (--target stage-prod, --registry, --tag).
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseCommandLine, type Values } from './lib/cli.ts'
@@ -138,7 +139,8 @@ export function planImageBuild(image: ImageKey, settings: BuildSettings, root: s
   }
 }
 
-export function podmanBuildArgs(build: ImageBuild): string[] {
+/** The podman build line; `inputs` (see buildInputsDigest) is recorded as the label INPUTS_LABEL. */
+export function podmanBuildArgs(build: ImageBuild, inputs?: string): string[] {
   return [
     'build',
     '--file',
@@ -151,6 +153,7 @@ export function podmanBuildArgs(build: ImageBuild): string[] {
     String(build.stageJobs),
     ...[...build.args].flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
     ...(build.caBundle ? ['--volume', `${build.caBundle}:${CA_BUNDLE_MOUNT}:ro`] : []),
+    ...(inputs ? ['--label', `${INPUTS_LABEL}=${inputs}`] : []),
     build.contextDir,
   ]
 }
@@ -158,6 +161,68 @@ export function podmanBuildArgs(build: ImageBuild): string[] {
 export async function buildImage(build: ImageBuild, onLine?: (line: string) => void): Promise<string> {
   await podman(podmanBuildArgs(build), { onLine })
   return build.ref
+}
+
+/**
+ * Label of the images `up` builds: the digest of everything the build read.
+ * An image that carries the digest of the present inputs is current, and `up`
+ * skips its build: a cached podman build costs half a second of CPU per image.
+ */
+export const INPUTS_LABEL = 'jh-slurm-pod.build-inputs'
+
+export interface ListedImage {
+  Id: string
+  Names?: string[] | null
+  Labels?: Record<string, string> | null
+}
+
+/** Every local image, with its names and labels: one podman call. */
+export async function listImages(): Promise<ListedImage[]> {
+  return JSON.parse((await podman(['images', '--format', 'json'])).stdout || '[]') as ListedImage[]
+}
+
+/**
+ * sha256 of what decides a build's result: the podman build line (build
+ * arguments, target, tag, CA bundle path), the ID of the base image, and the
+ * name, mode and content of every file under the build context, .git
+ * directories and files podman ignores included (they can only cause a build
+ * that was not needed, never skip one that was).
+ */
+export function buildInputsDigest(build: ImageBuild, baseImageId: string): string {
+  const hash = createHash('sha256')
+  hash.update(JSON.stringify({ argv: podmanBuildArgs(build), base: baseImageId }))
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const file = path.join(dir, name)
+      const stat = fs.lstatSync(file)
+      hash.update(`\0${path.relative(build.contextDir, file)}\0${stat.mode}\0`)
+      if (stat.isDirectory()) walk(file)
+      else if (stat.isSymbolicLink()) hash.update(fs.readlinkSync(file))
+      else if (stat.isFile()) hash.update(fs.readFileSync(file))
+    }
+  }
+  walk(build.contextDir)
+  return hash.digest('hex')
+}
+
+/**
+ * `up`'s build: none when the image was built by `up` from the same inputs
+ * (same base image, build line and context files); otherwise podman build,
+ * recording the inputs' digest on the image. `images` is the listing of
+ * listImages, shared by the builds of one run. Returns whether it built.
+ */
+export async function buildImageUnlessCurrent(build: ImageBuild, images: Promise<ListedImage[]>, onLine?: (line: string) => void): Promise<boolean> {
+  const listed = await images.catch(() => [] as ListedImage[]) // no listing: just build
+  const named = (ref: string | undefined) => (ref ? listed.find((image) => image.Names?.includes(ref)) : undefined)
+  const base = named(build.args.get('BASE_IMAGE'))
+  // A base image not here under that exact name: podman build resolves or pulls it.
+  const inputs = base ? buildInputsDigest(build, base.Id) : undefined
+  if (inputs && named(build.ref)?.Labels?.[INPUTS_LABEL] === inputs) {
+    onLine?.(`${build.ref} is up to date: built from the same base image, build arguments and files`)
+    return false
+  }
+  await podman(podmanBuildArgs(build, inputs), { onLine })
+  return true
 }
 
 export const cli = {

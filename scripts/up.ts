@@ -5,7 +5,7 @@ import fs from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
-import { buildImage, buildOptions, buildSettings, type BuildSettings, type ImageBuild, planImageBuild } from './build-images.ts'
+import { buildImageUnlessCurrent, buildOptions, buildSettings, type BuildSettings, type ImageBuild, listImages, type ListedImage, planImageBuild } from './build-images.ts'
 import { type CloneResult, cloneRepo, describeClone, describeWarning } from './clone.ts'
 import { teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
@@ -107,13 +107,16 @@ interface UpContext {
   running: Array<Promise<unknown>>
   /** Builds started while the checks run (when every clone exists already). */
   earlyBuilds: Partial<Record<ImageKey, EarlyBuild>>
+  /** The local images, listed once for all builds (see buildImageUnlessCurrent). */
+  images?: Promise<ListedImage[]>
   /** The look at the existing clones, started then too. */
   earlyClones: Map<string, Promise<CloneResult>>
 }
 
 /** A build started ahead of its task, and where its output goes once the task shows it. */
 interface EarlyBuild {
-  done: Promise<string>
+  /** Whether it built (false: the image was current). */
+  done: Promise<boolean>
   lines: string[]
   show?: (line: string) => void
 }
@@ -139,6 +142,9 @@ const timed = (title: string, fn: ListrTask<UpContext>['task']): ListrTask<UpCon
 export function stepTimings(starts: Array<[string, number]>, end: number): Array<[string, number]> {
   return starts.map(([title, start], i) => [title, (starts[i + 1]?.[1] ?? end) - start])
 }
+
+/** The one listing of local images of a run, made when the first build asks. */
+const imagesOf = (ctx: UpContext): Promise<ListedImage[]> => (ctx.images ??= listImages())
 
 /** The tasks of `up`, in the order of the original launcher. */
 export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
@@ -229,10 +235,14 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             title: `Build ${build.ref}`,
             task: async (_c: UpContext, sub: { title: string; output: string }) => {
               const early = ctx.earlyBuilds[build.image]
-              if (!early) return void (await sideBySide(ctx, () => buildImage(build, (line) => (sub.output = line))))
-              early.show = (line) => (sub.output = line)
-              for (const line of early.lines) sub.output = line
-              await early.done
+              let built: boolean
+              if (!early) built = await sideBySide(ctx, () => buildImageUnlessCurrent(build, imagesOf(ctx), (line) => (sub.output = line)))
+              else {
+                early.show = (line) => (sub.output = line)
+                for (const line of early.lines) sub.output = line
+                built = await early.done
+              }
+              if (!built) sub.title = `${build.ref}: up to date (same base image, build arguments and files)`
             },
             rendererOptions: { outputBar: 3 },
           })),
@@ -305,8 +315,8 @@ function startEarly(ctx: UpContext): void {
     ctx.earlyClones.set(repo.name, look)
   }
   for (const build of builds) {
-    const early: EarlyBuild = { lines: [], done: Promise.resolve('') }
-    early.done = sideBySide(ctx, () => buildImage(build, (line) => (early.show ? early.show(line) : early.lines.push(line))))
+    const early: EarlyBuild = { lines: [], done: Promise.resolve(true) }
+    early.done = sideBySide(ctx, () => buildImageUnlessCurrent(build, imagesOf(ctx), (line) => (early.show ? early.show(line) : early.lines.push(line))))
     early.done.catch(() => undefined) // awaited by the build task, or stopped by a failed check
     ctx.earlyBuilds[build.image] = early
   }

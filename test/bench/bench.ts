@@ -104,6 +104,9 @@ function makeScratchRepo(): void {
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(scratch, 'node_modules'))
   for (const [dir, trivial, clone] of [['brics_jupyterhub', 'hub', 'bricsauthenticator'], ['brics_slurm', 'slurm', 'slurmspawner_wrappers']] as const) {
     copy(`${dir}/build.args`)
+    // The trivial images' base, under the name their build argument gives it.
+    const args = path.join(scratch, dir, 'build.args')
+    fs.writeFileSync(args, fs.readFileSync(args, 'utf8').replace(/^BASE_IMAGE=.*$/m, 'BASE_IMAGE=localhost/test-double/debian:bookworm'))
     fs.copyFileSync(path.join(here, 'trivial-images', trivial, 'Containerfile'), path.join(scratch, dir, 'Containerfile'))
     // Clones exist at their pins: `up` skips the clone step, as in a warm cycle.
     const cloneDir = path.join(scratch, dir, '_dev_build_data', clone)

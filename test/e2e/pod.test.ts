@@ -403,7 +403,10 @@ await whenProvisioned(() => {
   test('an interrupt (SIGINT) during up rolls back and exits 130', async () => {
     const before = buildDirs()
     const run = await npmRun('up', ['dev_dummyauth'], {
-      env: upEnv,
+      // A build line the images were not made with (one stage at a time):
+      // `up` cannot skip the builds, and podman builds from its cache, which
+      // keeps the run in the build step long enough to interrupt it there.
+      env: { ...upEnv, JH_SLURM_STAGE_JOBS: '1' },
       via: 'node',
       watch: (output) => (/Create and fill slurm-root-dev-dummyauth/.test(output) ? 'SIGINT' : undefined),
     })

@@ -95,6 +95,11 @@ await whenProvisioned(() => {
     cluster = await phase('start the stand-in login node', () => startCluster(dir, ['testuser.project1', 'testuser.project2']))
   })
 
+  // A test that fails half-way leaves its job on the cluster; the next one starts on an empty queue.
+  test.after.each(async () => {
+    await cluster?.exec(['scancel', '--user', ACCOUNT]).catch(() => undefined)
+  })
+
   test.after(async () => {
     await teardown([extslurm, prod]).catch((e) => console.error(`cleanup: ${e}`))
     await cluster?.stop()
@@ -141,9 +146,11 @@ await whenProvisioned(() => {
     const spawnForm = await client.request('jupyter/hub/spawn')
     assert.equal(selectOptions(spawnForm.body, 'brics_project'), ['project1.brics', 'project2.brics'])
     await phase('extslurm: spawn request', () => client.request(formAction(spawnForm.body), { form }))
-    const job = await waitFor('the job in the cluster queue', 120_000, async () => {
+    // Running, so that it has a node: a job waits in the queue a moment before the scheduler places it.
+    const job = await waitFor('the job running on the cluster', 120_000, async () => {
       const line = (await onCluster(['squeue', '-h', '-o', '%i|%u|%N'])).split('\n').find((l) => l.split('|')[1] === ACCOUNT)
-      return line?.split('|')
+      const fields = line?.split('|')
+      return fields?.[2] ? fields : undefined
     })
     assert.is(job[2], CLUSTER_HOST)
     // The batch script asks for GPUs, as on a real cluster.

@@ -133,6 +133,8 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   assert.ok(created.some((c) => c.join(' ') === `volume create --label jh-slurm-pod/environment=dev_dummyauth ${names.volumes.jupyterhub}`))
   const built = fake.calls().filter((c) => c[0] === 'build').map((c) => c[c.indexOf('--tag') + 1]).sort()
   assert.equal(built, ['localhost/brics_jupyterhub:dev-latest', 'localhost/brics_slurm:dev-latest'])
+  // The base images are not here under their names: no digest of inputs, so no label.
+  assert.not.ok(fake.calls().some((c) => c[0] === 'build' && c.includes('--label')))
   assert.equal(buildDirs(), [])
   const passwordFile = path.join(root, '_build_tmp', 'dev_login_password.dev_dummyauth')
   assert.is(fs.statSync(passwordFile).mode & 0o777, 0o600)
@@ -142,6 +144,47 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   assert.match(output, /Tear down with: npm run down -- dev_dummyauth/)
   assert.match(output, /Step timings:/)
   assert.not.match(output, /PRIVATE KEY/)
+})
+
+test('a later up skips a build whose inputs are unchanged, and builds when a file or the base image changes', async () => {
+  fake = useFakePodman({})
+  const bases = (hubBaseId: string) =>
+    fs.writeFileSync(
+      `${fake.state}.images`,
+      JSON.stringify([
+        ...(fs.existsSync(`${fake.state}.images`) ? JSON.parse(fs.readFileSync(`${fake.state}.images`, 'utf8')) : []).filter((i: { Id: string }) => !i.Id.startsWith('base-')),
+        { Id: hubBaseId, Names: ['quay.io/jupyterhub/jupyterhub:5.4.2'], Labels: {} },
+        { Id: 'base-slurm', Names: ['docker.io/nathanhess/slurm:full-root'], Labels: {} },
+      ]),
+    )
+  const builds = () => fake.calls().filter((c) => c[0] === 'build').map((c) => c[c.indexOf('--tag') + 1] as string)
+  // Each run comes up afresh: only the images stay.
+  const again = async () => {
+    fs.writeFileSync(fake.state, '{}')
+    const result = await run()
+    assert.is(result.code, 0, result.output)
+    return result.output
+  }
+  bases('base-hub-1')
+  await again()
+  assert.equal(builds().sort(), ['localhost/brics_jupyterhub:dev-latest', 'localhost/brics_slurm:dev-latest'])
+  const labels = fake.calls().filter((c) => c[0] === 'build').map((c) => c[c.indexOf('--label') + 1])
+  for (const label of labels) assert.match(label ?? '', /^jh-slurm-pod\.build-inputs=[0-9a-f]{64}$/)
+
+  const output = await again()
+  assert.is(builds().length, 2, 'nothing changed: no build')
+  assert.match(output, /localhost\/brics_slurm:dev-latest: up to date/)
+  assert.equal(fake.resources().pods, [names.pod])
+
+  fs.writeFileSync(path.join(root, 'brics_slurm/_dev_build_data/slurmspawner_wrappers/changed.py'), 'x = 1\n')
+  await again()
+  assert.equal(builds().slice(2), ['localhost/brics_slurm:dev-latest'], 'a file of the Slurm context changed')
+
+  bases('base-hub-2')
+  await again()
+  assert.equal(builds().slice(3), ['localhost/brics_jupyterhub:dev-latest'], 'the hub base image changed')
+  await again()
+  assert.is(builds().length, 4)
 })
 
 test.run()
