@@ -158,8 +158,9 @@ export function podmanBuildArgs(build: ImageBuild, inputs?: string): string[] {
   ]
 }
 
-export async function buildImage(build: ImageBuild, onLine?: (line: string) => void): Promise<string> {
-  await podman(podmanBuildArgs(build), { onLine })
+/** podman build; `inputs` (from imageInputs) is recorded on the image. */
+export async function buildImage(build: ImageBuild, onLine?: (line: string) => void, inputs?: string): Promise<string> {
+  await podman(podmanBuildArgs(build, inputs), { onLine })
   return build.ref
 }
 
@@ -206,23 +207,18 @@ export function buildInputsDigest(build: ImageBuild, baseImageId: string): strin
 }
 
 /**
- * `up`'s build: none when the image was built by `up` from the same inputs
- * (same base image, build line and context files); otherwise podman build,
- * recording the inputs' digest on the image. `images` is the listing of
- * listImages, shared by the builds of one run. Returns whether it built.
+ * Whether the image under `build.ref` was built from the present inputs, and
+ * their digest to record on a new build. `images` is the listing of
+ * listImages, shared by the builds of one run. A base image not here under its
+ * exact name gives no digest: podman build resolves or pulls it.
  */
-export async function buildImageUnlessCurrent(build: ImageBuild, images: Promise<ListedImage[]>, onLine?: (line: string) => void): Promise<boolean> {
-  const listed = await images.catch(() => [] as ListedImage[]) // no listing: just build
+export async function imageInputs(build: ImageBuild, images: Promise<ListedImage[]>): Promise<{ current: boolean; inputs?: string }> {
+  const listed = await images
   const named = (ref: string | undefined) => (ref ? listed.find((image) => image.Names?.includes(ref)) : undefined)
   const base = named(build.args.get('BASE_IMAGE'))
-  // A base image not here under that exact name: podman build resolves or pulls it.
-  const inputs = base ? buildInputsDigest(build, base.Id) : undefined
-  if (inputs && named(build.ref)?.Labels?.[INPUTS_LABEL] === inputs) {
-    onLine?.(`${build.ref} is up to date: built from the same base image, build arguments and files`)
-    return false
-  }
-  await podman(podmanBuildArgs(build, inputs), { onLine })
-  return true
+  if (!base) return { current: false }
+  const inputs = buildInputsDigest(build, base.Id)
+  return { current: named(build.ref)?.Labels?.[INPUTS_LABEL] === inputs, inputs }
 }
 
 export const cli = {

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
-import { buildImageUnlessCurrent, buildOptions, buildSettings, type BuildSettings, type ImageBuild, listImages, type ListedImage, planImageBuild } from './build-images.ts'
+import { buildImage, buildOptions, buildSettings, type BuildSettings, type ImageBuild, imageInputs, listImages, type ListedImage, planImageBuild } from './build-images.ts'
 import { type CloneResult, cloneRepo, describeClone, describeWarning } from './clone.ts'
 import { teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
@@ -107,7 +107,7 @@ interface UpContext {
   running: Array<Promise<unknown>>
   /** Builds started while the checks run (when every clone exists already). */
   earlyBuilds: Partial<Record<ImageKey, EarlyBuild>>
-  /** The local images, listed once for all builds (see buildImageUnlessCurrent). */
+  /** The local images, listed once for all builds (see buildUnlessCurrent). */
   images?: Promise<ListedImage[]>
   /** The look at the existing clones, started then too. */
   earlyClones: Map<string, Promise<CloneResult>>
@@ -145,6 +145,22 @@ export function stepTimings(starts: Array<[string, number]>, end: number): Array
 
 /** The one listing of local images of a run, made when the first build asks. */
 const imagesOf = (ctx: UpContext): Promise<ListedImage[]> => (ctx.images ??= listImages())
+
+/**
+ * One image's build in `up`: none when the image was built from the same
+ * inputs (see INPUTS_LABEL); otherwise podman build, unless the run was
+ * interrupted while it looked. Returns whether it built.
+ */
+async function buildUnlessCurrent(ctx: UpContext, build: ImageBuild, onLine: (line: string) => void): Promise<boolean> {
+  const { current, inputs } = await imageInputs(build, imagesOf(ctx))
+  if (current) {
+    onLine(`${build.ref} is up to date: built from the same base image, build arguments and files`)
+    return false
+  }
+  if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
+  await buildImage(build, onLine, inputs)
+  return true
+}
 
 /** The tasks of `up`, in the order of the original launcher. */
 export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
@@ -236,7 +252,7 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
             task: async (_c: UpContext, sub: { title: string; output: string }) => {
               const early = ctx.earlyBuilds[build.image]
               let built: boolean
-              if (!early) built = await sideBySide(ctx, () => buildImageUnlessCurrent(build, imagesOf(ctx), (line) => (sub.output = line)))
+              if (!early) built = await sideBySide(ctx, () => buildUnlessCurrent(ctx, build, (line) => (sub.output = line)))
               else {
                 early.show = (line) => (sub.output = line)
                 for (const line of early.lines) sub.output = line
@@ -316,7 +332,7 @@ function startEarly(ctx: UpContext): void {
   }
   for (const build of builds) {
     const early: EarlyBuild = { lines: [], done: Promise.resolve(true) }
-    early.done = sideBySide(ctx, () => buildImageUnlessCurrent(build, imagesOf(ctx), (line) => (early.show ? early.show(line) : early.lines.push(line))))
+    early.done = sideBySide(ctx, () => buildUnlessCurrent(ctx, build, (line) => (early.show ? early.show(line) : early.lines.push(line))))
     early.done.catch(() => undefined) // awaited by the build task, or stopped by a failed check
     ctx.earlyBuilds[build.image] = early
   }
