@@ -143,8 +143,9 @@ export function stepTimings(starts: Array<[string, number]>, end: number): Array
   return starts.map(([title, start], i) => [title, (starts[i + 1]?.[1] ?? end) - start])
 }
 
-/** The one listing of local images of a run, made when the first build asks. */
-const imagesOf = (ctx: UpContext): Promise<ListedImage[]> => (ctx.images ??= listImages())
+/** The one look at the run's images and their base images, made when the first build asks. */
+const imagesOf = (ctx: UpContext): Promise<ListedImage[]> =>
+  (ctx.images ??= listImages((ctx.plan as UpPlan).builds.flatMap((build) => [build.ref, build.args.get('BASE_IMAGE') ?? ''].filter(Boolean))))
 
 /**
  * One image's build in `up`: none when the image was built from the same
