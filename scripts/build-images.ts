@@ -217,16 +217,18 @@ export function buildInputsDigest(build: ImageBuild, baseImageId: string): strin
   return hash.digest('hex')
 }
 
+/** The image a build starts from: its BASE_IMAGE build argument (both Containerfiles take one). */
+export const baseImageOf = (build: ImageBuild): string | undefined => build.args.get('BASE_IMAGE') || undefined
+
 /**
  * Whether the image under `build.ref` was built from the present inputs, and
- * their digest to record on a new build. `images` is what listImages found of
- * the images and their base images, shared by the builds of one run. A base image not here under its
- * exact name gives no digest: podman build resolves or pulls it.
+ * their digest to record on a new build. `listed` is what listImages found of
+ * the images and their base images. A base image not here under its exact
+ * name gives no digest: podman build resolves or pulls it.
  */
-export async function imageInputs(build: ImageBuild, images: Promise<ListedImage[]>): Promise<{ current: boolean; inputs?: string }> {
-  const listed = await images
+export function imageInputs(build: ImageBuild, listed: ListedImage[]): { current: boolean; inputs?: string } {
   const named = (ref: string | undefined) => (ref ? listed.find((image) => image.Names?.includes(ref)) : undefined)
-  const base = named(build.args.get('BASE_IMAGE'))
+  const base = named(baseImageOf(build))
   if (!base) return { current: false }
   const inputs = buildInputsDigest(build, base.Id)
   return { current: named(build.ref)?.Labels?.[INPUTS_LABEL] === inputs, inputs }

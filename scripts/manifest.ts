@@ -282,14 +282,15 @@ export async function readClusterAccess(envName: string, clientKeyFile: string |
   if (lines.length === 0 || lines.some((l) => l.split(/\s+/).length < 3)) {
     throw new UserError(`${knownHostsFile}: expected known_hosts lines "<host> <key type> <key>"`)
   }
+  const keyText = privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`
   // ssh-keygen refuses a key file others can read: derive the public half from a private copy.
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'jh_slurm_key.'))
   try {
     const copy = path.join(scratch, 'key')
-    await fs.writeFile(copy, privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`, { mode: 0o600 })
+    await fs.writeFile(copy, keyText, { mode: 0o600 })
     const derived = await exec(['ssh-keygen', '-y', '-f', copy], { nothrow: true })
     if (derived.exitCode !== 0) throw new UserError(`${clientKeyFile}: ssh-keygen cannot read it (${derived.stderr.trim().split('\n').pop() || `exit ${derived.exitCode}`}); a key without a passphrase is needed`)
-    return { clientKey: { privateKey: privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`, publicKey: derived.stdout.trim() }, knownHosts: `${lines.join('\n')}\n` }
+    return { clientKey: { privateKey: keyText, publicKey: derived.stdout.trim() }, knownHosts: `${lines.join('\n')}\n` }
   } finally {
     await fs.rm(scratch, { recursive: true, force: true })
   }

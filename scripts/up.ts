@@ -5,7 +5,7 @@ import fs from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
-import { buildImage, buildOptions, buildSettings, type BuildSettings, type ImageBuild, imageInputs, listImages, type ListedImage, planImageBuild } from './build-images.ts'
+import { baseImageOf, buildImage, buildOptions, buildSettings, type BuildSettings, type ImageBuild, imageInputs, listImages, type ListedImage, planImageBuild } from './build-images.ts'
 import { type CloneResult, cloneRepo, describeClone, describeWarning } from './clone.ts'
 import { teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
@@ -128,11 +128,16 @@ function sideBySide<T>(ctx: UpContext, work: () => Promise<T>): Promise<T> {
   return promise
 }
 
+/** Nothing new starts once SIGINT/SIGTERM came. */
+function stopIfInterrupted(ctx: UpContext): void {
+  if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
+}
+
 /** A top-level task whose start is recorded (its subtasks finish before the next starts). */
 const timed = (title: string, fn: ListrTask<UpContext>['task']): ListrTask<UpContext> => ({
   title,
   task: (ctx, task) => {
-    if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
+    stopIfInterrupted(ctx)
     ctx.starts.push([title, Date.now()])
     return fn(ctx, task)
   },
@@ -145,7 +150,7 @@ export function stepTimings(starts: Array<[string, number]>, end: number): Array
 
 /** The one look at the run's images and their base images, made when the first build asks. */
 const imagesOf = (ctx: UpContext): Promise<ListedImage[]> =>
-  (ctx.images ??= listImages((ctx.plan as UpPlan).builds.flatMap((build) => [build.ref, build.args.get('BASE_IMAGE') ?? ''].filter(Boolean))))
+  (ctx.images ??= listImages((ctx.plan as UpPlan).builds.flatMap((build) => [build.ref, baseImageOf(build) ?? []].flat())))
 
 /**
  * One image's build in `up`: none when the image was built from the same
@@ -153,12 +158,9 @@ const imagesOf = (ctx: UpContext): Promise<ListedImage[]> =>
  * interrupted while it looked. Returns whether it built.
  */
 async function buildUnlessCurrent(ctx: UpContext, build: ImageBuild, onLine: (line: string) => void): Promise<boolean> {
-  const { current, inputs } = await imageInputs(build, imagesOf(ctx))
-  if (current) {
-    onLine(`${build.ref} is up to date: built from the same base image, build arguments and files`)
-    return false
-  }
-  if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
+  const { current, inputs } = imageInputs(build, await imagesOf(ctx))
+  if (current) return false
+  stopIfInterrupted(ctx)
   await buildImage(build, onLine, inputs)
   return true
 }
@@ -370,7 +372,7 @@ export async function up(options: UpOptions): Promise<number> {
   let timings: Array<[string, number]> = []
   try {
     await list.run()
-    if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
+    stopIfInterrupted(ctx)
     timings = stepTimings(ctx.starts, Date.now())
   } catch (error) {
     const { interrupted } = ctx

@@ -1,10 +1,11 @@
 // The podman command. JH_SLURM_PODMAN may name another binary or a command
 // with arguments (split on white space), e.g. `podman-remote`, or a podman
 // inside a chroot: `chroot /srv/podman-root podman`.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { UserError } from './errors.ts'
 import { exec, type ExecOptions, type ExecResult } from './exec.ts'
+import { findExecutable } from './preflight.ts'
 
 export const MIN_PODMAN_VERSION = '4.4.0'
 
@@ -49,7 +50,7 @@ function versionKey(command: string[]): string {
     boot = String(Math.floor(Date.now() / 3_600_000)) // no boot id (macOS): an hour
   }
   const first = command[0] ?? 'podman'
-  const binary = (first.includes('/') ? [first] : (process.env.PATH ?? '').split(':').map((dir) => path.join(dir, first))).find((p) => existsSync(p))
+  const binary = findExecutable(first)
   const stamp = binary ? `${binary}@${statSync(binary).mtimeMs}` : first
   return JSON.stringify([command, boot, stamp])
 }

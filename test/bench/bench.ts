@@ -24,7 +24,7 @@ import path from 'node:path'
 import { parseCommandLine } from '../../scripts/lib/cli.ts'
 import { runMain, UserError } from '../../scripts/lib/errors.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
-import { podmanCommand } from '../../scripts/lib/podman.ts'
+import { podman, podmanCommand } from '../../scripts/lib/podman.ts'
 import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { pollUntil } from '../../scripts/lib/wait.ts'
 import { formAction, formXsrf, HubClient } from '../e2e/lib/browserless.ts'
@@ -185,13 +185,7 @@ async function warmCycle(pairs: number): Promise<{ rows: Row[]; data: Record<str
 }
 
 async function inContainer(container: string, command: string[]): Promise<string> {
-  const argv = [...podmanCommand(), 'exec', container, ...command]
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] })
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => (out += c))
-    child.on('close', () => resolve(out.trim()))
-  })
+  return (await podman(['exec', container, ...command], { nothrow: true })).stdout.trim()
 }
 
 async function timeToNotebook(spawns: number): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
@@ -273,13 +267,12 @@ async function coldBuild(parallel: boolean, bases: string[]): Promise<ColdBuild>
 
 async function coldBuilds(): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
   // The base images the two Containerfiles start from, as the build arguments name them.
-  const { planImageBuild, envBuildSettings } = await import('../../scripts/build-images.ts')
+  const { baseImageOf, planImageBuild, envBuildSettings } = await import('../../scripts/build-images.ts')
   const settings = envBuildSettings()
   const bases = (['jupyterhub', 'slurm'] as const).map((image) => {
-    const args = planImageBuild(image, settings).args
-    const base = [...args].find(([k]) => /BASE_IMAGE$/.test(k))
-    if (!base) throw new UserError(`no *_BASE_IMAGE build argument for ${image}`)
-    return base[1]
+    const base = baseImageOf(planImageBuild(image, settings))
+    if (!base) throw new UserError(`no BASE_IMAGE build argument for ${image}`)
+    return base
   })
   bases.push('localhost/test-double/debian:bookworm')
   console.log(`cold builds: serial, then parallel, each on a fresh store with ${bases.join(', ')}`)

@@ -5,17 +5,21 @@ import * as assert from 'uvu/assert'
 import { chooseTargets, environmentsUpNow, teardown } from '../../scripts/down.ts'
 import { deadBuildDirs, makeBuildDir, markKept, removeDeadBuildDirs } from '../../scripts/lib/build-dirs.ts'
 import { LEGACY, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
-import { type FakePodman, makeRepo, useFakePodman } from '../helpers.ts'
+import { type FakePodman, makeRepo, tempDir, useFakePodman } from '../helpers.ts'
 
 let fake: FakePodman | undefined
 const dummy = resourceNames('dev_dummyauth')
 const realauth = resourceNames('dev_realauth')
 const known = ['dev_dummyauth', 'dev_realauth']
+// A root of its own: teardown removes the environments' password files under
+// <root>/_build_tmp, which in the repository belong to environments really up.
+const root = tempDir('jh-slurm-down-')
 
 test.after.each(() => {
   fake?.restore()
   fake = undefined
 })
+test.after(() => fs.rmSync(root, { recursive: true, force: true }))
 
 test('down removes what exists of one environment in three batched calls and leaves the other', async () => {
   fake = useFakePodman({
@@ -24,7 +28,7 @@ test('down removes what exists of one environment in three batched calls and lea
     secrets: [dummy.secrets.clientKey, dummy.secrets.devLogin, realauth.secrets.clientKey],
   })
   const lines: string[] = []
-  const removed = await teardown([dummy], (l) => lines.push(l))
+  const removed = await teardown([dummy], (l) => lines.push(l), root)
   assert.equal(lines, [
     `removed pod ${dummy.pod}`,
     `removed volume ${dummy.volumes.slurm}`,
@@ -50,8 +54,8 @@ test('down removes what exists of one environment in three batched calls and lea
 
 test('down with nothing up removes nothing and is idempotent', async () => {
   fake = useFakePodman({})
-  assert.equal(await teardown([dummy, LEGACY_NAMES]), [])
-  assert.equal(await teardown([dummy, LEGACY_NAMES]), [])
+  assert.equal(await teardown([dummy, LEGACY_NAMES], undefined, root), [])
+  assert.equal(await teardown([dummy, LEGACY_NAMES], undefined, root), [])
   assert.not.ok(fake.calls().some((c) => c.includes('rm')))
 })
 
@@ -98,7 +102,7 @@ test('a failing removal is reported with podman\'s message', async () => {
   fake = useFakePodman({ pods: [dummy.pod] })
   process.env.FAKE_PODMAN_FAIL = '^pod rm'
   try {
-    await teardown([dummy])
+    await teardown([dummy], undefined, root)
     assert.unreachable('teardown ignored a failure')
   } catch (error) {
     assert.match((error as Error).message, /pod rm .* failed \(exit 125\): Error: forced failure/)
