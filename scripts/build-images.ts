@@ -42,7 +42,7 @@ export const DEFAULT_STAGE_JOBS = 2
 
 export const buildOptions = {
   target: { type: 'string', value: 'STAGE', description: `build stage: ${TARGETS.join(', ')} (default ${DEV_TARGET})` },
-  tag: { type: 'string', value: 'TAG', description: 'image tag (default: the stage\'s, dev-latest or prod-latest)' },
+  tag: { type: 'string', value: 'TAG', description: "image tag (default: the stage's, dev-latest or prod-latest)" },
   registry: {
     type: 'string',
     value: 'PREFIX',
@@ -185,11 +185,20 @@ export interface ListedImage {
 export async function listImages(refs: string[]): Promise<ListedImage[]> {
   if (refs.length === 0) return []
   // Exit 125 when any of them is missing; the others are printed all the same.
-  const { stdout } = await podman(['image', 'inspect', '--format', '{{.Id}}\t{{json .RepoTags}}\t{{json .Labels}}', ...new Set(refs)], { nothrow: true })
+  const { stdout } = await podman(
+    ['image', 'inspect', '--format', '{{.Id}}\t{{json .RepoTags}}\t{{json .Labels}}', ...new Set(refs)],
+    { nothrow: true },
+  )
   return stdout.split('\n').flatMap((line) => {
     const [id, names, labels] = line.split('\t')
     if (!id || !names || !labels) return []
-    return [{ Id: id, Names: JSON.parse(names) as string[] | null, Labels: JSON.parse(labels) as Record<string, string> | null }]
+    return [
+      {
+        Id: id,
+        Names: JSON.parse(names) as string[] | null,
+        Labels: JSON.parse(labels) as Record<string, string> | null,
+      },
+    ]
   })
 }
 
@@ -247,7 +256,8 @@ export const cli = {
 runStep('build-images', async () => {
   const { values } = parseCommandLine(cli)
   const images = values.image.length ? values.image : ['jupyterhub', 'slurm']
-  for (const image of images) if (!(image in IMAGES)) throw new UsageError(`unknown image "${image}" (jupyterhub or slurm)`)
+  for (const image of images)
+    if (!(image in IMAGES)) throw new UsageError(`unknown image "${image}" (jupyterhub or slurm)`)
   const settings = buildSettings(values, images as ImageKey[])
   const builds = settings.images.map((image) => planImageBuild(image, settings))
   await checkPodman()

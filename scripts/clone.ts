@@ -36,18 +36,29 @@ async function inspectClone(repo: DevRepo): Promise<CloneResult> {
     if (both?.length === 2 && both[0] === both[1]) return { repo, skipped: true, commit: both[0] }
   }
   const commit = await git(repo.dest, ['rev-parse', '--verify', '--quiet', 'HEAD'])
-  if (!commit) return { repo, skipped: true, warning: `${repo.dest} is not a git clone, so its version cannot be checked` }
+  if (!commit)
+    return { repo, skipped: true, warning: `${repo.dest} is not a git clone, so its version cannot be checked` }
   if (repo.ref === DEFAULT_BRANCH) return { repo, skipped: true, commit }
   const pinned = await git(repo.dest, ['rev-parse', '--verify', '--quiet', `${repo.ref}^{commit}`])
-  if (!pinned) return { repo, skipped: true, commit, warning: `the pin ${repo.ref} is unknown in this clone (git fetch --tags?)` }
-  if (pinned !== commit) return { repo, skipped: true, commit, warning: `it holds ${short(commit)}, not the pin ${repo.ref} (${short(pinned)})` }
+  if (!pinned)
+    return { repo, skipped: true, commit, warning: `the pin ${repo.ref} is unknown in this clone (git fetch --tags?)` }
+  if (pinned !== commit)
+    return {
+      repo,
+      skipped: true,
+      commit,
+      warning: `it holds ${short(commit)}, not the pin ${repo.ref} (${short(pinned)})`,
+    }
   return { repo, skipped: true, commit }
 }
 
 /** Clones one repository at its ref unless its directory exists; a failed clone leaves nothing behind. */
 export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void): Promise<CloneResult> {
   if (await pathExists(repo.dest)) return inspectClone(repo)
-  if (!repo.url) throw new UserError(`no repository for ${repo.name}: set ${repo.env.url}, or the repository in the image's build.args`)
+  if (!repo.url)
+    throw new UserError(
+      `no repository for ${repo.name}: set ${repo.env.url}, or the repository in the image's build.args`,
+    )
   await fs.mkdir(path.dirname(repo.dest), { recursive: true })
   const partial = `${repo.dest}.partial-${process.pid}`
   try {
@@ -55,7 +66,8 @@ export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void):
     await exec(['git', 'clone', '--progress', ...(pinned ? ['--no-checkout'] : []), repo.url, partial], { onLine })
     if (pinned) {
       const checkout = await exec(['git', '-C', partial, 'checkout', '--quiet', repo.ref], { nothrow: true })
-      if (checkout.exitCode !== 0) throw new UserError(`${repo.name}: ${repo.url} has no ref ${repo.ref} (set ${repo.env.ref} to another one)`)
+      if (checkout.exitCode !== 0)
+        throw new UserError(`${repo.name}: ${repo.url} has no ref ${repo.ref} (set ${repo.env.ref} to another one)`)
     }
     const commit = await git(partial, ['rev-parse', 'HEAD'])
     await fs.rename(partial, repo.dest)
@@ -63,7 +75,9 @@ export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void):
   } catch (error) {
     await fs.rm(partial, { recursive: true, force: true })
     if (error instanceof UserError && /command not found/.test(error.message)) {
-      throw new UserError('git is not installed; install it (e.g. apt-get install git) to clone the development repositories')
+      throw new UserError(
+        'git is not installed; install it (e.g. apt-get install git) to clone the development repositories',
+      )
     }
     throw error
   }
@@ -73,7 +87,10 @@ export async function cloneRepo(repo: DevRepo, onLine?: (line: string) => void):
 export const envDevRepos = (env: NodeJS.ProcessEnv = process.env, root: string = repoRoot): DevRepo[] =>
   devRepos(env, root, (image) => planImageBuild(image, envBuildSettings(env), root).args)
 
-export async function cloneDevRepos(repos: DevRepo[] = envDevRepos(), onLine?: (line: string) => void): Promise<CloneResult[]> {
+export async function cloneDevRepos(
+  repos: DevRepo[] = envDevRepos(),
+  onLine?: (line: string) => void,
+): Promise<CloneResult[]> {
   const results: CloneResult[] = []
   for (const repo of repos) results.push(await cloneRepo(repo, onLine))
   return results

@@ -8,7 +8,15 @@ import { parseCommandLine } from './lib/cli.ts'
 import { removeDeadBuildDirs } from './lib/build-dirs.ts'
 import { listEnvironments, validEnvironmentName } from './lib/environment.ts'
 import { UsageError, UserError } from './lib/errors.ts'
-import { environmentsUp, type Inventory, present, type Resource, resourcesOf, takeInventory, type UpEnvironment } from './lib/inventory.ts'
+import {
+  environmentsUp,
+  type Inventory,
+  present,
+  type Resource,
+  resourcesOf,
+  takeInventory,
+  type UpEnvironment,
+} from './lib/inventory.ts'
 import { acquireLock } from './lib/lock.ts'
 import { runStep } from './lib/main.ts'
 import { LEGACY, type ResourceNames } from './lib/names.ts'
@@ -29,7 +37,12 @@ async function removeVolumesAndSecrets(volumes: string[], secrets: string[]): Pr
  * any of the others with it, they are looked up again and the rest removed.
  * Returns what was removed.
  */
-export async function teardown(targets: ResourceNames[], onLine?: (line: string) => void, root?: string, known?: Inventory): Promise<Resource[]> {
+export async function teardown(
+  targets: ResourceNames[],
+  onLine?: (line: string) => void,
+  root?: string,
+  known?: Inventory,
+): Promise<Resource[]> {
   const inventory = known ?? (await takeInventory())
   const wanted = targets.flatMap(resourcesOf)
   const removed: Resource[] = []
@@ -42,7 +55,9 @@ export async function teardown(targets: ResourceNames[], onLine?: (line: string)
     await podman(['pod', 'rm', '--force', '--time', '10', ...pods.map((r) => r.name)])
     report(pods)
   }
-  const existing = (kind: 'volume' | 'secret', from: Inventory) => [...new Set(wanted.filter((r) => r.kind === kind && present(from, r)).map((r) => r.name))]
+  const existing = (kind: 'volume' | 'secret', from: Inventory) => [
+    ...new Set(wanted.filter((r) => r.kind === kind && present(from, r)).map((r) => r.name)),
+  ]
   const volumes = existing('volume', inventory)
   const secrets = existing('secret', inventory)
   try {
@@ -96,7 +111,8 @@ export async function chooseTargets(
     const name = validEnvironmentName(request.env, known)
     const target = up.find((e) => e.names.env === name)
     if (target) return [target]
-    if (!known.includes(name)) throw new UserError(`unknown environment "${name}"; environments: ${known.join(', ') || 'none found'}`, 2)
+    if (!known.includes(name))
+      throw new UserError(`unknown environment "${name}"; environments: ${known.join(', ') || 'none found'}`, 2)
     return `nothing to remove: environment ${name} is not up`
   }
   if (up.length <= 1) return up
@@ -115,7 +131,9 @@ function lockAll(envs: string[], root?: string): () => void {
     for (const release of releases) release()
     throw error
   }
-  return () => releases.forEach((release) => release())
+  return () => {
+    for (const release of releases) release()
+  }
 }
 
 export const cli = {
@@ -124,7 +142,10 @@ export const cli = {
     'Stop and remove an environment: its pod, volumes and secrets. With no <env>, the one that is up; when several are up, asks which (or fails without a terminal). Also removes build directories of runs that died. Safe to run again; exits 0 when nothing is left.',
   positionals: ['[<env>]'],
   options: {
-    all: { type: 'boolean', description: 'remove every environment that is up, including one made by an earlier version under fixed names' },
+    all: {
+      type: 'boolean',
+      description: 'remove every environment that is up, including one made by an earlier version under fixed names',
+    },
   },
 } as const
 
@@ -134,7 +155,10 @@ runStep('down', async () => {
   if (positionals.length > 1) throw new UsageError(`one environment at a time, got ${positionals.join(' ')}; or --all`)
   const known = listEnvironments()
   // The version check runs beside the listing; a podman that is missing or too old is what gets reported.
-  const [podmanCheck, listing] = await Promise.allSettled([checkPodman({ file: repoPaths().podmanVersionCache }), environmentsUpNow()])
+  const [podmanCheck, listing] = await Promise.allSettled([
+    checkPodman({ file: repoPaths().podmanVersionCache }),
+    environmentsUpNow(),
+  ])
   if (podmanCheck.status === 'rejected') throw podmanCheck.reason
   if (listing.status === 'rejected') throw listing.reason
   const { inventory, up } = listing.value
@@ -149,7 +173,12 @@ runStep('down', async () => {
   }
   const release = lockAll(targets.map((t) => t.names.env))
   try {
-    await teardown(targets.map((t) => t.names), log, undefined, inventory)
+    await teardown(
+      targets.map((t) => t.names),
+      log,
+      undefined,
+      inventory,
+    )
   } finally {
     release()
   }

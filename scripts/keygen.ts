@@ -24,7 +24,8 @@ const COMMENT = 'JupyterHub-Slurm dev environment'
 // ssh-keygen-lite is CommonJS: node hands us module.exports itself, while its
 // typings describe an ES default export.
 type Keygen = typeof sshKeygenLite.default
-const keygen: Keygen = (sshKeygenLite as unknown as { default?: Keygen }).default ?? (sshKeygenLite as unknown as Keygen)
+const keygen: Keygen =
+  (sshKeygenLite as unknown as { default?: Keygen }).default ?? (sshKeygenLite as unknown as Keygen)
 
 /**
  * Generates one key pair in `dir` (created 0700). The files stay only when
@@ -49,8 +50,16 @@ export async function generateKeyPair(dir: string, name: string, comment: string
 
 /** Generates the environment's key pairs, or only those asked for. */
 export async function generateEnvironmentKeys(dir: string, keep?: boolean): Promise<EnvironmentKeys>
-export async function generateEnvironmentKeys(dir: string, keep: boolean, which: { client: boolean; host: boolean }): Promise<Partial<EnvironmentKeys>>
-export async function generateEnvironmentKeys(dir: string, keep = false, which = { client: true, host: true }): Promise<Partial<EnvironmentKeys>> {
+export async function generateEnvironmentKeys(
+  dir: string,
+  keep: boolean,
+  which: { client: boolean; host: boolean },
+): Promise<Partial<EnvironmentKeys>>
+export async function generateEnvironmentKeys(
+  dir: string,
+  keep = false,
+  which = { client: true, host: true },
+): Promise<Partial<EnvironmentKeys>> {
   const [client, host] = await Promise.all([
     which.client ? generateKeyPair(dir, 'ssh_client_key', `${COMMENT} client key`, keep) : undefined,
     which.host ? generateKeyPair(dir, 'ssh_host_key', `${COMMENT} host key`, keep) : undefined,

@@ -46,7 +46,8 @@ const configMap = (name: string, data: Record<string, string>): Doc => ({
   data,
 })
 
-export const configMapDoc = (name: string, users: DevUser[]): Doc => configMap(name, { [DEV_USERS_KEY]: devUsersValue(users) })
+export const configMapDoc = (name: string, users: DevUser[]): Doc =>
+  configMap(name, { [DEV_USERS_KEY]: devUsersValue(users) })
 
 export const deployConfigDoc = (name: string, config: DeployConfig): Doc => configMap(name, deployConfigData(config))
 
@@ -70,7 +71,9 @@ function keyOf<K extends string>(kind: string, templateNames: Record<K, string>,
   const key = (Object.keys(templateNames) as K[]).find((k) => templateNames[k] === name)
   if (!key) {
     const known = Object.values(templateNames).join(', ')
-    throw new UserError(`the pod template refers to ${kind} "${name}", which the launcher does not make (it makes: ${known})`)
+    throw new UserError(
+      `the pod template refers to ${kind} "${name}", which the launcher does not make (it makes: ${known})`,
+    )
   }
   return key
 }
@@ -87,13 +90,31 @@ export interface TemplateUse {
 
 export function templateUse(template: Doc): TemplateUse {
   const spec = ((template as PodDoc).spec ?? {}) as PodSpec
-  const uniq = <T,>(xs: T[]) => [...new Set(xs)]
+  const uniq = <T>(xs: T[]) => [...new Set(xs)]
   return {
-    volumes: uniq((spec.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [keyOf('volume claim', TEMPLATE_NAMES.volumes, v.persistentVolumeClaim.claimName)] : []))),
-    secrets: uniq((spec.volumes ?? []).flatMap((v) => (v.secret ? [keyOf('Secret', TEMPLATE_NAMES.secrets, v.secret.secretName)] : []))),
-    configMaps: uniq((spec.containers ?? []).flatMap((c) => (c.envFrom ?? []).flatMap((e) => (e.configMapRef ? [keyOf('ConfigMap', TEMPLATE_NAMES.configMaps, e.configMapRef.name)] : [])))),
+    volumes: uniq(
+      (spec.volumes ?? []).flatMap((v) =>
+        v.persistentVolumeClaim
+          ? [keyOf('volume claim', TEMPLATE_NAMES.volumes, v.persistentVolumeClaim.claimName)]
+          : [],
+      ),
+    ),
+    secrets: uniq(
+      (spec.volumes ?? []).flatMap((v) =>
+        v.secret ? [keyOf('Secret', TEMPLATE_NAMES.secrets, v.secret.secretName)] : [],
+      ),
+    ),
+    configMaps: uniq(
+      (spec.containers ?? []).flatMap((c) =>
+        (c.envFrom ?? []).flatMap((e) =>
+          e.configMapRef ? [keyOf('ConfigMap', TEMPLATE_NAMES.configMaps, e.configMapRef.name)] : [],
+        ),
+      ),
+    ),
     images: uniq((spec.containers ?? []).map((c) => c.name).filter((n): n is ImageKey => n in IMAGES)),
-    publishesHubApi: (spec.containers ?? []).some((c) => (c.ports ?? []).some((p) => p.containerPort === HUB_API_CONTAINER_PORT && p.hostPort !== undefined)),
+    publishesHubApi: (spec.containers ?? []).some((c) =>
+      (c.ports ?? []).some((p) => p.containerPort === HUB_API_CONTAINER_PORT && p.hostPort !== undefined),
+    ),
   }
 }
 
@@ -121,20 +142,32 @@ export interface HostPorts {
  * and labels, claims, secrets and ConfigMaps, its host ports, and each
  * container on the image that was built for it.
  */
-export function podForEnvironment(template: Doc, names: ResourceNames, ports: HostPorts, images: ContainerImages = builtImages()): Doc {
+export function podForEnvironment(
+  template: Doc,
+  names: ResourceNames,
+  ports: HostPorts,
+  images: ContainerImages = builtImages(),
+): Doc {
   const pod = structuredClone(template) as PodDoc & { spec: PodSpec }
-  pod.metadata = { ...pod.metadata, name: names.pod, labels: { ...pod.metadata?.labels, [ENV_LABEL]: names.env, [PORT_LABEL]: String(ports.proxy) } }
+  pod.metadata = {
+    ...pod.metadata,
+    name: names.pod,
+    labels: { ...pod.metadata?.labels, [ENV_LABEL]: names.env, [PORT_LABEL]: String(ports.proxy) },
+  }
   for (const container of pod.spec.containers ?? []) {
     const image = container.name in IMAGES ? images[container.name as ImageKey] : undefined
     if (image) container.image = image
     for (const source of container.envFrom ?? []) {
-      if (source.configMapRef) source.configMapRef.name = names.configMaps[keyOf('ConfigMap', TEMPLATE_NAMES.configMaps, source.configMapRef.name)]
+      if (source.configMapRef)
+        source.configMapRef.name =
+          names.configMaps[keyOf('ConfigMap', TEMPLATE_NAMES.configMaps, source.configMapRef.name)]
     }
     for (const port of container.ports ?? []) {
       if (port.hostPort === undefined) continue
       if (port.containerPort === HUB_CONTAINER_PORT) port.hostPort = ports.proxy
       else if (port.containerPort === HUB_API_CONTAINER_PORT) {
-        if (ports.hubApi === undefined) throw new UserError(`the pod publishes the hub API: set hubApiHostPort in config/${names.env}/launcher.yaml`)
+        if (ports.hubApi === undefined)
+          throw new UserError(`the pod publishes the hub API: set hubApiHostPort in config/${names.env}/launcher.yaml`)
         port.hostPort = ports.hubApi
       }
     }
@@ -142,7 +175,8 @@ export function podForEnvironment(template: Doc, names: ResourceNames, ports: Ho
   for (const volume of pod.spec.volumes ?? []) {
     const claim = volume.persistentVolumeClaim
     if (claim) claim.claimName = names.volumes[keyOf('volume claim', TEMPLATE_NAMES.volumes, claim.claimName)]
-    if (volume.secret) volume.secret.secretName = names.secrets[keyOf('Secret', TEMPLATE_NAMES.secrets, volume.secret.secretName)]
+    if (volume.secret)
+      volume.secret.secretName = names.secrets[keyOf('Secret', TEMPLATE_NAMES.secrets, volume.secret.secretName)]
   }
   return pod
 }
@@ -234,8 +268,12 @@ export function renderManifest(input: ManifestInput): string {
           : keyFiles(need(input.keys?.client, 'a client key')),
       ),
     hostKey: () => secretDoc(names.secrets.hostKey, keyFiles(need(input.keys?.host, 'a host key'))),
-    knownHosts: () => secretDoc(names.secrets.knownHosts, { ssh_known_hosts: need(input.cluster, "the cluster's host key").knownHosts }),
-    devLogin: () => secretDoc(names.secrets.devLogin, { password: `${need(input.devLoginPassword, 'a dev login password')}\n` }),
+    knownHosts: () =>
+      secretDoc(names.secrets.knownHosts, {
+        ssh_known_hosts: need(input.cluster, "the cluster's host key").knownHosts,
+      }),
+    devLogin: () =>
+      secretDoc(names.secrets.devLogin, { password: `${need(input.devLoginPassword, 'a dev login password')}\n` }),
   }
   const order = <K extends string>(all: K[], used: K[]) => all.filter((k) => used.includes(k))
   const docs = [
@@ -267,7 +305,11 @@ export const sshKnownHostsOption = {
  * anything is made: the private key (its public half derived with ssh-keygen)
  * and the known_hosts lines.
  */
-export async function readClusterAccess(envName: string, clientKeyFile: string | undefined, knownHostsFile: string | undefined): Promise<ClusterAccess> {
+export async function readClusterAccess(
+  envName: string,
+  clientKeyFile: string | undefined,
+  knownHostsFile: string | undefined,
+): Promise<ClusterAccess> {
   if (!clientKeyFile || !knownHostsFile) {
     throw new UserError(
       `${envName} runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE (or JH_SLURM_SSH_CLIENT_KEY) and the login node's host key with --ssh-known-hosts FILE (or JH_SLURM_SSH_KNOWN_HOSTS); see README.md`,
@@ -275,10 +317,14 @@ export async function readClusterAccess(envName: string, clientKeyFile: string |
     )
   }
   const privateKey = readUserFile(path.resolve(clientKeyFile), 'SSH client key')
-  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----/m.test(privateKey)) throw new UserError(`${clientKeyFile} is not an SSH private key (PEM/OpenSSH, without a passphrase)`)
+  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----/m.test(privateKey))
+    throw new UserError(`${clientKeyFile} is not an SSH private key (PEM/OpenSSH, without a passphrase)`)
   registerSecret(privateKey.trim())
   const knownHosts = readUserFile(path.resolve(knownHostsFile), 'known_hosts file')
-  const lines = knownHosts.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  const lines = knownHosts
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
   if (lines.length === 0 || lines.some((l) => l.split(/\s+/).length < 3)) {
     throw new UserError(`${knownHostsFile}: expected known_hosts lines "<host> <key type> <key>"`)
   }
@@ -289,7 +335,10 @@ export async function readClusterAccess(envName: string, clientKeyFile: string |
     const copy = path.join(scratch, 'key')
     await fs.writeFile(copy, keyText, { mode: 0o600 })
     const derived = await exec(['ssh-keygen', '-y', '-f', copy], { nothrow: true })
-    if (derived.exitCode !== 0) throw new UserError(`${clientKeyFile}: ssh-keygen cannot read it (${derived.stderr.trim().split('\n').pop() || `exit ${derived.exitCode}`}); a key without a passphrase is needed`)
+    if (derived.exitCode !== 0)
+      throw new UserError(
+        `${clientKeyFile}: ssh-keygen cannot read it (${derived.stderr.trim().split('\n').pop() || `exit ${derived.exitCode}`}); a key without a passphrase is needed`,
+      )
     return { clientKey: { privateKey: keyText, publicKey: derived.stdout.trim() }, knownHosts: `${lines.join('\n')}\n` }
   } finally {
     await fs.rm(scratch, { recursive: true, force: true })
@@ -311,7 +360,10 @@ export const cli = {
     output: { type: 'string', short: 'o', value: 'FILE', description: 'write to FILE (mode 0600) instead of stdout' },
     'deploy-config': deployConfigOption,
     port: portOption,
-    tag: { ...buildOptions.tag, description: "tag of the images the pod runs (default: the environment's stage's, dev-latest or prod-latest)" },
+    tag: {
+      ...buildOptions.tag,
+      description: "tag of the images the pod runs (default: the environment's stage's, dev-latest or prod-latest)",
+    },
     registry: { ...buildOptions.registry, description: 'name prefix of the images the pod runs (default localhost)' },
     'ssh-client-key': sshClientKeyOption,
     'ssh-known-hosts': sshKnownHostsOption,
@@ -324,7 +376,9 @@ export const cli = {
 /** The dev users for rendering only: the file, or its example when there is none. */
 function devUsersForRendering(file: string): DevUser[] {
   if (existsSync(file) || !existsSync(`${file}.example`)) return readDevUsers(file, repoRoot)
-  process.stderr.write(`note: ${path.relative(repoRoot, file)} not found; rendering with ${path.relative(repoRoot, file)}.example\n`)
+  process.stderr.write(
+    `note: ${path.relative(repoRoot, file)} not found; rendering with ${path.relative(repoRoot, file)}.example\n`,
+  )
   return readDevUsers(`${file}.example`, repoRoot)
 }
 
@@ -334,11 +388,17 @@ runStep('manifest', async () => {
   const pod = await readPodTemplate(env.podTemplate)
   const use = templateUse(pod)
   const deployConfig = resolveDeployConfig(env.configDir, values['deploy-config'])
-  const ports = { proxy: values.port === undefined ? env.hostPort : parsePort(values.port, '--port'), hubApi: env.hubApiHostPort }
+  const ports = {
+    proxy: values.port === undefined ? env.hostPort : parsePort(values.port, '--port'),
+    hubApi: env.hubApiHostPort,
+  }
   const external = usesExternalSlurm(use)
   // Without the operator's files, the two Secrets are left for the deployment's own secret store.
   const withoutClusterFiles = external && !values['ssh-client-key'] && !values['ssh-known-hosts']
-  const cluster = external && !withoutClusterFiles ? await readClusterAccess(env.name, values['ssh-client-key'], values['ssh-known-hosts']) : undefined
+  const cluster =
+    external && !withoutClusterFiles
+      ? await readClusterAccess(env.name, values['ssh-client-key'], values['ssh-known-hosts'])
+      : undefined
   const omitSecrets: SecretKey[] = withoutClusterFiles ? ['clientKey', 'knownHosts'] : []
   if (withoutClusterFiles) {
     process.stderr.write(
@@ -348,7 +408,10 @@ runStep('manifest', async () => {
   const users = use.configMaps.includes('devUsers') ? devUsersForRendering(env.devUsersFile) : undefined
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'jh_slurm_keys.'))
   try {
-    const keys = await generateEnvironmentKeys(scratch, false, { client: use.secrets.includes('clientKey') && !external, host: use.secrets.includes('hostKey') })
+    const keys = await generateEnvironmentKeys(scratch, false, {
+      client: use.secrets.includes('clientKey') && !external,
+      host: use.secrets.includes('hostKey'),
+    })
     const text = renderManifest({
       names: env.names,
       ports,

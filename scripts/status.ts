@@ -42,12 +42,18 @@ export function formatStatus(statuses: EnvironmentStatus[]): string {
     return [s.environment, s.url ?? '-', what]
   })
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)))
-  return rows.map((r) => `${(r[0] as string).padEnd(widths[0] as number)}  ${(r[1] as string).padEnd(widths[1] as number)}  ${r[2]}`).join('\n') + '\n'
+  return `${rows
+    .map(
+      (r) =>
+        `${(r[0] as string).padEnd(widths[0] as number)}  ${(r[1] as string).padEnd(widths[1] as number)}  ${r[2]}`,
+    )
+    .join('\n')}\n`
 }
 
 export const cli = {
   command: 'status',
-  summary: 'List the environments that are up: URL, pod state and the state of each container. Exits 0, also when nothing is up.',
+  summary:
+    'List the environments that are up: URL, pod state and the state of each container. Exits 0, also when nothing is up.',
   options: {
     json: { type: 'boolean', description: 'print {"environments": [...]} as JSON for scripts' },
   },
@@ -57,5 +63,7 @@ runStep('status', async () => {
   const { values } = parseCommandLine(cli)
   await checkPodman()
   const statuses = environmentsUp(await takeInventory(), listEnvironments()).map(describe)
-  process.stdout.write(values.json ? `${JSON.stringify({ environments: statuses }, null, 2)}\n` : formatStatus(statuses))
+  process.stdout.write(
+    values.json ? `${JSON.stringify({ environments: statuses }, null, 2)}\n` : formatStatus(statuses),
+  )
 })

@@ -5,7 +5,18 @@ import fs from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
-import { baseImageOf, buildImage, buildOptions, buildSettings, type BuildSettings, type ImageBuild, imageInputs, listImages, type ListedImage, planImageBuild } from './build-images.ts'
+import {
+  baseImageOf,
+  buildImage,
+  buildOptions,
+  buildSettings,
+  type BuildSettings,
+  type ImageBuild,
+  imageInputs,
+  listImages,
+  type ListedImage,
+  planImageBuild,
+} from './build-images.ts'
 import { type CloneResult, cloneRepo, describeClone, describeWarning } from './clone.ts'
 import { teardown } from './down.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keygen.ts'
@@ -18,7 +29,13 @@ import { reportError, UserError } from './lib/errors.ts'
 import { killRunning } from './lib/exec.ts'
 import { acquireLock } from './lib/lock.ts'
 import { runStep } from './lib/main.ts'
-import { describeResources, environmentsUp, type Inventory, takeInventory, takeVolumeInventory } from './lib/inventory.ts'
+import {
+  describeResources,
+  environmentsUp,
+  type Inventory,
+  takeInventory,
+  takeVolumeInventory,
+} from './lib/inventory.ts'
 import { containerName, DEV_TARGET, HUB_HOST, hubUrl, type ImageKey, LEGACY, resourceNames } from './lib/names.ts'
 import { volumeOwners } from './lib/owners.ts'
 import { repoPaths, repoRoot } from './lib/paths.ts'
@@ -79,11 +96,16 @@ async function planUp(options: UpOptions, root: string): Promise<UpPlan> {
   const env = resolveEnvironment(options.envName, root)
   const pod = await readPodTemplate(env.podTemplate)
   const use = templateUse(pod)
-  const builds = options.build.images.filter((image) => use.images.includes(image)).map((image) => planImageBuild(image, options.build, root))
+  const builds = options.build.images
+    .filter((image) => use.images.includes(image))
+    .map((image) => planImageBuild(image, options.build, root))
   // The clones follow the refs of the build (pins, overlays, --*-build-arg).
-  const argsOf = (image: ImageKey) => (builds.find((b) => b.image === image) ?? planImageBuild(image, options.build, root)).args
+  const argsOf = (image: ImageKey) =>
+    (builds.find((b) => b.image === image) ?? planImageBuild(image, options.build, root)).args
   const repos =
-    options.build.target === DEV_TARGET ? devRepos(process.env, root, argsOf).filter((r) => builds.some((b) => b.image === r.image)) : []
+    options.build.target === DEV_TARGET
+      ? devRepos(process.env, root, argsOf).filter((r) => builds.some((b) => b.image === r.image))
+      : []
   return { env, pod, use, builds, repos, clonesExist: repos.every((r) => existsSync(r.dest)) }
 }
 
@@ -150,7 +172,9 @@ export function stepTimings(starts: Array<[string, number]>, end: number): Array
 
 /** The one look at the run's images and their base images, made when the first build asks. */
 const imagesOf = (ctx: UpContext): Promise<ListedImage[]> =>
-  (ctx.images ??= listImages((ctx.plan as UpPlan).builds.flatMap((build) => [build.ref, baseImageOf(build) ?? []].flat())))
+  (ctx.images ??= listImages(
+    (ctx.plan as UpPlan).builds.flatMap((build) => [build.ref, baseImageOf(build) ?? []].flat()),
+  ))
 
 /**
  * One image's build in `up`: none when the image was built from the same
@@ -188,10 +212,16 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
                 checkPodman({ file: paths.podmanVersionCache }),
                 takeVolumeInventory(),
                 checkTool('ssh-keygen', 'install OpenSSH (e.g. apt-get install openssh-client)'),
-                usesExternalSlurm(use) ? readClusterAccess(options.envName, options.sshClientKeyFile, options.sshKnownHostsFile) : Promise.resolve(undefined),
-                Promise.all([checkPortFree(port, HUB_HOST), apiPort === undefined ? undefined : checkPortFree(apiPort, '0.0.0.0')]),
+                usesExternalSlurm(use)
+                  ? readClusterAccess(options.envName, options.sshClientKeyFile, options.sshKnownHostsFile)
+                  : Promise.resolve(undefined),
+                Promise.all([
+                  checkPortFree(port, HUB_HOST),
+                  apiPort === undefined ? undefined : checkPortFree(apiPort, '0.0.0.0'),
+                ]),
               ])
-              for (const result of [podmanCheck, inventory, sshKeygen, cluster]) if (result.status === 'rejected') throw result.reason
+              for (const result of [podmanCheck, inventory, sshKeygen, cluster])
+                if (result.status === 'rejected') throw result.reason
               ctx.cluster = (cluster as PromiseFulfilledResult<ClusterAccess | undefined>).value
               const version = (podmanCheck as PromiseFulfilledResult<string>).value
               if (!planOf(ctx).clonesExist) {
@@ -214,7 +244,9 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
                 // Which of our environments holds the port, if one does: the pods' labels say.
                 const holder = environmentsUp(await takeInventory(), []).find((e) => e.hostPort === port)
                 if (holder) {
-                  throw new UserError(`port ${port} is used by environment ${holder.names.env}; choose another with --port, or run \`npm run down -- ${holder.names.env}\``)
+                  throw new UserError(
+                    `port ${port} is used by environment ${holder.names.env}; choose another with --port, or run \`npm run down -- ${holder.names.env}\``,
+                  )
                 }
                 throw portFree.reason
               }
@@ -247,65 +279,77 @@ export function upTasks(options: UpOptions): ListrTask<UpContext>[] {
     ),
     // The original builds, then makes volumes, keys and manifest; none of
     // these depends on the images, so they run while the builds do.
-    timed(`Build images (${options.build.target}); meanwhile create volumes, generate SSH keys, render manifest`, (ctx, task) =>
-      task.newListr(
-        [
-          ...planOf(ctx).builds.map((build) => ({
-            title: `Build ${build.ref}`,
-            task: async (_c: UpContext, sub: { title: string; output: string }) => {
-              const early = ctx.earlyBuilds[build.image]
-              let built: boolean
-              if (!early) built = await sideBySide(ctx, () => buildUnlessCurrent(ctx, build, (line) => (sub.output = line)))
-              else {
-                early.show = (line) => (sub.output = line)
-                for (const line of early.lines) sub.output = line
-                built = await early.done
-              }
-              if (!built) sub.title = `${build.ref}: up to date (same base image, build arguments and files)`
+    timed(
+      `Build images (${options.build.target}); meanwhile create volumes, generate SSH keys, render manifest`,
+      (ctx, task) =>
+        task.newListr(
+          [
+            ...planOf(ctx).builds.map((build) => ({
+              title: `Build ${build.ref}`,
+              task: async (_c: UpContext, sub: { title: string; output: string }) => {
+                const early = ctx.earlyBuilds[build.image]
+                let built: boolean
+                if (!early)
+                  built = await sideBySide(ctx, () => buildUnlessCurrent(ctx, build, (line) => (sub.output = line)))
+                else {
+                  early.show = (line) => (sub.output = line)
+                  for (const line of early.lines) sub.output = line
+                  built = await early.done
+                }
+                if (!built) sub.title = `${build.ref}: up to date (same base image, build arguments and files)`
+              },
+              rendererOptions: { outputBar: 3 },
+            })),
+            ...volumeSpecs(planOf(ctx).env, volumeOwners(), planOf(ctx).use.volumes).map((spec) => ({
+              title: `Create and fill ${spec.name}`,
+              // `up` has checked that none of the environment's volumes exists.
+              task: (_c: UpContext, sub: { output: string }) =>
+                sideBySide(ctx, () => createVolume(spec, (line) => (sub.output = line), false)),
+            })),
+            {
+              title: 'Generate SSH keys, render manifest',
+              task: async (c: UpContext, sub: { title: string }) => {
+                const { env, use, pod } = planOf(c)
+                const which = {
+                  client: use.secrets.includes('clientKey') && !usesExternalSlurm(use),
+                  host: use.secrets.includes('hostKey'),
+                }
+                c.keys = await sideBySide(ctx, () =>
+                  generateEnvironmentKeys(c.buildDir as string, options.keepBuildData, which),
+                )
+                if (use.secrets.includes('devLogin')) c.devLoginPassword = newDevLoginPassword()
+                const text = renderManifest({
+                  names: env.names,
+                  ports: { proxy: c.hostPort as number, hubApi: env.hubApiHostPort },
+                  images: builtImages(options.build.tag, options.build.registry),
+                  users: c.users,
+                  deployConfig: c.deployConfig as DeployConfig,
+                  keys: c.keys,
+                  cluster: c.cluster,
+                  devLoginPassword: c.devLoginPassword,
+                  pod,
+                })
+                c.manifestFile = path.join(c.buildDir as string, `jh_slurm_pod_${options.envName}.yaml`)
+                await writeManifest(c.manifestFile, text)
+                sub.title = `Generate SSH keys, render manifest ${path.relative(root, c.manifestFile)}`
+              },
             },
-            rendererOptions: { outputBar: 3 },
-          })),
-          ...volumeSpecs(planOf(ctx).env, volumeOwners(), planOf(ctx).use.volumes).map((spec) => ({
-            title: `Create and fill ${spec.name}`,
-            // `up` has checked that none of the environment's volumes exists.
-            task: (_c: UpContext, sub: { output: string }) => sideBySide(ctx, () => createVolume(spec, (line) => (sub.output = line), false)),
-          })),
-          {
-            title: 'Generate SSH keys, render manifest',
-            task: async (c: UpContext, sub: { title: string }) => {
-              const { env, use, pod } = planOf(c)
-              const which = { client: use.secrets.includes('clientKey') && !usesExternalSlurm(use), host: use.secrets.includes('hostKey') }
-              c.keys = await sideBySide(ctx, () => generateEnvironmentKeys(c.buildDir as string, options.keepBuildData, which))
-              if (use.secrets.includes('devLogin')) c.devLoginPassword = newDevLoginPassword()
-              const text = renderManifest({
-                names: env.names,
-                ports: { proxy: c.hostPort as number, hubApi: env.hubApiHostPort },
-                images: builtImages(options.build.tag, options.build.registry),
-                users: c.users,
-                deployConfig: c.deployConfig as DeployConfig,
-                keys: c.keys,
-                cluster: c.cluster,
-                devLoginPassword: c.devLoginPassword,
-                pod,
-              })
-              c.manifestFile = path.join(c.buildDir as string, `jh_slurm_pod_${options.envName}.yaml`)
-              await writeManifest(c.manifestFile, text)
-              sub.title = `Generate SSH keys, render manifest ${path.relative(root, c.manifestFile)}`
-            },
-          },
-        ],
-        { concurrent: true, exitOnError: true },
-      ),
+          ],
+          { concurrent: true, exitOnError: true },
+        ),
     ),
     timed('Start pod (podman kube play)', async (ctx, task) => {
       await playManifest(ctx.manifestFile as string, (line) => (task.output = line), options.network)
-      if (ctx.devLoginPassword) await fs.writeFile(paths.devLoginPasswordFile(options.envName), `${ctx.devLoginPassword}\n`, { mode: 0o600 })
+      if (ctx.devLoginPassword)
+        await fs.writeFile(paths.devLoginPasswordFile(options.envName), `${ctx.devLoginPassword}\n`, { mode: 0o600 })
     }),
     timed('Wait for JupyterHub', async (ctx, task) => {
       if (options.waitSeconds <= 0) return task.skip('not waiting (--wait 0)')
       const health = new URL('hub/health', hubUrl(ctx.hostPort as number)).toString()
       if (!(await waitForHttp(health, options.waitSeconds * 1000))) {
-        const logs = await podman(['logs', '--tail', '15', containerName(planOf(ctx).env.names, 'jupyterhub')], { nothrow: true })
+        const logs = await podman(['logs', '--tail', '15', containerName(planOf(ctx).env.names, 'jupyterhub')], {
+          nothrow: true,
+        })
         const tail = `${logs.stdout}${logs.stderr}`.trim()
         if (tail) process.stderr.write(`last lines of the hub log:\n${tail}\n`)
         throw new UserError(`JupyterHub did not answer at ${health} within ${options.waitSeconds} s`)
@@ -335,7 +379,9 @@ function startEarly(ctx: UpContext): void {
   }
   for (const build of builds) {
     const early: EarlyBuild = { lines: [], done: Promise.resolve(true) }
-    early.done = sideBySide(ctx, () => buildUnlessCurrent(ctx, build, (line) => (early.show ? early.show(line) : early.lines.push(line))))
+    early.done = sideBySide(ctx, () =>
+      buildUnlessCurrent(ctx, build, (line) => (early.show ? early.show(line) : early.lines.push(line))),
+    )
     early.done.catch(() => undefined) // awaited by the build task, or stopped by a failed check
     ctx.earlyBuilds[build.image] = early
   }
@@ -393,7 +439,8 @@ export async function up(options: UpOptions): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     // Keys and manifest go whatever happened, unless asked to keep them.
-    if (ctx.buildDir && (!options.keepBuildData || code !== 0)) await fs.rm(ctx.buildDir, { recursive: true, force: true })
+    if (ctx.buildDir && (!options.keepBuildData || code !== 0))
+      await fs.rm(ctx.buildDir, { recursive: true, force: true })
     else if (ctx.buildDir) markKept(ctx.buildDir)
     release()
   }
@@ -406,7 +453,9 @@ function printSummary(ctx: UpContext, timings: Array<[string, number]>, options:
   const lines = [
     '',
     `Environment ${options.envName} is up: ${hubUrl(ctx.hostPort as number)}`,
-    ...(ctx.devLoginPassword ? [`Dev login password (dummy login): ${ctx.devLoginPassword} (also in ${passwordFile}, mode 0600)`] : []),
+    ...(ctx.devLoginPassword
+      ? [`Dev login password (dummy login): ${ctx.devLoginPassword} (also in ${passwordFile}, mode 0600)`]
+      : []),
     options.keepBuildData
       ? `Build data kept in ${ctx.buildDir} — it holds private keys; delete it with: rm -rf ${ctx.buildDir}`
       : 'Build data (keys, manifest) deleted; pass --keep-build-data to keep it',
@@ -449,7 +498,8 @@ export const cli = {
 runStep('up', async () => {
   const { values, positionals } = parseCommandLine(cli)
   const waitSeconds = values.wait === undefined ? 300 : Number(values.wait)
-  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UserError(`--wait takes a number of seconds, got "${values.wait}"`, 2)
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
+    throw new UserError(`--wait takes a number of seconds, got "${values.wait}"`, 2)
   const env = resolveEnvironment(positionals[0])
   const hostPort = values.port === undefined ? undefined : parsePort(values.port, '--port')
   return up({

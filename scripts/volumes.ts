@@ -74,7 +74,8 @@ export async function volumeEntries(srcDirs: string | string[], owner: Owner): P
   const key = (name: string) => name.replace(/\/$/, '').split('/')
   return [...byName.values()].sort((a, b) => {
     const [x, y] = [key(a.header.name), key(b.header.name)]
-    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] as string) < (y[i] as string) ? -1 : 1
+    for (let i = 0; i < Math.min(x.length, y.length); i++)
+      if (x[i] !== y[i]) return (x[i] as string) < (y[i] as string) ? -1 : 1
     return x.length - y.length
   })
 }
@@ -125,21 +126,31 @@ export interface VolumeSpec {
 export const SHARED_VOLUMES_DIR = '_shared'
 
 /** The volumes of an environment: those its pod claims (`used`), or both. */
-export function volumeSpecs(env: Environment, owners: VolumeOwners, used: VolumeKey[] = Object.keys(VOLUME_DIRS) as VolumeKey[]): VolumeSpec[] {
-  return (Object.keys(VOLUME_DIRS) as VolumeKey[]).filter((key) => used.includes(key)).map((key) => {
-    const sharedDir = path.join(path.dirname(env.volumesDir), SHARED_VOLUMES_DIR, VOLUME_DIRS[key])
-    return {
-      name: env.names.volumes[key],
-      env: env.name,
-      srcDir: path.join(env.volumesDir, VOLUME_DIRS[key]),
-      sharedDir: existsSync(sharedDir) ? sharedDir : undefined,
-      owner: owners[key],
-    }
-  })
+export function volumeSpecs(
+  env: Environment,
+  owners: VolumeOwners,
+  used: VolumeKey[] = Object.keys(VOLUME_DIRS) as VolumeKey[],
+): VolumeSpec[] {
+  return (Object.keys(VOLUME_DIRS) as VolumeKey[])
+    .filter((key) => used.includes(key))
+    .map((key) => {
+      const sharedDir = path.join(path.dirname(env.volumesDir), SHARED_VOLUMES_DIR, VOLUME_DIRS[key])
+      return {
+        name: env.names.volumes[key],
+        env: env.name,
+        srcDir: path.join(env.volumesDir, VOLUME_DIRS[key]),
+        sharedDir: existsSync(sharedDir) ? sharedDir : undefined,
+        owner: owners[key],
+      }
+    })
 }
 
 /** Creates one volume and imports its initial contents; an existing volume is refused. */
-export async function createVolume(spec: VolumeSpec, onLine?: (line: string) => void, checkExisting = true): Promise<void> {
+export async function createVolume(
+  spec: VolumeSpec,
+  onLine?: (line: string) => void,
+  checkExisting = true,
+): Promise<void> {
   try {
     if (!(await fs.stat(spec.srcDir)).isDirectory()) throw new Error('not a directory')
   } catch {
@@ -151,7 +162,9 @@ export async function createVolume(spec: VolumeSpec, onLine?: (line: string) => 
   const entries = await volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
   await podman(['volume', 'create', '--label', `${ENV_LABEL}=${spec.env}`, spec.name], { onLine })
   await exec(volumeImportCommand(spec.name), { input: packVolume(entries), onLine })
-  onLine?.(`${spec.name}: ${entries.length} entries owned by ${spec.owner.uname}:${spec.owner.gname} (${spec.owner.uid}:${spec.owner.gid})`)
+  onLine?.(
+    `${spec.name}: ${entries.length} entries owned by ${spec.owner.uname}:${spec.owner.gname} (${spec.owner.uid}:${spec.owner.gid})`,
+  )
 }
 
 export const cli = {

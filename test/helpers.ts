@@ -15,7 +15,8 @@ import { defaultTag } from '../scripts/lib/names.ts'
 export const fakePodmanDir = path.join(repoRoot, 'test', 'fixtures', 'fake-podman')
 
 /** Build option values as parsed from an empty command line and environment. */
-export const noBuildOptions = () => parseCommandLine({ command: 'test', summary: '', options: buildOptions }, [], {}).values
+export const noBuildOptions = () =>
+  parseCommandLine({ command: 'test', summary: '', options: buildOptions }, [], {}).values
 
 export function tempDir(prefix = 'jh-slurm-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
@@ -30,7 +31,12 @@ export interface FakePodman {
 }
 
 /** Puts the fake podman first on PATH with the given resources existing. */
-export function useFakePodman(initial: Partial<ReturnType<FakePodman["resources"]>> & { version?: string; podLabels?: Record<string, Record<string, string>> } = {}): FakePodman {
+export function useFakePodman(
+  initial: Partial<ReturnType<FakePodman['resources']>> & {
+    version?: string
+    podLabels?: Record<string, Record<string, string>>
+  } = {},
+): FakePodman {
   const dir = tempDir('fake-podman-')
   const state = path.join(dir, 'state.json')
   const log = path.join(dir, 'calls.log')
@@ -72,7 +78,10 @@ export function makeRepo(envs: Record<string, string | null>): string {
     fs.mkdirSync(path.join(root, 'volumes', name, 'jupyterhub_root', 'etc'), { recursive: true })
     fs.mkdirSync(path.join(root, 'volumes', name, 'slurm_root'), { recursive: true })
     if (devUsers !== null) fs.writeFileSync(path.join(root, 'config', name, 'dev_users'), devUsers)
-    fs.writeFileSync(path.join(root, 'config', name, 'launcher.yaml'), `hostPort: ${8000 + Object.keys(envs).indexOf(name)}\n`)
+    fs.writeFileSync(
+      path.join(root, 'config', name, 'launcher.yaml'),
+      `hostPort: ${8000 + Object.keys(envs).indexOf(name)}\n`,
+    )
   }
   return root
 }
@@ -100,7 +109,9 @@ export async function renderEnvironmentManifest(envName: string) {
     names: env.names,
     ports: { proxy: env.hostPort, hubApi: env.hubApiHostPort },
     images: builtImages(defaultTag(env.target)),
-    users: use.configMaps.includes('devUsers') ? parseDevUsers(fs.readFileSync(usersFile, 'utf8'), usersFile) : undefined,
+    users: use.configMaps.includes('devUsers')
+      ? parseDevUsers(fs.readFileSync(usersFile, 'utf8'), usersFile)
+      : undefined,
     deployConfig: resolveDeployConfig(env.configDir),
     keys: external ? { host: fakeKey('host') } : { client: fakeKey('client'), host: fakeKey('host') },
     cluster: external ? { clientKey: OPERATOR_KEY, knownHosts: OPERATOR_KNOWN_HOSTS } : undefined,

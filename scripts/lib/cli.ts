@@ -74,14 +74,16 @@ export function parseCommandLine<O extends Record<string, OptionSpec>>(
       { type: o.type, multiple: o.multiple === true, ...(o.short ? { short: o.short } : {}) },
     ]),
   )
-  let parsed
-  try {
-    parsed = parseArgs({
+  const parse = () =>
+    parseArgs({
       args: argv,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     })
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse()
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split(/\n|\. /)[0] ?? ''
     throw new UsageError(`${message.replace(/\.$/, '')} (see npm run ${spec.command} -- --help)`)
@@ -93,7 +95,9 @@ export function parseCommandLine<O extends Record<string, OptionSpec>>(
   const declared = spec.positionals ?? []
   const required = declared.filter((p) => !p.startsWith('[')).length
   if (parsed.positionals.length < required) {
-    throw new UsageError(`missing argument ${declared[parsed.positionals.length]} (see npm run ${spec.command} -- --help)`)
+    throw new UsageError(
+      `missing argument ${declared[parsed.positionals.length]} (see npm run ${spec.command} -- --help)`,
+    )
   }
   if (parsed.positionals.length > declared.length) {
     throw new UsageError(

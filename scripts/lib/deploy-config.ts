@@ -29,7 +29,8 @@ export const DEPLOY_KEYS: Record<string, string> = {
 export const FILE_NAME = 'deploy-config.yaml'
 
 /** DEPLOY_CONFIG_<UPPER_SNAKE>: the environment variable a key becomes. */
-export const envVarOf = (key: string): string => `DEPLOY_CONFIG_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`
+export const envVarOf = (key: string): string =>
+  `DEPLOY_CONFIG_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`
 
 export function parseDeployConfig(text: string, source: string): DeployConfig {
   let doc: unknown
@@ -42,8 +43,10 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new UserError(`${source}: expected a mapping of settings`)
   const config: DeployConfig = new Map()
   for (const [key, value] of Object.entries(doc)) {
-    if (!(key in DEPLOY_KEYS)) throw new UserError(`${source}: unknown deploy setting ${key} (known: ${Object.keys(DEPLOY_KEYS).join(', ')})`)
-    if (!['string', 'number', 'boolean'].includes(typeof value)) throw new UserError(`${source}: ${key} must be a string or a number`)
+    if (!(key in DEPLOY_KEYS))
+      throw new UserError(`${source}: unknown deploy setting ${key} (known: ${Object.keys(DEPLOY_KEYS).join(', ')})`)
+    if (!['string', 'number', 'boolean'].includes(typeof value))
+      throw new UserError(`${source}: ${key} must be a string or a number`)
     config.set(key, String(value))
   }
   return config

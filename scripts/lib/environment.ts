@@ -64,7 +64,8 @@ function readLauncherSettings(configDir: string): LauncherSettings {
   }
   return {
     hostPort: parsePort(settings.hostPort, `${file}: hostPort`),
-    hubApiHostPort: settings.hubApiHostPort === undefined ? undefined : parsePort(settings.hubApiHostPort, `${file}: hubApiHostPort`),
+    hubApiHostPort:
+      settings.hubApiHostPort === undefined ? undefined : parsePort(settings.hubApiHostPort, `${file}: hubApiHostPort`),
     target,
   }
 }
@@ -93,7 +94,8 @@ export function listEnvironments(root?: string): string[] {
 export function validEnvironmentName(name: string | undefined, known: string[]): string {
   const choices = known.length ? known.join(', ') : 'none found'
   if (!name) throw new UsageError(`no environment given; environments: ${choices}`)
-  if (!NAME.test(name)) throw new UsageError(`invalid environment name ${JSON.stringify(name)}; environments: ${choices}`)
+  if (!NAME.test(name))
+    throw new UsageError(`invalid environment name ${JSON.stringify(name)}; environments: ${choices}`)
   return name
 }
 

@@ -47,7 +47,13 @@ export async function exec(argv: string[], options: ExecOptions = {}): Promise<E
   if (!cmd) throw new Error('exec: empty command')
   const shown = argv.join(' ')
   const started = trace ? performance.now() : 0
-  const p = $({ quiet: true, verbose: false, nothrow: true, cwd: options.cwd, input: typeof options.input === 'string' || Buffer.isBuffer(options.input) ? options.input : undefined })`${cmd} ${args}`
+  const p = $({
+    quiet: true,
+    verbose: false,
+    nothrow: true,
+    cwd: options.cwd,
+    input: typeof options.input === 'string' || Buffer.isBuffer(options.input) ? options.input : undefined,
+  })`${cmd} ${args}`
   running.add(p)
   if (options.onLine) {
     const forward = splitLines(options.onLine)
@@ -75,7 +81,11 @@ export async function exec(argv: string[], options: ExecOptions = {}): Promise<E
   const result = { stdout: out.stdout, stderr: redact(out.stderr), exitCode: out.exitCode ?? 1 }
   if (result.exitCode !== 0 && !options.nothrow) {
     // zx runs commands through a shell, which says 127 for a missing one.
-    throw new CommandError(shown, result.exitCode, result.exitCode === 127 ? `${cmd}: command not found` : result.stderr)
+    throw new CommandError(
+      shown,
+      result.exitCode,
+      result.exitCode === 127 ? `${cmd}: command not found` : result.stderr,
+    )
   }
   return result
 }

@@ -38,7 +38,11 @@ interface PodPsEntry {
   Containers?: Array<{ Id: string; Names: string; Status: string }> | null
 }
 
-const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean)
+const lines = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
 
 export function parsePodPs(json: string): PodState[] {
   const entries = (JSON.parse(json || '[]') ?? []) as PodPsEntry[]
@@ -46,9 +50,7 @@ export function parsePodPs(json: string): PodState[] {
     name: p.Name,
     state: p.Status,
     labels: p.Labels ?? {},
-    containers: (p.Containers ?? [])
-      .filter((c) => c.Id !== p.InfraId)
-      .map((c) => ({ name: c.Names, state: c.Status })),
+    containers: (p.Containers ?? []).filter((c) => c.Id !== p.InfraId).map((c) => ({ name: c.Names, state: c.Status })),
   }))
 }
 
@@ -89,7 +91,9 @@ export function resourcesOf(names: ResourceNames): Resource[] {
 }
 
 export function present(inventory: Inventory, resource: Resource): boolean {
-  const list = { pod: inventory.pods.map((p) => p.name), volume: inventory.volumes, secret: inventory.secrets }[resource.kind]
+  const list = { pod: inventory.pods.map((p) => p.name), volume: inventory.volumes, secret: inventory.secrets }[
+    resource.kind
+  ]
   return list.includes(resource.name)
 }
 

@@ -25,7 +25,12 @@ export type ConfigMapKey = 'devUsers' | 'deployConfig'
  */
 export const TEMPLATE_NAMES = {
   volumes: { jupyterhub: 'jupyterhub-root', slurm: 'slurm-root' } satisfies Record<VolumeKey, string>,
-  secrets: { clientKey: 'ssh-client-key', hostKey: 'ssh-host-key', knownHosts: 'ssh-known-hosts', devLogin: 'dev-login' } satisfies Record<SecretKey, string>,
+  secrets: {
+    clientKey: 'ssh-client-key',
+    hostKey: 'ssh-host-key',
+    knownHosts: 'ssh-known-hosts',
+    devLogin: 'dev-login',
+  } satisfies Record<SecretKey, string>,
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' } satisfies Record<ConfigMapKey, string>,
 }
 

@@ -23,7 +23,12 @@ export async function checkPortFree(port: number, host: string): Promise<void> {
 
 /** Where `tool` would be run from: itself when it names a path, otherwise the first executable file of that name on PATH. */
 export function findExecutable(tool: string, searchPath: string = process.env.PATH ?? ''): string | undefined {
-  const candidates = tool.includes('/') ? [tool] : searchPath.split(':').filter(Boolean).map((dir) => path.join(dir, tool))
+  const candidates = tool.includes('/')
+    ? [tool]
+    : searchPath
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => path.join(dir, tool))
   return candidates.find((file) => {
     try {
       accessSync(file, constants.X_OK)

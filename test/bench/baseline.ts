@@ -20,7 +20,11 @@ const buildTmpRoot = path.join(here, '_build_tmp')
 export const benchNames = {
   pod: 'bench-jupyterhub-slurm',
   volumes: ['bench-jupyterhub_root', 'bench-slurm_root'],
-  secrets: ['bench-jupyterhub-slurm-ssh-client-key', 'bench-jupyterhub-slurm-ssh-host-key', 'bench-jupyterhub-slurm-dev-login'],
+  secrets: [
+    'bench-jupyterhub-slurm-ssh-client-key',
+    'bench-jupyterhub-slurm-ssh-host-key',
+    'bench-jupyterhub-slurm-dev-login',
+  ],
   images: { hub: 'localhost/bench-brics_jupyterhub:dev-latest', slurm: 'localhost/bench-brics_slurm:dev-latest' },
 }
 
@@ -90,8 +94,14 @@ async function checkUp(podman: string[]): Promise<void> {
   await check(`pod ${benchNames.pod} is ${state}, not Running`, state === 'Running')
   const inHub = (cmd: string) => $`${podman} exec ${benchNames.pod}-jupyterhub sh -c ${cmd}`.quiet().nothrow()
   const inSlurm = (cmd: string) => $`${podman} exec ${benchNames.pod}-slurm sh -c ${cmd}`.quiet().nothrow()
-  await check('hub has its key and config', inHub('test -s /srv/jupyterhub/ssh_key && test -f /etc/jupyterhub/jupyterhub_config.py').then((r) => r.ok))
-  await check('slurm volume owned by 64030', inSlurm('test "$(stat -c %u /var/log/slurmd.log)" = 64030').then((r) => r.ok))
+  await check(
+    'hub has its key and config',
+    inHub('test -s /srv/jupyterhub/ssh_key && test -f /etc/jupyterhub/jupyterhub_config.py').then((r) => r.ok),
+  )
+  await check(
+    'slurm volume owned by 64030',
+    inSlurm('test "$(stat -c %u /var/log/slurmd.log)" = 64030').then((r) => r.ok),
+  )
 }
 
 async function selftest(): Promise<void> {
@@ -103,7 +113,10 @@ async function selftest(): Promise<void> {
     await forceClean(podman)
   }
   const start = performance.now()
-  for (const [image, dir] of [[benchNames.images.hub, 'hub'], [benchNames.images.slurm, 'slurm']] as const) {
+  for (const [image, dir] of [
+    [benchNames.images.hub, 'hub'],
+    [benchNames.images.slurm, 'slurm'],
+  ] as const) {
     await $`${podman} build --target=stage-dev -t ${image} -f ${path.join(trivial, dir, 'Containerfile')} ${path.join(trivial, dir)}`.quiet()
   }
   console.log(`trivial images built in ${((performance.now() - start) / 1000).toFixed(2)} s`)

@@ -37,14 +37,22 @@ const BENCH_PORT = 18001
 
 const cli = {
   command: 'bench',
-  summary: 'Measure warm up/down against the shell baseline, peak memory, time to a usable notebook, and (--cold) parallel against serial builds.',
+  summary:
+    'Measure warm up/down against the shell baseline, peak memory, time to a usable notebook, and (--cold) parallel against serial builds.',
   options: {
-    pairs: { type: 'string', value: 'N', description: 'alternating baseline/ours pairs for the warm cycle (default 6, at least 5)' },
+    pairs: {
+      type: 'string',
+      value: 'N',
+      description: 'alternating baseline/ours pairs for the warm cycle (default 6, at least 5)',
+    },
     spawns: { type: 'string', value: 'N', description: 'notebook spawns to time (default 5)' },
     'no-warm': { type: 'boolean', description: 'skip the warm cycle and memory measurement' },
     'no-notebook': { type: 'boolean', description: 'skip the time-to-notebook measurement (needs the real images)' },
     cold: { type: 'boolean', description: 'also time cold builds, serial against parallel (several minutes)' },
-    trace: { type: 'boolean', description: 'print the commands of the last warm up and down of ours, with their times (JH_SLURM_TRACE)' },
+    trace: {
+      type: 'boolean',
+      description: 'print the commands of the last warm up and down of ours, with their times (JH_SLURM_TRACE)',
+    },
   },
 } as const
 
@@ -64,7 +72,11 @@ interface Timed {
 function timed(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const start = performance.now()
-    const child = spawn(argv[0] as string, argv.slice(1), { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let output = ''
     let peak = 0
     const sample = () => {
@@ -84,7 +96,12 @@ function timed(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }
     child.on('close', (code) => {
       clearInterval(timer)
       const seconds = (performance.now() - start) / 1000
-      if (code !== 0) reject(new UserError(`${argv.slice(0, 4).join(' ')} failed (exit ${code}):\n${output.trim().split('\n').slice(-8).join('\n')}`))
+      if (code !== 0)
+        reject(
+          new UserError(
+            `${argv.slice(0, 4).join(' ')} failed (exit ${code}):\n${output.trim().split('\n').slice(-8).join('\n')}`,
+          ),
+        )
       else resolve({ seconds, peakRssKiB: peak, output })
     })
   })
@@ -93,7 +110,11 @@ function timed(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }
 /** A copy of the repository whose images are the trivial ones, with an environment `bench`. */
 function makeScratchRepo(): void {
   fs.rmSync(scratch, { recursive: true, force: true })
-  const copy = (from: string, to = from) => fs.cpSync(path.join(repoRoot, from), path.join(scratch, to), { recursive: true, filter: (src) => !src.includes('.compiled') })
+  const copy = (from: string, to = from) =>
+    fs.cpSync(path.join(repoRoot, from), path.join(scratch, to), {
+      recursive: true,
+      filter: (src) => !src.includes('.compiled'),
+    })
   copy('scripts')
   copy('package.json')
   copy('jh_slurm_pod.yaml')
@@ -102,17 +123,29 @@ function makeScratchRepo(): void {
   fs.writeFileSync(path.join(scratch, 'config', BENCH_ENV, 'deploy-config.yaml'), '{}\n')
   fs.writeFileSync(path.join(scratch, 'config', BENCH_ENV, 'launcher.yaml'), `hostPort: ${BENCH_PORT}\n`)
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(scratch, 'node_modules'))
-  for (const [dir, trivial, clone] of [['brics_jupyterhub', 'hub', 'bricsauthenticator'], ['brics_slurm', 'slurm', 'slurmspawner_wrappers']] as const) {
+  for (const [dir, trivial, clone] of [
+    ['brics_jupyterhub', 'hub', 'bricsauthenticator'],
+    ['brics_slurm', 'slurm', 'slurmspawner_wrappers'],
+  ] as const) {
     copy(`${dir}/build.args`)
     // The trivial images' base, under the name their build argument gives it.
     const args = path.join(scratch, dir, 'build.args')
-    fs.writeFileSync(args, fs.readFileSync(args, 'utf8').replace(/^BASE_IMAGE=.*$/m, 'BASE_IMAGE=localhost/test-double/debian:bookworm'))
-    fs.copyFileSync(path.join(here, 'trivial-images', trivial, 'Containerfile'), path.join(scratch, dir, 'Containerfile'))
+    fs.writeFileSync(
+      args,
+      fs.readFileSync(args, 'utf8').replace(/^BASE_IMAGE=.*$/m, 'BASE_IMAGE=localhost/test-double/debian:bookworm'),
+    )
+    fs.copyFileSync(
+      path.join(here, 'trivial-images', trivial, 'Containerfile'),
+      path.join(scratch, dir, 'Containerfile'),
+    )
     // Clones exist at their pins: `up` skips the clone step, as in a warm cycle.
     const cloneDir = path.join(scratch, dir, '_dev_build_data', clone)
     fs.mkdirSync(cloneDir, { recursive: true })
-    const pin = new RegExp(`^${clone.toUpperCase()}_REF=(.*)$`, 'm').exec(fs.readFileSync(path.join(repoRoot, dir, 'build.args'), 'utf8'))?.[1]
-    const git = (...args: string[]) => execFileSync('git', ['-C', cloneDir, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args])
+    const pin = new RegExp(`^${clone.toUpperCase()}_REF=(.*)$`, 'm').exec(
+      fs.readFileSync(path.join(repoRoot, dir, 'build.args'), 'utf8'),
+    )?.[1]
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', cloneDir, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args])
     git('init', '--quiet')
     git('commit', '--quiet', '--allow-empty', '--message', 'stand-in for the pinned release')
     if (pin) git('tag', pin)
@@ -122,10 +155,15 @@ function makeScratchRepo(): void {
 let traceOurs = false
 const oursEnv = (): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env, JH_SLURM_TRACE: traceOurs ? '1' : '' }
-  for (const key of Object.keys(env)) if (/^JH_SLURM_(HUB|SLURM)_ARGS_FILE$|^JH_SLURM_BUILD_CA_BUNDLE$/.test(key)) delete env[key]
+  for (const key of Object.keys(env))
+    if (/^JH_SLURM_(HUB|SLURM)_ARGS_FILE$|^JH_SLURM_BUILD_CA_BUNDLE$/.test(key)) delete env[key]
   return env
 }
-const oursUp = () => timed([process.execPath, 'scripts/run.mjs', 'up', BENCH_ENV, '--wait', '0', '--tag', 'bench'], { cwd: scratch, env: oursEnv() })
+const oursUp = () =>
+  timed([process.execPath, 'scripts/run.mjs', 'up', BENCH_ENV, '--wait', '0', '--tag', 'bench'], {
+    cwd: scratch,
+    env: oursEnv(),
+  })
 const oursDown = () => timed([process.execPath, 'scripts/run.mjs', 'down', BENCH_ENV], { cwd: scratch, env: oursEnv() })
 
 interface Row {
@@ -145,7 +183,13 @@ async function warmCycle(pairs: number): Promise<{ rows: Row[]; data: Record<str
   await runBaseline('down')
   await oursUp()
   await oursDown()
-  const t = { baselineUp: [] as number[], oursUp: [] as number[], baselineDown: [] as number[], oursDown: [] as number[], rss: [] as number[] }
+  const t = {
+    baselineUp: [] as number[],
+    oursUp: [] as number[],
+    baselineDown: [] as number[],
+    oursDown: [] as number[],
+    rss: [] as number[],
+  }
   for (let i = 0; i < pairs; i++) {
     const baseline = async () => {
       t.baselineUp.push(await runBaseline('up'))
@@ -158,7 +202,10 @@ async function warmCycle(pairs: number): Promise<{ rows: Row[]; data: Record<str
       const down = await oursDown()
       t.oursDown.push(down.seconds)
       if (traceOurs && i === pairs - 1) {
-        for (const [step, run] of [['up', up], ['down', down]] as const) {
+        for (const [step, run] of [
+          ['up', up],
+          ['down', down],
+        ] as const) {
           console.log(`  trace of ours, ${step} (${run.seconds.toFixed(2)} s):`)
           for (const line of run.output.split('\n')) if (line.startsWith('[trace]')) console.log(`    ${line}`)
         }
@@ -176,9 +223,24 @@ async function warmCycle(pairs: number): Promise<{ rows: Row[]; data: Record<str
   const peak = Math.max(...t.rss)
   return {
     rows: [
-      { target: 'warm up (no wait), ours / baseline', figure: `${median(t.oursUp).toFixed(2)} s / ${median(t.baselineUp).toFixed(2)} s = ×${upRatio.toFixed(2)}`, goal: '≤ ×1.00', met: upRatio <= 1 },
-      { target: 'down, ours / baseline', figure: `${median(t.oursDown).toFixed(2)} s / ${median(t.baselineDown).toFixed(2)} s = ×${downRatio.toFixed(2)}`, goal: '≤ ×1.00', met: downRatio <= 1 },
-      { target: 'launcher peak RSS during up', figure: `${peak.toFixed(0)} MiB (median ${median(t.rss).toFixed(0)})`, goal: '≤ 100 MiB', met: peak <= 100 },
+      {
+        target: 'warm up (no wait), ours / baseline',
+        figure: `${median(t.oursUp).toFixed(2)} s / ${median(t.baselineUp).toFixed(2)} s = ×${upRatio.toFixed(2)}`,
+        goal: '≤ ×1.00',
+        met: upRatio <= 1,
+      },
+      {
+        target: 'down, ours / baseline',
+        figure: `${median(t.oursDown).toFixed(2)} s / ${median(t.baselineDown).toFixed(2)} s = ×${downRatio.toFixed(2)}`,
+        goal: '≤ ×1.00',
+        met: downRatio <= 1,
+      },
+      {
+        target: 'launcher peak RSS during up',
+        figure: `${peak.toFixed(0)} MiB (median ${median(t.rss).toFixed(0)})`,
+        goal: '≤ 100 MiB',
+        met: peak <= 100,
+      },
     ],
     data: { pairs, ...t, upRatio, downRatio, peakRssMiB: peak },
   }
@@ -204,24 +266,48 @@ async function timeToNotebook(spawns: number): Promise<{ rows: Row[]; data: Reco
     for (let i = 0; i < spawns; i++) {
       const form = await client.request('jupyter/hub/spawn')
       const start = performance.now()
-      await client.request(formAction(form.body), { form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' } })
-      const { value } = await pollUntil(120_000, async () => {
-        const r = await client.request(`jupyter/user/${user}/lab`)
-        return r.status === 200 && r.url.includes(`/jupyter/user/${user}/lab`) && /JupyterLab/.test(r.body) ? true : undefined
-      }, 100)
+      await client.request(formAction(form.body), {
+        form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
+      })
+      const { value } = await pollUntil(
+        120_000,
+        async () => {
+          const r = await client.request(`jupyter/user/${user}/lab`)
+          return r.status === 200 && r.url.includes(`/jupyter/user/${user}/lab`) && /JupyterLab/.test(r.body)
+            ? true
+            : undefined
+        },
+        100,
+      )
       if (!value) throw new UserError(`spawn ${i + 1}: JupyterLab did not answer within 120 s`)
       seconds.push((performance.now() - start) / 1000)
       console.log(`  spawn ${i + 1}: ${seconds.at(-1)?.toFixed(2)} s`)
       await client.api(`jupyter/hub/api/users/${user}/server`, 'DELETE')
-      await pollUntil(120_000, async () => ((await inContainer(containerName(names, 'slurm'), ['squeue', '-h'])) === '' ? true : undefined), 200)
-      await pollUntil(60_000, async () => (JSON.parse((await client.api(`jupyter/hub/api/users/${user}`)).body).servers?.[''] ? undefined : true), 200)
+      await pollUntil(
+        120_000,
+        async () => ((await inContainer(containerName(names, 'slurm'), ['squeue', '-h'])) === '' ? true : undefined),
+        200,
+      )
+      await pollUntil(
+        60_000,
+        async () =>
+          JSON.parse((await client.api(`jupyter/hub/api/users/${user}`)).body).servers?.[''] ? undefined : true,
+        200,
+      )
     }
   } finally {
     await timed([process.execPath, 'scripts/run.mjs', 'down', env], { cwd: repoRoot })
   }
   const m = median(seconds)
   return {
-    rows: [{ target: 'spawn request → JupyterLab through the proxy (dev)', figure: `${m.toFixed(2)} s median of ${seconds.length}`, goal: '≤ 4 s', met: m <= 4 }],
+    rows: [
+      {
+        target: 'spawn request → JupyterLab through the proxy (dev)',
+        figure: `${m.toFixed(2)} s median of ${seconds.length}`,
+        goal: '≤ 4 s',
+        met: m <= 4,
+      },
+    ],
     data: { spawns: seconds },
   }
 }
@@ -245,12 +331,23 @@ async function coldBuild(parallel: boolean, bases: string[]): Promise<ColdBuild>
   fs.rmSync(store, { recursive: true, force: true })
   const podman = [...podmanCommand(), '--root', path.join(store, 'root'), '--runroot', path.join(store, 'run')]
   const archive = path.join(here, '_build_tmp', 'bases.tar')
-  if (!fs.existsSync(archive)) await timed([...podmanCommand(), 'save', '--multi-image-archive', '--output', archive, ...bases], { cwd: repoRoot })
+  if (!fs.existsSync(archive))
+    await timed([...podmanCommand(), 'save', '--multi-image-archive', '--output', archive, ...bases], { cwd: repoRoot })
   await timed([...podman, 'load', '--input', archive], { cwd: repoRoot })
   const env = { ...process.env, JH_SLURM_PODMAN: podman.join(' ') }
   const build = async (images: string[]): Promise<ColdBuild> => {
     const before = busyCoreSeconds()
-    const { seconds } = await timed([process.execPath, 'scripts/run.mjs', 'build-images', ...images.flatMap((i) => ['--image', i]), '--tag', 'bench-cold'], { cwd: repoRoot, env })
+    const { seconds } = await timed(
+      [
+        process.execPath,
+        'scripts/run.mjs',
+        'build-images',
+        ...images.flatMap((i) => ['--image', i]),
+        '--tag',
+        'bench-cold',
+      ],
+      { cwd: repoRoot, env },
+    )
     return { seconds, busy: busyCoreSeconds() - before }
   }
   try {
@@ -279,7 +376,8 @@ async function coldBuilds(): Promise<{ rows: Row[]; data: Record<string, unknown
   const serial = await coldBuild(false, bases)
   const parallel = await coldBuild(true, bases)
   const cores = os.availableParallelism()
-  const describe = (b: ColdBuild) => `${b.seconds.toFixed(1)} s, CPUs busy ${b.busy.toFixed(0)} core-s (${(b.busy / b.seconds).toFixed(2)} of ${cores} cores on average)`
+  const describe = (b: ColdBuild) =>
+    `${b.seconds.toFixed(1)} s, CPUs busy ${b.busy.toFixed(0)} core-s (${(b.busy / b.seconds).toFixed(2)} of ${cores} cores on average)`
   console.log(`  serial: ${describe(serial)}`)
   console.log(`  parallel: ${describe(parallel)}`)
   const ratio = parallel.seconds / serial.seconds
@@ -296,7 +394,15 @@ async function coldBuilds(): Promise<{ rows: Row[]; data: Record<string, unknown
         met: ratio <= 0.7,
       },
     ],
-    data: { serialSeconds: serial.seconds, parallelSeconds: parallel.seconds, serialBusyCoreSeconds: serial.busy, parallelBusyCoreSeconds: parallel.busy, cores, ratio, cpuFloorRatio: floor },
+    data: {
+      serialSeconds: serial.seconds,
+      parallelSeconds: parallel.seconds,
+      serialBusyCoreSeconds: serial.busy,
+      parallelBusyCoreSeconds: parallel.busy,
+      cores,
+      ratio,
+      cpuFloorRatio: floor,
+    },
   }
 }
 
@@ -332,6 +438,9 @@ runMain(async () => {
   const width = Math.max(...rows.map((r) => r.target.length))
   const figureWidth = Math.max(...rows.map((r) => r.figure.length))
   console.log(`\n${'target'.padEnd(width)}  ${'figure'.padEnd(figureWidth)}  goal        met`)
-  for (const r of rows) console.log(`${r.target.padEnd(width)}  ${r.figure.padEnd(figureWidth)}  ${r.goal.padEnd(10)}  ${r.met ? 'yes' : 'NO'}`)
+  for (const r of rows)
+    console.log(
+      `${r.target.padEnd(width)}  ${r.figure.padEnd(figureWidth)}  ${r.goal.padEnd(10)}  ${r.met ? 'yes' : 'NO'}`,
+    )
   console.log(`\n(${out})`)
 })

@@ -54,7 +54,8 @@ await whenProvisioned(() => {
 
   test.before(async () => {
     for (const { name, dest } of clones) clonedBefore.set(name, fs.existsSync(dest))
-    if (inCI && [...clonedBefore.values()].some(Boolean)) console.warn('  [e2e] clones exist already: the clone step is checked on what they hold')
+    if (inCI && [...clonedBefore.values()].some(Boolean))
+      console.warn('  [e2e] clones exist already: the clone step is checked on what they hold')
     fs.mkdirSync(outputDir, { recursive: true })
     if (fs.existsSync(realauthUsers)) savedRealauthUsers = fs.readFileSync(realauthUsers, 'utf8')
     // A previous run that died may have left an environment up.
@@ -66,23 +67,32 @@ await whenProvisioned(() => {
     await podmanSucceeds(['rm', '--force', HUB_CONTAINER])
     if (savedRealauthUsers === undefined) fs.rmSync(realauthUsers, { force: true })
     else fs.writeFileSync(realauthUsers, savedRealauthUsers)
-    fs.writeFileSync(path.join(outputDir, 'e2e-timings.json'), `${JSON.stringify(Object.fromEntries(timings), null, 2)}\n`)
+    fs.writeFileSync(
+      path.join(outputDir, 'e2e-timings.json'),
+      `${JSON.stringify(Object.fromEntries(timings), null, 2)}\n`,
+    )
     console.log(`  [e2e] phase timings (s): ${timings.map(([n, s]) => `${n} ${s.toFixed(1)}`).join('; ')}`)
   })
 
   test('1. up dev_dummyauth exits 0 and the pod runs both containers', async () => {
     const run = await phase('up dev_dummyauth (builds images)', () => npmRun('up', ['dev_dummyauth'], { env: upEnv }))
     assert.is(run.code, 0, 'npm run up failed')
-    for (const [name, ref] of [['bricsauthenticator', 'v0\\.7\\.0'], ['slurmspawner_wrappers', 'v0\\.2\\.1']] as const) {
+    for (const [name, ref] of [
+      ['bricsauthenticator', 'v0\\.7\\.0'],
+      ['slurmspawner_wrappers', 'v0\\.2\\.1'],
+    ] as const) {
       // A fresh checkout (as in CI) must run the clone step, from the bundle, at the pin ...
-      if (!clonedBefore.get(name)) assert.match(run.output, new RegExp(`${name}: cloned \\S+${name}\\.bundle at ${ref} \\(commit [0-9a-f]{12}\\)`))
+      if (!clonedBefore.get(name))
+        assert.match(run.output, new RegExp(`${name}: cloned \\S+${name}\\.bundle at ${ref} \\(commit [0-9a-f]{12}\\)`))
       // ... and a kept clone must hold the pin, or this run did not test the pinned code.
       else assert.match(run.output, new RegExp(`${name}: \\S+ exists, clone skipped \\(commit [0-9a-f]{12}\\)`))
     }
     assert.not.match(run.output, /warning: (bricsauthenticator|slurmspawner_wrappers)/)
     for (const { dest } of clones) assert.ok(fs.existsSync(path.join(dest, 'pyproject.toml')), dest)
-    const pod = JSON.parse(await podmanOut(['pod', 'inspect', dummy.pod])) as { State: string } | Array<{ State: string }>
-    assert.is((Array.isArray(pod) ? pod[0]?.State : pod.State), 'Running')
+    const pod = JSON.parse(await podmanOut(['pod', 'inspect', dummy.pod])) as
+      | { State: string }
+      | Array<{ State: string }>
+    assert.is(Array.isArray(pod) ? pod[0]?.State : pod.State, 'Running')
     const states = await podmanOut(['ps', '--filter', `pod=${dummy.pod}`, '--format', '{{.Names}} {{.State}}'])
     assert.match(states, new RegExp(`${HUB_CONTAINER} running`))
     assert.match(states, new RegExp(`${SLURM_CONTAINER} running`))
@@ -101,12 +111,17 @@ await whenProvisioned(() => {
   test('the Slurm container refuses bad user names too, and made the good ones', async () => {
     const hook = '/usr/local/lib/slurm-pod/start.d/10-create-dev-users.sh'
     for (const bad of ['Bad.project', 'user;id.project', 'a.b.c', `${'u'.repeat(30)}.pp`]) {
-      const run = await podman(['exec', '-e', `DEV_USER_CONFIG_UNIX_USERNAMES=${bad}`, SLURM_CONTAINER, hook], { nothrow: true })
+      const run = await podman(['exec', '-e', `DEV_USER_CONFIG_UNIX_USERNAMES=${bad}`, SLURM_CONTAINER, hook], {
+        nothrow: true,
+      })
       assert.is.not(run.exitCode, 0, bad)
       assert.match(run.stderr, /invalid name/, bad)
     }
     assert.match(await inSlurm(['id', ACCOUNT]), /jupyterusers/)
-    assert.match(await inSlurm(['getent', 'passwd', 'otheruser.project1']), /:\/home\/project1\/otheruser\.project1:\/bin\/bash$/)
+    assert.match(
+      await inSlurm(['getent', 'passwd', 'otheruser.project1']),
+      /:\/home\/project1\/otheruser\.project1:\/bin\/bash$/,
+    )
     const sudo = await inSlurm(['sudo', '-l', '-U', 'jupyterspawner'])
     assert.match(sudo, /\(%jupyterusers\) NOPASSWD: .*slurmspawner_sbatch/)
     assert.not.match(sudo, /\(ALL/)
@@ -115,27 +130,50 @@ await whenProvisioned(() => {
   test('the images hold the pinned releases of the real packages', async () => {
     const hub = await podmanOut(['exec', HUB_CONTAINER, 'python3', '-m', 'pip', 'show', 'bricsauthenticator'])
     assert.match(hub, /^Version: 0\.7\.0$/m)
-    assert.match(hub, /Location: \/srv\/venv\//, 'installed next to JupyterHub, in the base image\'s venv')
+    assert.match(hub, /Location: \/srv\/venv\//, "installed next to JupyterHub, in the base image's venv")
     assert.match(await podmanOut(['exec', HUB_CONTAINER, 'jupyterhub', '--version']), /^5\.4\.2/)
     const slurm = await inSlurm(['/opt/jupyter/slurmspawner_wrappers/bin/pip', 'show', 'slurmspawner_wrappers'])
     assert.match(slurm, /^Version: 0\.2\.1$/m)
   })
 
   test('the real packages pass their own test suites inside the dev images', async () => {
-    const hub = await podman(['exec', HUB_CONTAINER, 'sh', '-c', 'cd /srv/dev_data/bricsauthenticator && python3 -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
+    const hub = await podman(
+      [
+        'exec',
+        HUB_CONTAINER,
+        'sh',
+        '-c',
+        'cd /srv/dev_data/bricsauthenticator && python3 -m pytest -q -p no:cacheprovider tests',
+      ],
+      { nothrow: true },
+    )
     assert.is(hub.exitCode, 0, `${hub.stdout}${hub.stderr}`)
     assert.match(hub.stdout, /\d+ passed/)
-    const slurm = await podman(['exec', SLURM_CONTAINER, 'sh', '-c', 'cd /srv/dev_data/slurmspawner_wrappers && /opt/jupyter/slurmspawner_wrappers/bin/python -m pytest -q -p no:cacheprovider tests'], { nothrow: true })
+    const slurm = await podman(
+      [
+        'exec',
+        SLURM_CONTAINER,
+        'sh',
+        '-c',
+        'cd /srv/dev_data/slurmspawner_wrappers && /opt/jupyter/slurmspawner_wrappers/bin/python -m pytest -q -p no:cacheprovider tests',
+      ],
+      { nothrow: true },
+    )
     assert.is(slurm.exitCode, 0, `${slurm.stdout}${slurm.stderr}`)
     assert.match(slurm.stdout, /\d+ passed/)
     const summary = (out: string) => out.trim().split('\n').pop()
-    console.log(`  [e2e] pytest in the hub image, bricsauthenticator: ${summary(hub.stdout)}; in the Slurm image, slurmspawner_wrappers: ${summary(slurm.stdout)}`)
+    console.log(
+      `  [e2e] pytest in the hub image, bricsauthenticator: ${summary(hub.stdout)}; in the Slurm image, slurmspawner_wrappers: ${summary(slurm.stdout)}`,
+    )
   })
 
   test('a second up is refused and leaves the running environment alone', async () => {
     const run = await npmRun('up', ['dev_dummyauth'], { env: upEnv })
     assert.is(run.code, 1)
-    assert.match(run.output, /error: environment dev_dummyauth is already up \(volume jupyterhub-root-dev-dummyauth and \d+ more\); run `npm run down -- dev_dummyauth` first/)
+    assert.match(
+      run.output,
+      /error: environment dev_dummyauth is already up \(volume jupyterhub-root-dev-dummyauth and \d+ more\); run `npm run down -- dev_dummyauth` first/,
+    )
     assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
   })
@@ -143,12 +181,16 @@ await whenProvisioned(() => {
   test('3. the dummy login needs the password, then offers exactly project1 and project2', async () => {
     let page = await client.request('jupyter/hub/login')
     assert.is(page.status, 200)
-    const refused = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password: 'not-the-password' } })
+    const refused = await client.request('jupyter/hub/login', {
+      form: { _xsrf: formXsrf(page.body), password: 'not-the-password' },
+    })
     assert.is(refused.status, 403)
     const without = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(refused.body) } })
     assert.is(without.status, 403)
     assert.not.ok(client.cookies.has('jupyterhub-hub-login'))
-    page = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(without.body), password: devLoginPassword() } })
+    page = await client.request('jupyter/hub/login', {
+      form: { _xsrf: formXsrf(without.body), password: devLoginPassword() },
+    })
     assert.is(page.status, 200)
     assert.match(page.url, /\/jupyter\/hub\/spawn$/)
     assert.equal(selectOptions(page.body, 'brics_project'), PROJECTS)
@@ -170,7 +212,15 @@ await whenProvisioned(() => {
     const details = await inSlurm(['scontrol', 'show', 'job', jobId])
     assert.match(details, new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`))
     const log = `${HOME}/jupyterhub_slurmspawner_${jobId}.log`
-    await waitFor('the job log', 60_000, async () => (await inSlurm(['test', '-f', log]).then(() => true, () => undefined)))
+    await waitFor(
+      'the job log',
+      60_000,
+      async () =>
+        await inSlurm(['test', '-f', log]).then(
+          () => true,
+          () => undefined,
+        ),
+    )
     assert.is(await inSlurm(['stat', '-c', '%U', log]), ACCOUNT)
     const sshd = await inSlurm(['cat', '/var/log/sshd.log'])
     assert.match(sshd, /Accepted publickey for jupyterspawner from (127\.0\.0\.1|::1)/)
@@ -178,10 +228,15 @@ await whenProvisioned(() => {
 
   test('5. the server becomes ready and answers through the proxy', async () => {
     const lab = await phase('server ready', () =>
-      waitFor('the notebook server', 420_000, async () => {
-        const r = await client.request(`jupyter/user/${USER}/lab`)
-        return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
-      }, 3000),
+      waitFor(
+        'the notebook server',
+        420_000,
+        async () => {
+          const r = await client.request(`jupyter/user/${USER}/lab`)
+          return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
+        },
+        3000,
+      ),
     )
     assert.match(lab.body, /JupyterLab/)
     const status = await client.request(`jupyter/user/${USER}/api/status`)
@@ -205,7 +260,16 @@ await whenProvisioned(() => {
   test('8. in a real browser: log in, choose project1, run a notebook cell in the Slurm job', async () => {
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     })
     let output = ''
     let browserJob = ''
@@ -216,7 +280,9 @@ await whenProvisioned(() => {
         await page.fill('input[name="password"]', devLoginPassword())
         await Promise.all([page.waitForURL(/\/hub\/spawn/), page.click('button[type="submit"], input[type="submit"]')])
         await page.selectOption('select[name="brics_project"]', 'project1.brics')
-        await page.click('#spawn_form input[type="submit"], #spawn_form button[type="submit"], form input[type="submit"], form button[type="submit"]')
+        await page.click(
+          '#spawn_form input[type="submit"], #spawn_form button[type="submit"], form input[type="submit"], form button[type="submit"]',
+        )
         await page.waitForURL(new RegExp(`/jupyter/user/${USER}/lab`), { timeout: 420_000 })
         await page.waitForSelector('.jp-Launcher', { timeout: 120_000 })
       })
@@ -227,9 +293,14 @@ await whenProvisioned(() => {
         await page.click('.jp-LauncherCard[data-category="Notebook"]')
         await page.waitForSelector('.jp-NotebookPanel .jp-Cell .cm-content', { timeout: 60_000 })
         // A cell run before the kernel is connected can be lost: wait until the status bar says it is idle.
-        await page.locator('#jp-main-statusbar').getByText(/\|\s*Idle/).waitFor({ timeout: 120_000 })
+        await page
+          .locator('#jp-main-statusbar')
+          .getByText(/\|\s*Idle/)
+          .waitFor({ timeout: 120_000 })
         await page.click('.jp-NotebookPanel .jp-Cell .cm-content')
-        await page.keyboard.type('import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"))')
+        await page.keyboard.type(
+          'import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"))',
+        )
         await page.keyboard.press('Shift+Enter')
         const result = await page.waitForSelector('.jp-OutputArea-output:has-text("RESULT")', { timeout: 120_000 })
         output = (await result.textContent()) ?? ''
@@ -245,7 +316,9 @@ await whenProvisioned(() => {
     assert.is(output.trim(), `RESULT ${ACCOUNT} ${browserJob}`)
     const stop = await client.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
     assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
-    await waitFor('the browser-started job to end', 120_000, async () => ((await inSlurm(['squeue', '-h', '-u', ACCOUNT])) === '' ? true : undefined))
+    await waitFor('the browser-started job to end', 120_000, async () =>
+      (await inSlurm(['squeue', '-h', '-u', ACCOUNT])) === '' ? true : undefined,
+    )
   })
 
   test('9. dev_realauth comes up beside dev_dummyauth: tokens from a real issuer; only valid ones with a project on the platform get in', async () => {
@@ -256,8 +329,13 @@ await whenProvisioned(() => {
     try {
       fs.writeFileSync(realauthUsers, 'testuser.project1\ntestuser.project2\n')
       const settings = path.join(outputDir, 'realauth-deploy-config.yaml')
-      fs.writeFileSync(settings, `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`)
-      const run = await phase('up dev_realauth', () => npmRun('up', ['dev_realauth'], { env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings } }))
+      fs.writeFileSync(
+        settings,
+        `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`,
+      )
+      const run = await phase('up dev_realauth', () =>
+        npmRun('up', ['dev_realauth'], { env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings } }),
+      )
       assert.is(run.code, 0)
       assert.match(run.output, /Environment dev_realauth is up: http:\/\/127\.0\.0\.1:8001\/jupyter\//)
 
@@ -265,8 +343,17 @@ await whenProvisioned(() => {
       const claims = {
         short_name: USER,
         projects: {
-          'project1.brics': { name: 'Project One', resources: [{ name: platform, username: ACCOUNT }, { name: 'e2e.clusters.shared', username: ACCOUNT }] },
-          'project2.brics': { name: 'Project Two', resources: [{ name: 'e2e.clusters.shared', username: 'testuser.project2' }] },
+          'project1.brics': {
+            name: 'Project One',
+            resources: [
+              { name: platform, username: ACCOUNT },
+              { name: 'e2e.clusters.shared', username: ACCOUNT },
+            ],
+          },
+          'project2.brics': {
+            name: 'Project Two',
+            resources: [{ name: 'e2e.clusters.shared', username: 'testuser.project2' }],
+          },
         },
       }
       const offPlatform = { short_name: USER, projects: { 'project2.brics': claims.projects['project2.brics'] } }
@@ -280,37 +367,58 @@ await whenProvisioned(() => {
       ]
       for (const [what, token, status] of refusals) {
         const stranger = new HubClient(REALAUTH_HUB)
-        const response = await stranger.request('jupyter/hub/login', { headers: token ? { 'X-Auth-Id-Token': token } : {} })
+        const response = await stranger.request('jupyter/hub/login', {
+          headers: token ? { 'X-Auth-Id-Token': token } : {},
+        })
         assert.is(response.status, status, `${what}: ${response.status}`)
         assert.not.ok(stranger.cookies.has('jupyterhub-hub-login'), `${what}: logged in`)
       }
       assert.is(await inRealauthSlurm(['squeue', '-h']), '', 'a refused login spawned a job')
-      assert.ok((issuer.hits.get('/realms/e2e/protocol/openid-connect/certs') ?? 0) > 0, 'the hub fetched the JWKS from the issuer')
+      assert.ok(
+        (issuer.hits.get('/realms/e2e/protocol/openid-connect/certs') ?? 0) > 0,
+        'the hub fetched the JWKS from the issuer',
+      )
 
       const user = new HubClient(REALAUTH_HUB)
-      const form = await user.request('jupyter/hub/login', { headers: { 'X-Auth-Id-Token': await issuer.token(claims) } })
+      const form = await user.request('jupyter/hub/login', {
+        headers: { 'X-Auth-Id-Token': await issuer.token(claims) },
+      })
       assert.is(form.status, 200)
       assert.match(form.url, /\/jupyter\/hub\/spawn$/)
       assert.equal(selectOptions(form.body, 'brics_project'), ['project1.brics'])
       await phase('realauth: spawn request', () =>
-        user.request(formAction(form.body), { form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' } }),
+        user.request(formAction(form.body), {
+          form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
+        }),
       )
       const job = await waitFor('the realauth job in squeue', 120_000, async () => {
-        const line = (await inRealauthSlurm(['squeue', '-h', '-o', '%i|%u'])).split('\n').find((l) => l.endsWith(`|${ACCOUNT}`))
+        const line = (await inRealauthSlurm(['squeue', '-h', '-o', '%i|%u']))
+          .split('\n')
+          .find((l) => l.endsWith(`|${ACCOUNT}`))
         return line?.split('|')[0]
       })
       await phase('realauth: server ready', () =>
-        waitFor('the realauth notebook server', 420_000, async () => {
-          const r = await user.request(`jupyter/user/${USER}/lab`)
-          return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
-        }, 2000),
+        waitFor(
+          'the realauth notebook server',
+          420_000,
+          async () => {
+            const r = await user.request(`jupyter/user/${USER}/lab`)
+            return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
+          },
+          2000,
+        ),
       )
-      assert.match(await inRealauthSlurm(['scontrol', 'show', 'job', job]), new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`))
+      assert.match(
+        await inRealauthSlurm(['scontrol', 'show', 'job', job]),
+        new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`),
+      )
       // The job ran in dev_realauth's own Slurm, not in the other environment's.
       assert.is(await inSlurm(['squeue', '-h']), '')
       const stop = await user.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
       assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
-      await waitFor('the realauth job to end', 120_000, async () => ((await inRealauthSlurm(['squeue', '-h'])) === '' ? true : undefined))
+      await waitFor('the realauth job to end', 120_000, async () =>
+        (await inRealauthSlurm(['squeue', '-h'])) === '' ? true : undefined,
+      )
     } finally {
       await issuer.close()
     }
@@ -320,22 +428,42 @@ await whenProvisioned(() => {
     for (const hub of [HUB, REALAUTH_HUB]) assert.ok((await fetch(new URL('jupyter/hub/health', hub))).ok, hub)
     const text = await npmRun('status')
     assert.is(text.code, 0)
-    assert.match(text.output, /dev_dummyauth\s+http:\/\/127\.0\.0\.1:8000\/jupyter\/\s+pod jupyterhub-slurm-dev-dummyauth Running \(jupyterhub running, slurm running\)/)
-    assert.match(text.output, /dev_realauth\s+http:\/\/127\.0\.0\.1:8001\/jupyter\/\s+pod jupyterhub-slurm-dev-realauth Running \(jupyterhub running, slurm running\)/)
+    assert.match(
+      text.output,
+      /dev_dummyauth\s+http:\/\/127\.0\.0\.1:8000\/jupyter\/\s+pod jupyterhub-slurm-dev-dummyauth Running \(jupyterhub running, slurm running\)/,
+    )
+    assert.match(
+      text.output,
+      /dev_realauth\s+http:\/\/127\.0\.0\.1:8001\/jupyter\/\s+pod jupyterhub-slurm-dev-realauth Running \(jupyterhub running, slurm running\)/,
+    )
     const json = await npmRun('status', ['--json'])
     assert.is(json.code, 0)
-    const { environments } = JSON.parse(json.output) as { environments: Array<{ environment: string; url: string; pod: { state: string }; containers: Array<{ name: string; state: string }> }> }
-    assert.equal(environments.map((e) => [e.environment, e.url, e.pod.state]), [
-      ['dev_dummyauth', 'http://127.0.0.1:8000/jupyter/', 'Running'],
-      ['dev_realauth', 'http://127.0.0.1:8001/jupyter/', 'Running'],
-    ])
-    for (const e of environments) assert.equal(e.containers.map((c) => `${c.name} ${c.state}`).sort(), ['jupyterhub running', 'slurm running'])
+    const { environments } = JSON.parse(json.output) as {
+      environments: Array<{
+        environment: string
+        url: string
+        pod: { state: string }
+        containers: Array<{ name: string; state: string }>
+      }>
+    }
+    assert.equal(
+      environments.map((e) => [e.environment, e.url, e.pod.state]),
+      [
+        ['dev_dummyauth', 'http://127.0.0.1:8000/jupyter/', 'Running'],
+        ['dev_realauth', 'http://127.0.0.1:8001/jupyter/', 'Running'],
+      ],
+    )
+    for (const e of environments)
+      assert.equal(e.containers.map((c) => `${c.name} ${c.state}`).sort(), ['jupyterhub running', 'slurm running'])
   })
 
   test('11. down without an environment, with two up and no terminal, names them and removes nothing', async () => {
     const run = await npmRun('down')
     assert.is(run.code, 2)
-    assert.match(run.output, /error: several environments are up \(dev_dummyauth, dev_realauth\); name one \(npm run down -- <env>\) or remove them all \(npm run down -- --all\)/)
+    assert.match(
+      run.output,
+      /error: several environments are up \(dev_dummyauth, dev_realauth\); name one \(npm run down -- <env>\) or remove them all \(npm run down -- --all\)/,
+    )
     assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
     assert.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
   })
@@ -345,7 +473,10 @@ await whenProvisioned(() => {
     assert.is(run.code, 0)
     assert.match(run.output, /removed pod jupyterhub-slurm-dev-realauth/)
     assert.not.match(run.output, /dev-dummyauth/)
-    assert.equal((await environmentsUpNow()).up.map((e) => e.names.env), ['dev_dummyauth'])
+    assert.equal(
+      (await environmentsUpNow()).up.map((e) => e.names.env),
+      ['dev_dummyauth'],
+    )
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
     const status = await npmRun('status')
     assert.not.match(status.output, /dev_realauth/)
@@ -361,7 +492,10 @@ await whenProvisioned(() => {
     fs.rmSync(oldSecret)
     const refused = await npmRun('up', ['dev_realauth'], { env: upEnv })
     assert.is(refused.code, 1)
-    assert.match(refused.output, /error: an environment from an earlier version is still up under the old fixed names \(volume jupyterhub_root\); remove it with `npm run down -- --all`/)
+    assert.match(
+      refused.output,
+      /error: an environment from an earlier version is still up under the old fixed names \(volume jupyterhub_root\); remove it with `npm run down -- --all`/,
+    )
     assert.not.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
     assert.match((await npmRun('status')).output, /\(old fixed names\)/)
 
@@ -431,7 +565,10 @@ await whenProvisioned(() => {
     assert.ok((await leftovers()).length > 0, 'the killed run left volumes')
     const down = await npmRun('down')
     assert.is(down.code, 0)
-    assert.match(down.output, new RegExp(`removed build directory _build_tmp/${left[0]?.replace('.', '\\.')} left by a run that died`))
+    assert.match(
+      down.output,
+      new RegExp(`removed build directory _build_tmp/${left[0]?.replace('.', '\\.')} left by a run that died`),
+    )
     assert.match(down.output, /removed volume jupyterhub-root-dev-dummyauth/)
     assert.equal(buildDirs(), before)
     assert.equal(await leftovers(), [])

@@ -56,13 +56,26 @@ await whenProvisioned(() => {
     const logs = await podman(['logs', containerName(names, 'jupyterhub')], { nothrow: true })
     return `${logs.stdout}${logs.stderr}`
   }
-  const leftovers = async (envName: string) => (await environmentsUpNow()).up.filter((e) => e.names.env === envName).flatMap((e) => e.resources)
+  const leftovers = async (envName: string) =>
+    (await environmentsUpNow()).up.filter((e) => e.names.env === envName).flatMap((e) => e.resources)
 
   /** `up dev_dummyauth_extslurm` against the login node, with the given known_hosts file. */
   const upExtslurm = (knownHostsFile: string) =>
-    npmRun('up', ['dev_dummyauth_extslurm', '--network', CLUSTER_NETWORK, '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', knownHostsFile], {
-      env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings('dev_dummyauth_extslurm') },
-    })
+    npmRun(
+      'up',
+      [
+        'dev_dummyauth_extslurm',
+        '--network',
+        CLUSTER_NETWORK,
+        '--ssh-client-key',
+        cluster.clientKeyFile,
+        '--ssh-known-hosts',
+        knownHostsFile,
+      ],
+      {
+        env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings('dev_dummyauth_extslurm') },
+      },
+    )
 
   async function dummyLogin(hub: string, envName: string): Promise<HubClient> {
     const client = new HubClient(hub)
@@ -74,25 +87,36 @@ await whenProvisioned(() => {
   }
 
   async function serverThroughProxy(client: HubClient, what: string): Promise<void> {
-    const lab = await waitFor(what, 420_000, async () => {
-      const r = await client.request(`jupyter/user/${USER}/lab`)
-      return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
-    }, 2000)
+    const lab = await waitFor(
+      what,
+      420_000,
+      async () => {
+        const r = await client.request(`jupyter/user/${USER}/lab`)
+        return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
+      },
+      2000,
+    )
     assert.match(lab.body, /JupyterLab/)
   }
 
   async function stopAndWait(client: HubClient): Promise<void> {
     const stop = await client.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
     assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
-    await waitFor('the job to leave the cluster queue', 120_000, async () => ((await onCluster(['squeue', '-h'])) === '' ? true : undefined))
+    await waitFor('the job to leave the cluster queue', 120_000, async () =>
+      (await onCluster(['squeue', '-h'])) === '' ? true : undefined,
+    )
   }
 
   test.before(async () => {
     await teardown([extslurm, prod])
     // The login node runs our Slurm image, built as `up dev_dummyauth` builds it.
-    const build = await phase('build the Slurm image for the login node', () => npmRun('build-images', ['--image', 'slurm'], { env: upEnv }))
+    const build = await phase('build the Slurm image for the login node', () =>
+      npmRun('build-images', ['--image', 'slurm'], { env: upEnv }),
+    )
     assert.is(build.code, 0, 'npm run build-images -- --image slurm failed')
-    cluster = await phase('start the stand-in login node', () => startCluster(dir, ['testuser.project1', 'testuser.project2']))
+    cluster = await phase('start the stand-in login node', () =>
+      startCluster(dir, ['testuser.project1', 'testuser.project2']),
+    )
   })
 
   // A test that fails half-way leaves its job on the cluster; the next one starts on an empty queue.
@@ -105,10 +129,13 @@ await whenProvisioned(() => {
     await cluster?.stop()
   })
 
-  test('extslurm without the operator\'s files: one line naming them, nothing made', async () => {
+  test("extslurm without the operator's files: one line naming them, nothing made", async () => {
     const run = await npmRun('up', ['dev_dummyauth_extslurm'], { env: upEnv })
     assert.is(run.code, 2)
-    assert.match(run.output, /error: dev_dummyauth_extslurm runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE/)
+    assert.match(
+      run.output,
+      /error: dev_dummyauth_extslurm runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE/,
+    )
     assert.equal(await leftovers('dev_dummyauth_extslurm'), [])
   })
 
@@ -139,8 +166,13 @@ await whenProvisioned(() => {
     assert.is(run.code, 0, 'up failed')
     assert.match(run.output, /Environment dev_dummyauth_extslurm is up: http:\/\/127\.0\.0\.1:8002\/jupyter\//)
     // The hub alone: no Slurm container in this pod.
-    const containers = (await podmanOut(['ps', '--filter', `pod=${extslurm.pod}`, '--format', '{{.Names}}'])).split('\n')
-    assert.equal(containers.filter((name) => !name.endsWith('-infra')), [containerName(extslurm, 'jupyterhub')])
+    const containers = (await podmanOut(['ps', '--filter', `pod=${extslurm.pod}`, '--format', '{{.Names}}'])).split(
+      '\n',
+    )
+    assert.equal(
+      containers.filter((name) => !name.endsWith('-infra')),
+      [containerName(extslurm, 'jupyterhub')],
+    )
 
     const client = await dummyLogin(EXT_HUB, 'dev_dummyauth_extslurm')
     const spawnForm = await client.request('jupyter/hub/spawn')
@@ -148,7 +180,9 @@ await whenProvisioned(() => {
     await phase('extslurm: spawn request', () => client.request(formAction(spawnForm.body), { form }))
     // Running, so that it has a node: a job waits in the queue a moment before the scheduler places it.
     const job = await waitFor('the job running on the cluster', 120_000, async () => {
-      const line = (await onCluster(['squeue', '-h', '-o', '%i|%u|%N'])).split('\n').find((l) => l.split('|')[1] === ACCOUNT)
+      const line = (await onCluster(['squeue', '-h', '-o', '%i|%u|%N']))
+        .split('\n')
+        .find((l) => l.split('|')[1] === ACCOUNT)
       const fields = line?.split('|')
       return fields?.[2] ? fields : undefined
     })
@@ -166,7 +200,10 @@ await whenProvisioned(() => {
     assert.equal(await leftovers('dev_dummyauth_extslurm'), [])
     assert.is(await podmanOut(['ps', '-a', '--filter', `name=${extslurm.pod}`, '--format', '{{.Names}}']), '')
     // The cluster is not ours to remove.
-    assert.match(await podmanOut(['ps', '--filter', `name=${CLUSTER_HOST}`, '--format', '{{.Names}}']), new RegExp(CLUSTER_HOST))
+    assert.match(
+      await podmanOut(['ps', '--filter', `name=${CLUSTER_HOST}`, '--format', '{{.Names}}']),
+      new RegExp(CLUSTER_HOST),
+    )
   })
 
   test('prod: build-images --target stage-prod and manifest without a terminal; up prod with the test issuer; a valid token spawns on the cluster', async () => {
@@ -178,40 +215,98 @@ await whenProvisioned(() => {
     // The release is installed from its repository: here, the git server of the bundle.
     const release = ['--hub-build-arg', `BRICSAUTHENTICATOR_REPO=${git.url}`]
     try {
-      const build = await phase('build-images --target stage-prod', () => npmRun('build-images', ['--image', 'jupyterhub', '--target', 'stage-prod', ...release], { env: upEnv }))
+      const build = await phase('build-images --target stage-prod', () =>
+        npmRun('build-images', ['--image', 'jupyterhub', '--target', 'stage-prod', ...release], { env: upEnv }),
+      )
       assert.is(build.code, 0, 'build-images --target stage-prod failed')
       assert.match(build.output, /built localhost\/brics_jupyterhub:prod-latest/)
-      const shown = await podmanOut(['run', '--rm', 'localhost/brics_jupyterhub:prod-latest', 'python3', '-m', 'pip', 'show', 'bricsauthenticator'])
+      const shown = await podmanOut([
+        'run',
+        '--rm',
+        'localhost/brics_jupyterhub:prod-latest',
+        'python3',
+        '-m',
+        'pip',
+        'show',
+        'bricsauthenticator',
+      ])
       assert.match(shown, /^Version: 0\.7\.0$/m)
-      assert.is(await podmanOut(['run', '--rm', 'localhost/brics_jupyterhub:prod-latest', 'sh', '-c', 'test -e /srv/dev_data && echo dev || echo prod']), 'prod')
+      assert.is(
+        await podmanOut([
+          'run',
+          '--rm',
+          'localhost/brics_jupyterhub:prod-latest',
+          'sh',
+          '-c',
+          'test -e /srv/dev_data && echo dev || echo prod',
+        ]),
+        'prod',
+      )
 
-      const settings = clusterSettings('prod', `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`)
-      const manifest = await npmRun('manifest', ['prod', '--tag', '2026.11', '--registry', 'registry.example.org/brics', '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', cluster.knownHostsFile], {
-        env: { JH_SLURM_DEPLOY_CONFIG: settings },
-      })
+      const settings = clusterSettings(
+        'prod',
+        `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`,
+      )
+      const manifest = await npmRun(
+        'manifest',
+        [
+          'prod',
+          '--tag',
+          '2026.11',
+          '--registry',
+          'registry.example.org/brics',
+          '--ssh-client-key',
+          cluster.clientKeyFile,
+          '--ssh-known-hosts',
+          cluster.knownHostsFile,
+        ],
+        {
+          env: { JH_SLURM_DEPLOY_CONFIG: settings },
+        },
+      )
       assert.is(manifest.code, 0)
       assert.match(manifest.output, /image: registry\.example\.org\/brics\/brics_jupyterhub:2026\.11/)
       assert.not.match(manifest.output, /dev-user-config|dev-login|DEV_USER_CONFIG|brics_slurm/)
 
       const run = await phase('up prod', () =>
-        npmRun('up', ['prod', '--network', CLUSTER_NETWORK, '--ssh-client-key', cluster.clientKeyFile, '--ssh-known-hosts', cluster.knownHostsFile, ...release], {
-          env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings },
-        }),
+        npmRun(
+          'up',
+          [
+            'prod',
+            '--network',
+            CLUSTER_NETWORK,
+            '--ssh-client-key',
+            cluster.clientKeyFile,
+            '--ssh-known-hosts',
+            cluster.knownHostsFile,
+            ...release,
+          ],
+          {
+            env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings },
+          },
+        ),
       )
       assert.is(run.code, 0, 'up prod failed')
       assert.not.match(run.output, /Dev login password/)
       const image = await podmanOut(['inspect', containerName(prod, 'jupyterhub'), '--format', '{{.ImageName}}'])
       assert.is(image, 'localhost/brics_jupyterhub:prod-latest')
 
-      const claims = { short_name: USER, projects: { 'project1.brics': { name: 'Project One', resources: [{ name: platform, username: ACCOUNT }] } } }
+      const claims = {
+        short_name: USER,
+        projects: { 'project1.brics': { name: 'Project One', resources: [{ name: platform, username: ACCOUNT }] } },
+      }
       const refused = await new HubClient(PROD_HUB).request('jupyter/hub/login')
       assert.is(refused.status, 401)
       const user = new HubClient(PROD_HUB)
-      const spawnForm = await user.request('jupyter/hub/login', { headers: { 'X-Auth-Id-Token': await issuer.token(claims) } })
+      const spawnForm = await user.request('jupyter/hub/login', {
+        headers: { 'X-Auth-Id-Token': await issuer.token(claims) },
+      })
       assert.is(spawnForm.status, 200)
       assert.equal(selectOptions(spawnForm.body, 'brics_project'), ['project1.brics'])
       await user.request(formAction(spawnForm.body), { form })
-      await waitFor('the prod job in the cluster queue', 120_000, async () => ((await onCluster(['squeue', '-h', '-o', '%u'])).split('\n').includes(ACCOUNT) ? true : undefined))
+      await waitFor('the prod job in the cluster queue', 120_000, async () =>
+        (await onCluster(['squeue', '-h', '-o', '%u'])).split('\n').includes(ACCOUNT) ? true : undefined,
+      )
       // prod keeps upstream's 15 s between polls of a starting server.
       await phase('prod: server ready', () => serverThroughProxy(user, 'the prod server on the cluster'))
       await stopAndWait(user)

@@ -11,14 +11,37 @@ const noOptions = noBuildOptions()
 
 test('args files: KEY=VALUE lines, comments and blank lines, values taken literally', () => {
   const args = parseArgsFile('# c\n\nA=1\r\nB=x=y\nC=\n', 'f')
-  assert.equal([...args], [['A', '1'], ['B', 'x=y'], ['C', '']])
+  assert.equal(
+    [...args],
+    [
+      ['A', '1'],
+      ['B', 'x=y'],
+      ['C', ''],
+    ],
+  )
   assert.throws(() => parseArgsFile('oops\n', 'f'), /f:1: expected KEY=VALUE/)
 })
 
 test('overlays replace defaults; unknown keys are refused', () => {
-  const merged = mergeBuildArgs(new Map([['A', '1'], ['B', '2']]), [new Map([['B', '3']])], 'img')
-  assert.equal([...merged], [['A', '1'], ['B', '3']])
-  assert.throws(() => mergeBuildArgs(new Map([['A', '1']]), [new Map([['Z', '1']])], 'img'), /unknown build argument Z for img \(known: A\)/)
+  const merged = mergeBuildArgs(
+    new Map([
+      ['A', '1'],
+      ['B', '2'],
+    ]),
+    [new Map([['B', '3']])],
+    'img',
+  )
+  assert.equal(
+    [...merged],
+    [
+      ['A', '1'],
+      ['B', '3'],
+    ],
+  )
+  assert.throws(
+    () => mergeBuildArgs(new Map([['A', '1']]), [new Map([['Z', '1']])], 'img'),
+    /unknown build argument Z for img \(known: A\)/,
+  )
 })
 
 test('each image pins its base image and package sources in build.args', () => {
@@ -56,7 +79,15 @@ test('the podman build line: Containerfile, target, tag, args, CA bundle, absolu
   const build = planImageBuild('jupyterhub', settings)
   const argv = podmanBuildArgs(build)
   const context = path.join(repoRoot, 'brics_jupyterhub')
-  assert.equal(argv.slice(0, 7), ['build', '--file', path.join(context, 'Containerfile'), '--target', 'stage-prod', '--tag', 'registry.example.org/brics/brics_jupyterhub:v1'])
+  assert.equal(argv.slice(0, 7), [
+    'build',
+    '--file',
+    path.join(context, 'Containerfile'),
+    '--target',
+    'stage-prod',
+    '--tag',
+    'registry.example.org/brics/brics_jupyterhub:v1',
+  ])
   assert.ok(argv.includes('BASE_IMAGE=localhost/site/jupyterhub:5.4.2'))
   assert.ok(argv.includes('BRICSAUTHENTICATOR_REF=v0.8.0'))
   assert.ok(argv.includes(`BUILD_CA_BUNDLE=${CA_BUNDLE_MOUNT}`))

@@ -6,10 +6,14 @@ import { cli as upCli } from '../../scripts/up.ts'
 import { buildSettings, cli as buildCli } from '../../scripts/build-images.ts'
 
 test('positionals and options are parsed; env variables give defaults', () => {
-  const { values, positionals } = parseCommandLine(upCli, ['dev_dummyauth', '--tag', 't1', '--hub-build-arg', 'A=1', '--hub-build-arg', 'B=2'], {
-    JH_SLURM_BUILD_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt',
-    JH_SLURM_KEEP_BUILD_DATA: '1',
-  })
+  const { values, positionals } = parseCommandLine(
+    upCli,
+    ['dev_dummyauth', '--tag', 't1', '--hub-build-arg', 'A=1', '--hub-build-arg', 'B=2'],
+    {
+      JH_SLURM_BUILD_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt',
+      JH_SLURM_KEEP_BUILD_DATA: '1',
+    },
+  )
   assert.equal(positionals, ['dev_dummyauth'])
   assert.is(values.tag, 't1')
   assert.equal(values['hub-build-arg'], ['A=1', 'B=2'])
@@ -41,7 +45,15 @@ test('usage mistakes are one-line UsageErrors (exit 2)', () => {
 test('help lists every option with its environment variable', () => {
   const text = helpText(upCli)
   assert.match(text, /^Usage: npm run up -- <env> \[options\]/)
-  for (const flag of ['--target STAGE', '--tag TAG', '--registry PREFIX', '--ca-bundle PATH', '--keep-build-data', '--hub-build-arg KEY=VALUE', '--help']) {
+  for (const flag of [
+    '--target STAGE',
+    '--tag TAG',
+    '--registry PREFIX',
+    '--ca-bundle PATH',
+    '--keep-build-data',
+    '--hub-build-arg KEY=VALUE',
+    '--help',
+  ]) {
     assert.ok(text.includes(flag), flag)
   }
   assert.match(text, /env JH_SLURM_BUILD_CA_BUNDLE/)
@@ -53,7 +65,10 @@ test('build settings check the target, tag and CA bundle', () => {
   assert.is(parse(['--target', 'stage-prod']).target, 'stage-prod')
   assert.throws(() => parse(['--target', 'stage-x']), /unknown target "stage-x"/)
   assert.throws(() => parse(['--tag', 'bad tag']), /invalid image tag/)
-  assert.throws(() => parse(['--ca-bundle', '/nonexistent/ca.crt']), /CA bundle \/nonexistent\/ca.crt is not a readable file/)
+  assert.throws(
+    () => parse(['--ca-bundle', '/nonexistent/ca.crt']),
+    /CA bundle \/nonexistent\/ca.crt is not a readable file/,
+  )
   assert.is(parse([]).stageJobs, 2)
   assert.is(parse(['--stage-jobs', '1']).stageJobs, 1)
   assert.is(buildSettings(parseCommandLine(buildCli, [], { JH_SLURM_STAGE_JOBS: '3' }).values).stageJobs, 3)

@@ -101,7 +101,10 @@ test('a failed clone leaves no directory behind', async () => {
 })
 
 test('URL and ref come from the build args, and the environment overrides them', () => {
-  const [hub, slurm] = envDevRepos({ JH_SLURM_BRICSAUTHENTICATOR_URL: '/srv/git/ba.bundle', JH_SLURM_SLURMSPAWNER_WRAPPERS_REF: 'HEAD' }, repoRoot)
+  const [hub, slurm] = envDevRepos(
+    { JH_SLURM_BRICSAUTHENTICATOR_URL: '/srv/git/ba.bundle', JH_SLURM_SLURMSPAWNER_WRAPPERS_REF: 'HEAD' },
+    repoRoot,
+  )
   assert.is(hub?.url, '/srv/git/ba.bundle')
   assert.is(hub?.ref, 'v0.7.0')
   assert.is(hub?.dest, path.join(repoRoot, 'brics_jupyterhub', '_dev_build_data', 'bricsauthenticator'))
@@ -126,7 +129,10 @@ test('without any repository an existing clone still does; a missing one is an e
     await cloneRepo({ ...repo('absent', 'v1.0'), url: '' })
     assert.unreachable('a clone without a repository succeeded')
   } catch (error) {
-    assert.is((error as Error).message, 'no repository for pkg: set PKG_URL, or the repository in the image\'s build.args')
+    assert.is(
+      (error as Error).message,
+      "no repository for pkg: set PKG_URL, or the repository in the image's build.args",
+    )
   }
 })
 

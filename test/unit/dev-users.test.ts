@@ -30,7 +30,17 @@ test('names that are not <USER>.<PROJECT> are refused with the line number', () 
 })
 
 test('names useradd would refuse or a shell would interpret are refused', () => {
-  for (const bad of ['Test.project1', '1user.project', 'user.pro ject', 'u$(id).p', 'u;rm.p', "u'.p", 'u.p/x', '-u.p', 'ü.p']) {
+  for (const bad of [
+    'Test.project1',
+    '1user.project',
+    'user.pro ject',
+    'u$(id).p',
+    'u;rm.p',
+    "u'.p",
+    'u.p/x',
+    '-u.p',
+    'ü.p',
+  ]) {
     rejects(`${bad}\n`, /not (a valid user name|of the form)/)
   }
 })

@@ -45,11 +45,14 @@ test('down removes what exists of one environment in three batched calls and lea
     ['volume', 'rm', '--force', dummy.volumes.slurm, dummy.secrets.hostKey],
   ])
   const { pods, volumes, secrets } = fake.resources()
-  assert.equal({ pods, volumes, secrets }, {
-    pods: [realauth.pod],
-    volumes: [realauth.volumes.slurm],
-    secrets: [realauth.secrets.clientKey],
-  })
+  assert.equal(
+    { pods, volumes, secrets },
+    {
+      pods: [realauth.pod],
+      volumes: [realauth.volumes.slurm],
+      secrets: [realauth.secrets.clientKey],
+    },
+  )
 })
 
 test('down with nothing up removes nothing and is idempotent', async () => {
@@ -62,15 +65,23 @@ test('down with nothing up removes nothing and is idempotent', async () => {
 test('environments up: each known one with anything left, labelled pods, and the old fixed names', async () => {
   fake = useFakePodman({
     pods: ['jupyterhub-slurm', 'jupyterhub-slurm-renamed-env'],
-    podLabels: { 'jupyterhub-slurm-renamed-env': { 'jh-slurm-pod/environment': 'renamed_env', 'jh-slurm-pod/host-port': '8005' } },
+    podLabels: {
+      'jupyterhub-slurm-renamed-env': { 'jh-slurm-pod/environment': 'renamed_env', 'jh-slurm-pod/host-port': '8005' },
+    },
     volumes: ['jupyterhub_root', realauth.volumes.jupyterhub],
     secrets: [],
   })
   const { up } = await environmentsUpNow(makeRepo({ dev_dummyauth: '', dev_realauth: '' }))
-  assert.equal(up.map((e) => e.names.env), ['dev_realauth', 'renamed_env', LEGACY])
+  assert.equal(
+    up.map((e) => e.names.env),
+    ['dev_realauth', 'renamed_env', LEGACY],
+  )
   assert.equal(up[0]?.resources, [{ kind: 'volume', name: realauth.volumes.jupyterhub }])
   assert.is(up[1]?.hostPort, 8005)
-  assert.equal(up[2]?.resources.map((r) => r.name), ['jupyterhub-slurm', 'jupyterhub_root'])
+  assert.equal(
+    up[2]?.resources.map((r) => r.name),
+    ['jupyterhub-slurm', 'jupyterhub_root'],
+  )
 })
 
 test('down picks its targets: the one up, a named one, all; several up without a terminal is a usage error', async () => {
@@ -80,11 +91,17 @@ test('down picks its targets: the one up, a named one, all; several up without a
   assert.equal(await chooseTargets([], { all: false }, known, false), [])
   assert.equal(await chooseTargets([a, b], { all: true }, known, false), [a, b])
   assert.equal(await chooseTargets([a, b], { env: 'dev_realauth', all: false }, known, false), [b])
-  assert.is(await chooseTargets([a], { env: 'dev_realauth', all: false }, known, false), 'nothing to remove: environment dev_realauth is not up')
+  assert.is(
+    await chooseTargets([a], { env: 'dev_realauth', all: false }, known, false),
+    'nothing to remove: environment dev_realauth is not up',
+  )
   await chooseTargets([a, b], { all: false }, known, false).then(
     () => assert.unreachable(),
     (e: Error & { exitCode: number }) => {
-      assert.match(e.message, /several environments are up \(dev_dummyauth, dev_realauth\); name one \(npm run down -- <env>\) or remove them all \(npm run down -- --all\)/)
+      assert.match(
+        e.message,
+        /several environments are up \(dev_dummyauth, dev_realauth\); name one \(npm run down -- <env>\) or remove them all \(npm run down -- --all\)/,
+      )
       assert.is(e.exitCode, 2)
     },
   )
@@ -98,7 +115,7 @@ test('down picks its targets: the one up, a named one, all; several up without a
   )
 })
 
-test('a failing removal is reported with podman\'s message', async () => {
+test("a failing removal is reported with podman's message", async () => {
   fake = useFakePodman({ pods: [dummy.pod] })
   process.env.FAKE_PODMAN_FAIL = '^pod rm'
   try {
@@ -109,7 +126,7 @@ test('a failing removal is reported with podman\'s message', async () => {
   }
 })
 
-test('build directories: a dead run\'s goes, a kept one and a live run\'s stay', () => {
+test("build directories: a dead run's goes, a kept one and a live run's stay", () => {
   const root = makeRepo({ dev_a: '' })
   const live = makeBuildDir('dev_a', root)
   const kept = makeBuildDir('dev_a', root)
@@ -120,8 +137,14 @@ test('build directories: a dead run\'s goes, a kept one and a live run\'s stay',
   fs.writeFileSync(path.join(dead, 'ssh_client_key'), 'secret')
   assert.equal(deadBuildDirs(root), [dead])
   const lines: string[] = []
-  assert.equal(removeDeadBuildDirs(root, (l) => lines.push(l)), [dead])
-  assert.match(lines[0] as string, /removed build directory _build_tmp\/jh_slurm_pod_dev_a\.\S+ left by a run that died/)
+  assert.equal(
+    removeDeadBuildDirs(root, (l) => lines.push(l)),
+    [dead],
+  )
+  assert.match(
+    lines[0] as string,
+    /removed build directory _build_tmp\/jh_slurm_pod_dev_a\.\S+ left by a run that died/,
+  )
   assert.ok(fs.existsSync(live) && fs.existsSync(kept))
   assert.not.ok(fs.existsSync(dead))
   assert.is(fs.statSync(live).mode & 0o777, 0o700)

@@ -33,7 +33,7 @@ test('names that could leave config/ or volumes/ are refused before any lookup',
   assert.throws(() => resolveEnvironment(undefined, root), /no environment given/)
 })
 
-test('the repository has the seed\'s two environments, the external-Slurm one and prod', () => {
+test("the repository has the seed's two environments, the external-Slurm one and prod", () => {
   assert.equal(listEnvironments(), ['dev_dummyauth', 'dev_dummyauth_extslurm', 'dev_realauth', 'prod'])
   assert.is(resolveEnvironment('prod').target, 'stage-prod')
   assert.match(resolveEnvironment('prod').podTemplate, /config\/prod\/pod\.yaml$/)

@@ -11,7 +11,11 @@ await exec(['true', 'one', 's3cret-value-of-some-length'])
 await exec(['false'], { nothrow: true })`
 
 function run(env: NodeJS.ProcessEnv): string {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8' })
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
   assert.is(child.status, 0, child.stderr)
   return child.stderr
 }

@@ -20,7 +20,8 @@ function dnsNames(doc: Record<string, any>): Array<[string, string, 'label' | 's
   if (doc.kind !== 'Pod') return names
   for (const c of doc.spec.containers) {
     names.push(['container name', c.name, 'label'])
-    for (const from of c.envFrom ?? []) if (from.configMapRef) names.push(['ConfigMap reference', from.configMapRef.name, 'subdomain'])
+    for (const from of c.envFrom ?? [])
+      if (from.configMapRef) names.push(['ConfigMap reference', from.configMapRef.name, 'subdomain'])
     for (const mount of c.volumeMounts ?? []) names.push(['volume mount', mount.name, 'label'])
   }
   for (const v of doc.spec.volumes) {
@@ -62,19 +63,27 @@ for (const envName of environments) {
       }
     }
     const suffix = `-${envName.replaceAll('_', '-')}`
-    for (const doc of docs) assert.ok(doc.metadata.name.endsWith(suffix), `${doc.kind} ${doc.metadata.name} does not carry ${suffix}`)
+    for (const doc of docs)
+      assert.ok(doc.metadata.name.endsWith(suffix), `${doc.kind} ${doc.metadata.name} does not carry ${suffix}`)
   })
 }
 
 test('the schema check has teeth: a bad Pod and a bad Secret are refused', () => {
-  assert.throws(() => new Pod({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 'eighty' as never }] }] } }).validate())
+  assert.throws(() =>
+    new Pod({
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 'eighty' as never }] }] },
+    }).validate(),
+  )
   assert.throws(() => new Secret({ metadata: { name: 's' }, stringData: { a: 1 as never } }).validate())
   assert.not.ok(DNS_LABEL.test('jupyterhub_root'))
   assert.not.ok(isDnsSubdomain('slurm_root'))
 })
 
 test('environments get distinct default ports', () => {
-  const ports = environments.flatMap((e) => [resolveEnvironment(e).hostPort, resolveEnvironment(e).hubApiHostPort].filter((p) => p !== undefined))
+  const ports = environments.flatMap((e) =>
+    [resolveEnvironment(e).hostPort, resolveEnvironment(e).hubApiHostPort].filter((p) => p !== undefined),
+  )
   assert.is(new Set(ports).size, ports.length, ports.join(', '))
   assert.ok(fs.existsSync(path.join('config', environments[0] as string, 'launcher.yaml')))
 })

@@ -35,7 +35,10 @@ test('registered secrets are replaced in printed text', () => {
 test('keys are ed25519 with the comments of the environment, files kept only on request', async () => {
   const gone = path.join(dir, 'gone')
   const keys = await generateEnvironmentKeys(gone)
-  assert.match(keys.client.privateKey, /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+-----END OPENSSH PRIVATE KEY-----\n$/)
+  assert.match(
+    keys.client.privateKey,
+    /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+-----END OPENSSH PRIVATE KEY-----\n$/,
+  )
   assert.match(keys.client.publicKey, /^ssh-ed25519 \S+ JupyterHub-Slurm dev environment client key$/)
   assert.match(keys.host.publicKey, /^ssh-ed25519 \S+ JupyterHub-Slurm dev environment host key$/)
   assert.is.not(keys.client.publicKey, keys.host.publicKey)

@@ -3,7 +3,15 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import YAML from 'yaml'
 import path from 'node:path'
-import { configMapDoc, deployConfigDoc, keyFiles, readClusterAccess, readPodTemplate, renderManifest, usesExternalSlurm } from '../../scripts/manifest.ts'
+import {
+  configMapDoc,
+  deployConfigDoc,
+  keyFiles,
+  readClusterAccess,
+  readPodTemplate,
+  renderManifest,
+  usesExternalSlurm,
+} from '../../scripts/manifest.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { envVarOf, parseDeployConfig, resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
 import { parseDevUsers } from '../../scripts/lib/dev-users.ts'
@@ -12,19 +20,37 @@ import { resourceNames, TEMPLATE_NAMES } from '../../scripts/lib/names.ts'
 import { OPERATOR_KEY, OPERATOR_KNOWN_HOSTS, renderEnvironmentManifest, tempDir } from '../helpers.ts'
 
 const users = parseDevUsers('testuser.project1\ntestuser.project2  \r\n\notheruser.project1\n')
-const client = { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nCLIENTSECRET\n-----END OPENSSH PRIVATE KEY-----\n', publicKey: 'ssh-ed25519 AAAAclient comment' }
+const client = {
+  privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nCLIENTSECRET\n-----END OPENSSH PRIVATE KEY-----\n',
+  publicKey: 'ssh-ed25519 AAAAclient comment',
+}
 const deployConfig = parseDeployConfig('oidcServer: https://issuer.example/realms/r\njwtLeeway: 5\n', 'test')
-const host = { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTSECRET\n-----END OPENSSH PRIVATE KEY-----\n', publicKey: 'ssh-ed25519 AAAAhost comment' }
+const host = {
+  privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTSECRET\n-----END OPENSSH PRIVATE KEY-----\n',
+  publicKey: 'ssh-ed25519 AAAAhost comment',
+}
 
 const names = resourceNames('dev_dummyauth')
 
 async function render() {
-  const text = renderManifest({ names, ports: { proxy: 8123 }, users, deployConfig, keys: { client, host }, devLoginPassword: 'pw123', pod: await readPodTemplate() })
+  const text = renderManifest({
+    names,
+    ports: { proxy: 8123 },
+    users,
+    deployConfig,
+    keys: { client, host },
+    devLoginPassword: 'pw123',
+    pod: await readPodTemplate(),
+  })
   return YAML.parseAllDocuments(text).map((d) => d.toJS())
 }
 
 test('ConfigMap holds the dev users joined by single spaces', () => {
-  const doc = configMapDoc('dev-user-config-x', users) as { data: Record<string, string>; immutable: boolean; metadata: { name: string } }
+  const doc = configMapDoc('dev-user-config-x', users) as {
+    data: Record<string, string>
+    immutable: boolean
+    metadata: { name: string }
+  }
   assert.equal(doc.metadata.name, 'dev-user-config-x')
   assert.is(doc.immutable, true)
   assert.equal(doc.data, { DEV_USER_CONFIG_UNIX_USERNAMES: 'testuser.project1 testuser.project2 otheruser.project1' })
@@ -52,7 +78,10 @@ test('combined manifest: two ConfigMaps, three immutable Secrets, the Pod, all n
       'Pod/jupyterhub-slurm-dev-dummyauth',
     ],
   )
-  assert.equal(docs[1].data, { DEPLOY_CONFIG_OIDC_SERVER: 'https://issuer.example/realms/r', DEPLOY_CONFIG_JWT_LEEWAY: '5' })
+  assert.equal(docs[1].data, {
+    DEPLOY_CONFIG_OIDC_SERVER: 'https://issuer.example/realms/r',
+    DEPLOY_CONFIG_JWT_LEEWAY: '5',
+  })
   for (const secret of docs.slice(2, 5)) assert.is(secret.immutable, true)
   assert.equal(docs[2].stringData, keyFiles(client))
   assert.equal(docs[3].stringData, keyFiles(host))
@@ -60,7 +89,11 @@ test('combined manifest: two ConfigMaps, three immutable Secrets, the Pod, all n
   // The Pod is the template with only names, labels and the host port changed.
   const template = YAML.parse(fs.readFileSync(repoPaths().podTemplate, 'utf8'))
   const pod = docs[5]
-  assert.equal(pod.metadata.labels, { ...template.metadata.labels, 'jh-slurm-pod/environment': 'dev_dummyauth', 'jh-slurm-pod/host-port': '8123' })
+  assert.equal(pod.metadata.labels, {
+    ...template.metadata.labels,
+    'jh-slurm-pod/environment': 'dev_dummyauth',
+    'jh-slurm-pod/host-port': '8123',
+  })
   const back = JSON.stringify(pod)
     .replaceAll('-dev-dummyauth', '')
     .replaceAll('jupyterhub-slurm-ssh-client-key', 'ssh-client-key')
@@ -76,8 +109,19 @@ test('a pod template naming something the launcher does not make is refused', as
   const secret = spec.volumes.find((v) => v.secret)?.secret as { secretName: string }
   secret.secretName = 'my-own-secret'
   assert.throws(
-    () => renderManifest({ names, ports: { proxy: 8000 }, users, deployConfig, keys: { client, host }, devLoginPassword: 'pw', pod: template }),
-    new RegExp(`refers to Secret "my-own-secret", which the launcher does not make \\(it makes: ${Object.values(TEMPLATE_NAMES.secrets).join(', ')}\\)`),
+    () =>
+      renderManifest({
+        names,
+        ports: { proxy: 8000 },
+        users,
+        deployConfig,
+        keys: { client, host },
+        devLoginPassword: 'pw',
+        pod: template,
+      }),
+    new RegExp(
+      `refers to Secret "my-own-secret", which the launcher does not make \\(it makes: ${Object.values(TEMPLATE_NAMES.secrets).join(', ')}\\)`,
+    ),
   )
 })
 
@@ -97,15 +141,31 @@ test('deploy settings become DEPLOY_CONFIG_<UPPER_SNAKE> variables of the hub', 
   const doc = deployConfigDoc('deploy-config-x', deployConfig) as { metadata: { name: string }; immutable: boolean }
   assert.is(doc.metadata.name, 'deploy-config-x')
   assert.is(doc.immutable, true)
-  const hub = (await render())[5].spec as { containers: Array<{ name: string; envFrom: Array<{ configMapRef: { name: string } }> }> }
+  const hub = (await render())[5].spec as {
+    containers: Array<{ name: string; envFrom: Array<{ configMapRef: { name: string } }> }>
+  }
   const refs = hub.containers.find((c) => c.name === 'jupyterhub')?.envFrom.map((e) => e.configMapRef.name)
   assert.equal(refs, ['dev-user-config-dev-dummyauth', 'deploy-config-dev-dummyauth'])
 })
 
-test('dev_realauth commits the cluster settings and bricsauthenticator\'s four; a site file overrides them', () => {
+test("dev_realauth commits the cluster settings and bricsauthenticator's four; a site file overrides them", () => {
   const configDir = path.join(repoPaths().config, 'dev_realauth')
   const own = resolveDeployConfig(configDir)
-  assert.equal([...own.keys()], ['logLevel', 'sshHostname', 'slurmSpawnerWrappersBin', 'jupyterUserEnvDir', 'jupyterDataDir', 'hubConnectUrl', 'oidcServer', 'bricsPlatform', 'jwtAudience', 'jwtLeeway'])
+  assert.equal(
+    [...own.keys()],
+    [
+      'logLevel',
+      'sshHostname',
+      'slurmSpawnerWrappersBin',
+      'jupyterUserEnvDir',
+      'jupyterDataDir',
+      'hubConnectUrl',
+      'oidcServer',
+      'bricsPlatform',
+      'jwtAudience',
+      'jwtLeeway',
+    ],
+  )
   const dir = tempDir()
   const site = path.join(dir, 'site.yaml')
   fs.writeFileSync(site, 'oidcServer: http://issuer.test:8080/realms/dev\n')
@@ -116,20 +176,29 @@ test('dev_realauth commits the cluster settings and bricsauthenticator\'s four; 
 })
 
 test('deploy settings: unknown keys, keys the environment does not use and bad files are one-line errors', () => {
-  assert.throws(() => parseDeployConfig('oidcServr: x\n', 'f.yaml'), /f\.yaml: unknown deploy setting oidcServr \(known: logLevel, sshHostname, .*oidcServer/)
+  assert.throws(
+    () => parseDeployConfig('oidcServr: x\n', 'f.yaml'),
+    /f\.yaml: unknown deploy setting oidcServr \(known: logLevel, sshHostname, .*oidcServer/,
+  )
   assert.throws(() => parseDeployConfig('- a\n', 'f.yaml'), /f\.yaml: expected a mapping of settings/)
   assert.throws(() => parseDeployConfig('jwtLeeway: [1]\n', 'f.yaml'), /jwtLeeway must be a string or a number/)
   const dir = tempDir()
   const site = path.join(dir, 'site.yaml')
   fs.writeFileSync(site, 'oidcServer: http://x\n')
-  assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), site), /oidcServer is not a setting of this environment \(it uses: logLevel, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/)
-  assert.throws(() => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), path.join(dir, 'missing.yaml')), /cannot read deploy settings .*missing\.yaml: ENOENT/)
+  assert.throws(
+    () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), site),
+    /oidcServer is not a setting of this environment \(it uses: logLevel, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/,
+  )
+  assert.throws(
+    () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), path.join(dir, 'missing.yaml')),
+    /cannot read deploy settings .*missing\.yaml: ENOENT/,
+  )
   fs.rmSync(dir, { recursive: true })
 })
 
 const kinds = (docs: Array<Record<string, any>>) => docs.map((d) => `${d.kind}/${d.metadata.name}`)
 
-test('dev_dummyauth_extslurm: the hub alone, with the operator\'s key and the cluster\'s host key, its API published', async () => {
+test("dev_dummyauth_extslurm: the hub alone, with the operator's key and the cluster's host key, its API published", async () => {
   const { use, docs } = await renderEnvironmentManifest('dev_dummyauth_extslurm')
   assert.equal(use.images, ['jupyterhub'])
   assert.equal(use.volumes, ['jupyterhub'])
@@ -145,13 +214,19 @@ test('dev_dummyauth_extslurm: the hub alone, with the operator\'s key and the cl
   assert.equal(docs[2].stringData, { ssh_key: OPERATOR_KEY.privateKey, 'ssh_key.pub': `${OPERATOR_KEY.publicKey}\n` })
   assert.equal(docs[3].stringData, { ssh_known_hosts: OPERATOR_KNOWN_HOSTS })
   const pod = docs[5]
-  assert.equal(pod.spec.containers.map((c: { name: string }) => c.name), ['jupyterhub'])
-  assert.equal(pod.spec.containers[0].ports.map((p: { hostPort: number }) => p.hostPort), [8002, 8082])
+  assert.equal(
+    pod.spec.containers.map((c: { name: string }) => c.name),
+    ['jupyterhub'],
+  )
+  assert.equal(
+    pod.spec.containers[0].ports.map((p: { hostPort: number }) => p.hostPort),
+    [8002, 8082],
+  )
   assert.match(JSON.stringify(docs[1].data), /DEPLOY_CONFIG_SSH_HOSTNAME/)
   assert.not.match(JSON.stringify(docs), /HOSTSECRET/)
 })
 
-test('prod: stage-prod image under the pipeline\'s tag, no dev users, no dummy login, real authentication settings', async () => {
+test("prod: stage-prod image under the pipeline's tag, no dev users, no dummy login, real authentication settings", async () => {
   const env = resolveEnvironment('prod')
   assert.is(env.target, 'stage-prod')
   const { docs } = await renderEnvironmentManifest('prod')
@@ -163,22 +238,41 @@ test('prod: stage-prod image under the pipeline\'s tag, no dev users, no dummy l
   ])
   assert.is(docs[3].spec.containers[0].image, 'localhost/brics_jupyterhub:prod-latest')
   const data = docs[0].data as Record<string, string>
-  for (const key of ['DEPLOY_CONFIG_OIDC_SERVER', 'DEPLOY_CONFIG_BRICS_PLATFORM', 'DEPLOY_CONFIG_JWT_AUDIENCE', 'DEPLOY_CONFIG_SSH_HOSTNAME', 'DEPLOY_CONFIG_HUB_CONNECT_URL']) assert.ok(data[key], key)
+  for (const key of [
+    'DEPLOY_CONFIG_OIDC_SERVER',
+    'DEPLOY_CONFIG_BRICS_PLATFORM',
+    'DEPLOY_CONFIG_JWT_AUDIENCE',
+    'DEPLOY_CONFIG_SSH_HOSTNAME',
+    'DEPLOY_CONFIG_HUB_CONNECT_URL',
+  ])
+    assert.ok(data[key], key)
   assert.not.match(JSON.stringify(docs), /dev-user-config|dev-login|DEV_USER_CONFIG/)
 })
 
 test('secrets made elsewhere are left out of the manifest, and nothing else is', async () => {
   const env = resolveEnvironment('prod')
   const pod = await readPodTemplate(env.podTemplate)
-  const text = renderManifest({ names: env.names, ports: { proxy: 1, hubApi: 2 }, deployConfig: resolveDeployConfig(env.configDir), omitSecrets: ['clientKey', 'knownHosts'], pod })
-  assert.equal(kinds(YAML.parseAllDocuments(text).map((d) => d.toJS())), ['ConfigMap/deploy-config-prod', 'Pod/jupyterhub-slurm-prod'])
+  const text = renderManifest({
+    names: env.names,
+    ports: { proxy: 1, hubApi: 2 },
+    deployConfig: resolveDeployConfig(env.configDir),
+    omitSecrets: ['clientKey', 'knownHosts'],
+    pod,
+  })
+  assert.equal(kinds(YAML.parseAllDocuments(text).map((d) => d.toJS())), [
+    'ConfigMap/deploy-config-prod',
+    'Pod/jupyterhub-slurm-prod',
+  ])
 })
 
-test('an external-Slurm environment without the operator\'s files is refused with what to give', async () => {
+test("an external-Slurm environment without the operator's files is refused with what to give", async () => {
   await readClusterAccess('prod', undefined, undefined).then(
     () => assert.unreachable(),
     (e: Error & { exitCode: number }) => {
-      assert.match(e.message, /prod runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE \(or JH_SLURM_SSH_CLIENT_KEY\) and the login node's host key with --ssh-known-hosts FILE/)
+      assert.match(
+        e.message,
+        /prod runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE \(or JH_SLURM_SSH_CLIENT_KEY\) and the login node's host key with --ssh-known-hosts FILE/,
+      )
       assert.is(e.exitCode, 2)
     },
   )

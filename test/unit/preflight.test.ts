@@ -43,7 +43,10 @@ test('a missing podman says how to get one', async () => {
     await checkPodman()
     assert.unreachable('missing podman accepted')
   } catch (error) {
-    assert.match((error as Error).message, /podman is not usable \(\/nonexistent\/podman --flag: .*\); install podman 4\.4\.0 or newer, or set JH_SLURM_PODMAN/)
+    assert.match(
+      (error as Error).message,
+      /podman is not usable \(\/nonexistent\/podman --flag: .*\); install podman 4\.4\.0 or newer, or set JH_SLURM_PODMAN/,
+    )
   }
 })
 
@@ -90,8 +93,16 @@ test('bad input on the command line: one line on stderr, exit 2, nothing created
   const buildTmp = repoPaths().buildTmp
   const before = fs.existsSync(buildTmp) ? fs.readdirSync(buildTmp).sort() : []
   const cases: Array<[string, string[], RegExp]> = [
-    ['up', ['../../etc'], /^error: invalid environment name "..\/..\/etc"; environments: dev_dummyauth, dev_dummyauth_extslurm, dev_realauth, prod$/],
-    ['up', ['no_such_env'], /^error: unknown environment "no_such_env"; environments: dev_dummyauth, dev_dummyauth_extslurm, dev_realauth, prod$/],
+    [
+      'up',
+      ['../../etc'],
+      /^error: invalid environment name "..\/..\/etc"; environments: dev_dummyauth, dev_dummyauth_extslurm, dev_realauth, prod$/,
+    ],
+    [
+      'up',
+      ['no_such_env'],
+      /^error: unknown environment "no_such_env"; environments: dev_dummyauth, dev_dummyauth_extslurm, dev_realauth, prod$/,
+    ],
     ['up', [], /^error: missing argument <env>/],
     ['up', ['dev_dummyauth', '--target', 'stage-x'], /^error: unknown target "stage-x"/],
     ['manifest', ['/etc'], /^error: invalid environment name "\/etc"/],
@@ -99,7 +110,11 @@ test('bad input on the command line: one line on stderr, exit 2, nothing created
     ['build-images', ['--image', 'other'], /^error: unknown image "other"/],
   ]
   for (const [script, args, pattern] of cases) {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', `${script}.ts`), ...args], { encoding: 'utf8' })
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'scripts', `${script}.ts`), ...args],
+      { encoding: 'utf8' },
+    )
     assert.is(run.status, 2, `${script} ${args.join(' ')}: ${run.stderr}`)
     assert.is(run.stdout, '')
     assert.is(run.stderr.trim().split('\n').length, 1, run.stderr)
@@ -111,7 +126,11 @@ test('bad input on the command line: one line on stderr, exit 2, nothing created
 
 test('--help prints usage and exits 0 for every step', () => {
   for (const script of ['up', 'down', 'clone', 'keygen', 'build-images', 'volumes', 'manifest', 'play']) {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', `${script}.ts`), '--help'], { encoding: 'utf8' })
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'scripts', `${script}.ts`), '--help'],
+      { encoding: 'utf8' },
+    )
     assert.is(run.status, 0, script)
     assert.match(run.stdout, new RegExp(`^Usage: npm run ${script} --`), script)
   }

@@ -16,7 +16,13 @@ let root: string
 
 function scratchRepo(): string {
   const dir = tempDir('jh-slurm-up-')
-  for (const item of ['config/dev_dummyauth', 'volumes/dev_dummyauth', 'jh_slurm_pod.yaml', 'brics_jupyterhub/build.args', 'brics_slurm/build.args']) {
+  for (const item of [
+    'config/dev_dummyauth',
+    'volumes/dev_dummyauth',
+    'jh_slurm_pod.yaml',
+    'brics_jupyterhub/build.args',
+    'brics_slurm/build.args',
+  ]) {
     fs.cpSync(path.join(repoRoot, item), path.join(dir, item), { recursive: true })
   }
   // Existing clones: the clone step skips them.
@@ -36,7 +42,9 @@ function freePort(): Promise<number> {
   })
 }
 
-async function run(extra: { keepBuildData?: boolean; hostPort?: number } = {}): Promise<{ code: number; output: string }> {
+async function run(
+  extra: { keepBuildData?: boolean; hostPort?: number } = {},
+): Promise<{ code: number; output: string }> {
   let output = ''
   const out = process.stdout.write.bind(process.stdout)
   const err = process.stderr.write.bind(process.stderr)
@@ -63,7 +71,10 @@ async function run(extra: { keepBuildData?: boolean; hostPort?: number } = {}): 
   }
 }
 
-const buildDirs = () => (fs.existsSync(path.join(root, '_build_tmp')) ? fs.readdirSync(path.join(root, '_build_tmp')).filter((n) => n.startsWith('jh_slurm_pod_')) : [])
+const buildDirs = () =>
+  fs.existsSync(path.join(root, '_build_tmp'))
+    ? fs.readdirSync(path.join(root, '_build_tmp')).filter((n) => n.startsWith('jh_slurm_pod_'))
+    : []
 
 test.before.each(() => {
   root = scratchRepo()
@@ -87,9 +98,26 @@ test('a failure after resources were made rolls all of them back', async () => {
 })
 
 const refusals: Array<[string, Parameters<typeof useFakePodman>[0], RegExp]> = [
-  ['the same environment already up', { pods: [names.pod], volumes: [names.volumes.jupyterhub, names.volumes.slurm] }, /error: environment dev_dummyauth is already up \(volume jupyterhub-root-dev-dummyauth and 1 more\); run `npm run down -- dev_dummyauth` first/],
-  ['an environment of an earlier version under the fixed names', { pods: [LEGACY_NAMES.pod], volumes: ['slurm_root'] }, /error: an environment from an earlier version is still up under the old fixed names \(volume slurm_root\); remove it with `npm run down -- --all`/],
-  ['another environment on the same port', { pods: ['jupyterhub-slurm-other'], podLabels: { 'jupyterhub-slurm-other': { 'jh-slurm-pod/environment': 'other', 'jh-slurm-pod/host-port': '8011' } } }, /error: port 8011 is used by environment other; choose another with --port, or run `npm run down -- other`/],
+  [
+    'the same environment already up',
+    { pods: [names.pod], volumes: [names.volumes.jupyterhub, names.volumes.slurm] },
+    /error: environment dev_dummyauth is already up \(volume jupyterhub-root-dev-dummyauth and 1 more\); run `npm run down -- dev_dummyauth` first/,
+  ],
+  [
+    'an environment of an earlier version under the fixed names',
+    { pods: [LEGACY_NAMES.pod], volumes: ['slurm_root'] },
+    /error: an environment from an earlier version is still up under the old fixed names \(volume slurm_root\); remove it with `npm run down -- --all`/,
+  ],
+  [
+    'another environment on the same port',
+    {
+      pods: ['jupyterhub-slurm-other'],
+      podLabels: {
+        'jupyterhub-slurm-other': { 'jh-slurm-pod/environment': 'other', 'jh-slurm-pod/host-port': '8011' },
+      },
+    },
+    /error: port 8011 is used by environment other; choose another with --port, or run `npm run down -- other`/,
+  ],
   ['a port that something else holds', {}, /error: 127\.0\.0\.1:8011 is already in use; stop what holds it/],
 ]
 for (const [what, state, message] of refusals) {
@@ -111,7 +139,11 @@ for (const [what, state, message] of refusals) {
 
 test('another environment up on another port does not stop this one; --port moves the hub', async () => {
   const other = resourceNames('dev_realauth')
-  fake = useFakePodman({ pods: [other.pod], podLabels: { [other.pod]: { 'jh-slurm-pod/environment': 'dev_realauth', 'jh-slurm-pod/host-port': '8001' } }, volumes: [other.volumes.jupyterhub] })
+  fake = useFakePodman({
+    pods: [other.pod],
+    podLabels: { [other.pod]: { 'jh-slurm-pod/environment': 'dev_realauth', 'jh-slurm-pod/host-port': '8001' } },
+    volumes: [other.volumes.jupyterhub],
+  })
   const { code, output } = await run({ hostPort: 8011, keepBuildData: true })
   assert.is(code, 0, output)
   assert.equal(fake.resources().pods, [other.pod, names.pod])
@@ -130,8 +162,16 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   assert.equal(made.secrets, [names.secrets.clientKey, names.secrets.hostKey, names.secrets.devLogin])
   assert.equal(made.pods, [names.pod])
   const created = fake.calls().filter((c) => c[0] === 'volume' && c[1] === 'create')
-  assert.ok(created.some((c) => c.join(' ') === `volume create --label jh-slurm-pod/environment=dev_dummyauth ${names.volumes.jupyterhub}`))
-  const built = fake.calls().filter((c) => c[0] === 'build').map((c) => c[c.indexOf('--tag') + 1]).sort()
+  assert.ok(
+    created.some(
+      (c) => c.join(' ') === `volume create --label jh-slurm-pod/environment=dev_dummyauth ${names.volumes.jupyterhub}`,
+    ),
+  )
+  const built = fake
+    .calls()
+    .filter((c) => c[0] === 'build')
+    .map((c) => c[c.indexOf('--tag') + 1])
+    .sort()
   assert.equal(built, ['localhost/brics_jupyterhub:dev-latest', 'localhost/brics_slurm:dev-latest'])
   // The base images are not here under their names: no digest of inputs, so no label.
   assert.not.ok(fake.calls().some((c) => c[0] === 'build' && c.includes('--label')))
@@ -152,12 +192,19 @@ test('a later up skips a build whose inputs are unchanged, and builds when a fil
     fs.writeFileSync(
       `${fake.state}.images`,
       JSON.stringify([
-        ...(fs.existsSync(`${fake.state}.images`) ? JSON.parse(fs.readFileSync(`${fake.state}.images`, 'utf8')) : []).filter((i: { Id: string }) => !i.Id.startsWith('base-')),
+        ...(fs.existsSync(`${fake.state}.images`)
+          ? JSON.parse(fs.readFileSync(`${fake.state}.images`, 'utf8'))
+          : []
+        ).filter((i: { Id: string }) => !i.Id.startsWith('base-')),
         { Id: hubBaseId, Names: ['quay.io/jupyterhub/jupyterhub:5.4.2'], Labels: {} },
         { Id: 'base-slurm', Names: ['docker.io/nathanhess/slurm:full-root'], Labels: {} },
       ]),
     )
-  const builds = () => fake.calls().filter((c) => c[0] === 'build').map((c) => c[c.indexOf('--tag') + 1] as string)
+  const builds = () =>
+    fake
+      .calls()
+      .filter((c) => c[0] === 'build')
+      .map((c) => c[c.indexOf('--tag') + 1] as string)
   // Each run comes up afresh: only the images stay.
   const again = async () => {
     fs.writeFileSync(fake.state, '{}')
@@ -168,7 +215,10 @@ test('a later up skips a build whose inputs are unchanged, and builds when a fil
   bases('base-hub-1')
   await again()
   assert.equal(builds().sort(), ['localhost/brics_jupyterhub:dev-latest', 'localhost/brics_slurm:dev-latest'])
-  const labels = fake.calls().filter((c) => c[0] === 'build').map((c) => c[c.indexOf('--label') + 1])
+  const labels = fake
+    .calls()
+    .filter((c) => c[0] === 'build')
+    .map((c) => c[c.indexOf('--label') + 1])
   for (const label of labels) assert.match(label ?? '', /^jh-slurm-pod\.build-inputs=[0-9a-f]{64}$/)
 
   const output = await again()

@@ -7,7 +7,9 @@ import { noBuildOptions } from '../helpers.ts'
 const settings = buildSettings(noBuildOptions())
 
 test('up mirrors the launcher: checks, build dir, clone, build (with volumes, keys and manifest meanwhile), play', () => {
-  const titles = upTasks({ envName: 'dev_dummyauth', build: settings, keepBuildData: false, waitSeconds: 300 }).map((t) => t.title)
+  const titles = upTasks({ envName: 'dev_dummyauth', build: settings, keepBuildData: false, waitSeconds: 300 }).map(
+    (t) => t.title,
+  )
   assert.equal(titles, [
     'Check environment and prerequisites',
     'Make build directory',
@@ -19,7 +21,21 @@ test('up mirrors the launcher: checks, build dir, clone, build (with volumes, ke
 })
 
 test('step timings run from one start to the next', () => {
-  assert.equal(stepTimings([['a', 1000], ['b', 1500], ['c', 4000]], 4500), [['a', 500], ['b', 2500], ['c', 500]])
+  assert.equal(
+    stepTimings(
+      [
+        ['a', 1000],
+        ['b', 1500],
+        ['c', 4000],
+      ],
+      4500,
+    ),
+    [
+      ['a', 500],
+      ['b', 2500],
+      ['c', 500],
+    ],
+  )
 })
 
 test.run()

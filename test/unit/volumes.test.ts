@@ -13,12 +13,30 @@ const owner = { uname: 'slurm', uid: 64030, gname: 'slurm', gid: 64030 }
 
 async function readArchive(stream: NodeJS.ReadableStream) {
   const extract = tarStream.extract()
-  const seen: Array<{ name: string; type: string; uid: number; gid: number; uname: string; gname: string; mode: number; body: string }> = []
+  const seen: Array<{
+    name: string
+    type: string
+    uid: number
+    gid: number
+    uname: string
+    gname: string
+    mode: number
+    body: string
+  }> = []
   extract.on('entry', (header, body, next) => {
     let text = ''
     body.on('data', (c: unknown) => (text += String(c)))
     body.on('end', () => {
-      seen.push({ name: header.name, type: header.type as string, uid: header.uid as number, gid: header.gid as number, uname: header.uname as string, gname: header.gname as string, mode: header.mode as number, body: text })
+      seen.push({
+        name: header.name,
+        type: header.type as string,
+        uid: header.uid as number,
+        gid: header.gid as number,
+        uname: header.uname as string,
+        gname: header.gname as string,
+        mode: header.mode as number,
+        body: text,
+      })
       next()
     })
     body.resume()
@@ -33,17 +51,20 @@ async function readArchive(stream: NodeJS.ReadableStream) {
 
 test('the archive holds the tree without .gitkeep, every entry owned as configured', async () => {
   const entries = await readArchive(packVolume(await volumeEntries(slurmRoot, owner)))
-  assert.equal(entries.map((e) => e.name), [
-    './',
-    './var/',
-    './var/log/',
-    './var/log/slurmctld.log',
-    './var/log/slurmd.log',
-    './var/log/sshd.log',
-    './var/spool/',
-    './var/spool/slurmctld/',
-    './var/spool/slurmd/',
-  ])
+  assert.equal(
+    entries.map((e) => e.name),
+    [
+      './',
+      './var/',
+      './var/log/',
+      './var/log/slurmctld.log',
+      './var/log/slurmd.log',
+      './var/log/sshd.log',
+      './var/spool/',
+      './var/spool/slurmctld/',
+      './var/spool/slurmd/',
+    ],
+  )
   for (const e of entries) {
     assert.equal([e.uid, e.gid, e.uname, e.gname], [64030, 64030, 'slurm', 'slurm'], e.name)
     assert.is(e.type, e.name.endsWith('/') ? 'directory' : 'file')
@@ -73,11 +94,28 @@ test('owners come from the environment with the documented defaults', () => {
 
 test('on macOS the import runs inside the podman machine', () => {
   assert.equal(volumeImportCommand('v', 'linux', {}), ['podman', 'volume', 'import', 'v', '-'])
-  assert.equal(volumeImportCommand('v', 'darwin', {}), ['podman', 'machine', 'ssh', 'podman', 'volume', 'import', 'v', '-'])
-  assert.equal(volumeImportCommand('v', 'linux', { JH_SLURM_PODMAN: 'chroot /x podman' }), ['chroot', '/x', 'podman', 'volume', 'import', 'v', '-'])
+  assert.equal(volumeImportCommand('v', 'darwin', {}), [
+    'podman',
+    'machine',
+    'ssh',
+    'podman',
+    'volume',
+    'import',
+    'v',
+    '-',
+  ])
+  assert.equal(volumeImportCommand('v', 'linux', { JH_SLURM_PODMAN: 'chroot /x podman' }), [
+    'chroot',
+    '/x',
+    'podman',
+    'volume',
+    'import',
+    'v',
+    '-',
+  ])
 })
 
-test('the shared hub configuration lies under each environment\'s own files, which win on the same path', async () => {
+test("the shared hub configuration lies under each environment's own files, which win on the same path", async () => {
   const env = resolveEnvironment('dev_dummyauth')
   const [hub] = volumeSpecs(env, volumeOwners({}))
   assert.is(hub?.sharedDir, path.join(repoRoot, 'volumes', '_shared', 'jupyterhub_root'))
@@ -98,8 +136,16 @@ test('the shared hub configuration lies under each environment\'s own files, whi
     fs.writeFileSync(path.join(scratch, 'a/etc/x'), 'shared')
     fs.writeFileSync(path.join(scratch, 'a/etc/y'), 'shared only')
     fs.writeFileSync(path.join(scratch, 'b/etc/x'), 'own')
-    const files = await readArchive(packVolume(await volumeEntries([path.join(scratch, 'a'), path.join(scratch, 'b')], owner)))
-    assert.equal(files.filter((f) => f.type === 'file').map((f) => [f.name, f.body]), [['./etc/x', 'own'], ['./etc/y', 'shared only']])
+    const files = await readArchive(
+      packVolume(await volumeEntries([path.join(scratch, 'a'), path.join(scratch, 'b')], owner)),
+    )
+    assert.equal(
+      files.filter((f) => f.type === 'file').map((f) => [f.name, f.body]),
+      [
+        ['./etc/x', 'own'],
+        ['./etc/y', 'shared only'],
+      ],
+    )
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true })
   }

@@ -12,13 +12,21 @@ interface RawResponse {
 
 function send(url: string, method: string, headers: Record<string, string>, body?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: 30_000 }, (response) => {
-      let text = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk: string) => (text += chunk))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }))
-      response.on('error', reject)
-    })
+    const request = http.request(
+      url,
+      {
+        method,
+        headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+        timeout: 30_000,
+      },
+      (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => (text += chunk))
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }))
+        response.on('error', reject)
+      },
+    )
     request.on('timeout', () => request.destroy(new Error(`timeout: ${method} ${url}`)))
     request.on('error', reject)
     request.end(body)
@@ -52,7 +60,10 @@ export class HubClient {
   private cookieHeader(url: string): string {
     const { pathname } = new URL(url)
     return this.jar
-      .filter((c) => pathname === c.path.replace(/\/$/, '') || pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+      .filter(
+        (c) =>
+          pathname === c.path.replace(/\/$/, '') || pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`),
+      )
       .sort((a, b) => b.path.length - a.path.length)
       .map((c) => `${c.name}=${c.value}`)
       .join('; ')
@@ -68,7 +79,8 @@ export class HubClient {
       const pathAttr = attributes.map((a) => a.trim()).find((a) => /^path=/i.test(a))
       const cookiePath = pathAttr ? pathAttr.slice(5) : new URL(url).pathname.replace(/\/[^/]*$/, '/') || '/'
       this.jar = this.jar.filter((c) => !(c.name === name && c.path === cookiePath))
-      const expired = /expires=[^;]*19[0-9]{2}|expires=[^;]*20(0|1|2[0-5])/i.test(line) && (value === '""' || value === '')
+      const expired =
+        /expires=[^;]*19[0-9]{2}|expires=[^;]*20(0|1|2[0-5])/i.test(line) && (value === '""' || value === '')
       if (!expired && !/max-age=0/i.test(line)) this.jar.push({ name, value, path: cookiePath })
     }
   }
@@ -79,18 +91,26 @@ export class HubClient {
   }
 
   /** One request, following redirects (at most 10) like a browser would. */
-  async request(path: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    path: string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     let url = new URL(path, this.base).toString()
     let method = init.method ?? (init.form ? 'POST' : 'GET')
     let body: string | undefined = init.form ? new URLSearchParams(init.form).toString() : undefined
     for (let hop = 0; hop < 10; hop++) {
-      const response = await send(url, method, {
-        // A browser following a link or submitting a form.
-        'sec-fetch-mode': 'navigate',
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-        ...(this.jar.length ? { cookie: this.cookieHeader(url) } : {}),
-        ...init.headers,
-      }, body)
+      const response = await send(
+        url,
+        method,
+        {
+          // A browser following a link or submitting a form.
+          'sec-fetch-mode': 'navigate',
+          ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          ...(this.jar.length ? { cookie: this.cookieHeader(url) } : {}),
+          ...init.headers,
+        },
+        body,
+      )
       this.keepCookies(response.headers, url)
       const location = response.headers.location
       if (response.status >= 300 && response.status < 400 && location) {
@@ -106,7 +126,10 @@ export class HubClient {
 
   /** An API call authenticated by the login cookie, with the XSRF header. */
   api(path: string, method = 'GET'): Promise<Response> {
-    return this.request(path, { method, headers: { 'X-XSRFToken': this.xsrfFor(path), 'sec-fetch-mode': 'same-origin' } })
+    return this.request(path, {
+      method,
+      headers: { 'X-XSRFToken': this.xsrfFor(path), 'sec-fetch-mode': 'same-origin' },
+    })
   }
 }
 

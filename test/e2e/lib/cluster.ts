@@ -55,18 +55,32 @@ export async function startCluster(dir: string, devUsers: string[]): Promise<Clu
 
   await podman(['network', 'create', CLUSTER_NETWORK])
   await podman([
-    'run', '--detach', '--name', CLUSTER_HOST, '--hostname', CLUSTER_HOST, '--network', CLUSTER_NETWORK,
-    '--env', `DEV_USER_CONFIG_UNIX_USERNAMES=${devUsers.join(' ')}`,
-    '--volume', `${authorizedKeys}:/home/jupyterspawner/.ssh/authorized_keys`,
-    '--volume', `${sshdConf}:/etc/ssh/sshd_config.d/jupyterspawner.conf:ro`,
+    'run',
+    '--detach',
+    '--name',
+    CLUSTER_HOST,
+    '--hostname',
+    CLUSTER_HOST,
+    '--network',
+    CLUSTER_NETWORK,
+    '--env',
+    `DEV_USER_CONFIG_UNIX_USERNAMES=${devUsers.join(' ')}`,
+    '--volume',
+    `${authorizedKeys}:/home/jupyterspawner/.ssh/authorized_keys`,
+    '--volume',
+    `${sshdConf}:/etc/ssh/sshd_config.d/jupyterspawner.conf:ro`,
     IMAGE,
   ])
   const exec = async (command: string[]) => (await podman(['exec', CLUSTER_HOST, ...command])).stdout.trim()
-  const { value: hostKey } = await pollUntil(120_000, async () => {
-    const log = await exec(['cat', '/var/log/sshd.log']).catch(() => '')
-    if (!/Server listening on 0\.0\.0\.0 port 22/.test(log)) return undefined
-    return exec(['cat', '/etc/ssh/ssh_host_ed25519_key.pub'])
-  }, 1000)
+  const { value: hostKey } = await pollUntil(
+    120_000,
+    async () => {
+      const log = await exec(['cat', '/var/log/sshd.log']).catch(() => '')
+      if (!/Server listening on 0\.0\.0\.0 port 22/.test(log)) return undefined
+      return exec(['cat', '/etc/ssh/ssh_host_ed25519_key.pub'])
+    },
+    1000,
+  )
   if (!hostKey) throw new Error(`the stand-in login node ${CLUSTER_HOST} did not start sshd within 120 s`)
   const [type, key] = hostKey.split(/\s+/)
   const knownHostsFile = path.join(dir, 'known_hosts')

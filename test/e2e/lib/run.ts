@@ -68,10 +68,17 @@ export async function inSlurm(command: string[], env = 'dev_dummyauth'): Promise
   return podmanOut(['exec', containerName(resourceNames(env), 'slurm'), ...command])
 }
 
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 2000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  intervalMs = 2000,
+): Promise<T> {
   const { value, lastError } = await pollUntil(timeoutMs, probe, intervalMs)
   if (value === undefined) {
-    throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`)
+    throw new Error(
+      `timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`,
+    )
   }
   return value
 }

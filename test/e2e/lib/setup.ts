@@ -24,7 +24,8 @@ export async function unavailable(): Promise<string | undefined> {
     return (error as Error).message
   }
   for (const image of STANDINS) {
-    if (!(await podmanSucceeds(['image', 'exists', image]))) return `stand-in base image ${image} is missing (run test/e2e/provision/provision.ts setup)`
+    if (!(await podmanSucceeds(['image', 'exists', image])))
+      return `stand-in base image ${image} is missing (run test/e2e/provision/provision.ts setup)`
   }
   const upstream = upstreamRepositories()
   return 'missing' in upstream ? upstream.missing : undefined
@@ -61,7 +62,9 @@ export async function whenProvisioned(defineTests: () => void): Promise<void> {
   const reason = await unavailable()
   if (!reason) return defineTests()
   if (!inCI) {
-    console.warn(`\n${'!'.repeat(72)}\n!! END-TO-END TESTS SKIPPED: ${reason}\n!! They run in CI (CI=true), where this is a failure. See test/e2e/provision/README.md.\n${'!'.repeat(72)}\n`)
+    console.warn(
+      `\n${'!'.repeat(72)}\n!! END-TO-END TESTS SKIPPED: ${reason}\n!! They run in CI (CI=true), where this is a failure. See test/e2e/provision/README.md.\n${'!'.repeat(72)}\n`,
+    )
     return
   }
   test('podman and the stand-in base images are provisioned', () => {

@@ -24,6 +24,11 @@ const BUNDLES = {
 export function upstreamRepositories(): { env: Record<string, string> } | { missing: string } {
   const tried = candidates()
   const dir = tried.find((d) => Object.values(BUNDLES).every((b) => fs.existsSync(path.join(d, b))))
-  if (!dir) return { missing: `git bundles of bricsauthenticator and slurmspawner_wrappers not found in ${tried.join(' or ')} (set ${BUNDLES_ENV})` }
-  return { env: Object.fromEntries(Object.entries(BUNDLES).map(([variable, bundle]) => [variable, path.join(dir, bundle)])) }
+  if (!dir)
+    return {
+      missing: `git bundles of bricsauthenticator and slurmspawner_wrappers not found in ${tried.join(' or ')} (set ${BUNDLES_ENV})`,
+    }
+  return {
+    env: Object.fromEntries(Object.entries(BUNDLES).map(([variable, bundle]) => [variable, path.join(dir, bundle)])),
+  }
 }

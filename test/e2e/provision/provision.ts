@@ -32,8 +32,16 @@ const DEBIAN_TARBALL = `${STATE_DIR}/debian-bookworm-rootfs.tar`
 const DEBIAN_MIRROR = 'http://deb.debian.org/debian'
 
 const CHROOT_PACKAGES = [
-  'podman', 'runc', 'netavark', 'aardvark-dns', 'conmon', 'catatonit',
-  'fuse-overlayfs', 'iptables', 'nftables', 'ca-certificates',
+  'podman',
+  'runc',
+  'netavark',
+  'aardvark-dns',
+  'conmon',
+  'catatonit',
+  'fuse-overlayfs',
+  'iptables',
+  'nftables',
+  'ca-certificates',
 ]
 
 /** The host's CA bundle; copied to the same path inside the chroot. */
@@ -94,7 +102,13 @@ function log(message: string): void {
 }
 
 function lastLine(text: string | undefined): string {
-  return (text ?? '').split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? 'no output'
+  return (
+    (text ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop() ?? 'no output'
+  )
 }
 
 function seconds(since: number): string {
@@ -147,7 +161,11 @@ async function mountPoints(): Promise<string[]> {
   return text
     .split('\n')
     .filter(Boolean)
-    .map((line: string) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_: string, oct: string) => String.fromCharCode(parseInt(oct, 8))))
+    .map((line: string) =>
+      (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_: string, oct: string) =>
+        String.fromCharCode(parseInt(oct, 8)),
+      ),
+    )
 }
 
 async function isMounted(target: string): Promise<boolean> {
@@ -190,8 +208,11 @@ async function ensureMounts(repo: string): Promise<void> {
       await $`mount --make-rslave ${inChroot(dir)}`
     })
   }
-  await ensureMount(inChroot('/run'), 'tmpfs', () =>
-    $`mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs ${inChroot('/run')}`)
+  await ensureMount(
+    inChroot('/run'),
+    'tmpfs',
+    () => $`mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs ${inChroot('/run')}`,
+  )
   // Build contexts and manifests are passed to podman by absolute path.
   await ensureMount(inChroot(repo), `rbind ${repo} (rslave)`, async () => {
     await $`mount --rbind ${repo} ${inChroot(repo)}`
@@ -221,7 +242,8 @@ async function namespaceExists(): Promise<boolean> {
 
 /** True if the namespace is alive and sees the repository. */
 async function namespaceSees(repo: string): Promise<boolean> {
-  const probe = await $`nsenter --mount=${NS_FILE} test -f ${path.join(repo, 'package.json')} -a -x /usr/bin/podman`.nothrow()
+  const probe =
+    await $`nsenter --mount=${NS_FILE} test -f ${path.join(repo, 'package.json')} -a -x /usr/bin/podman`.nothrow()
   return probe.exitCode === 0
 }
 
@@ -273,8 +295,15 @@ async function ensureChroot(verbose: boolean): Promise<void> {
   }
   const tmp = `${CHROOT}.tmp`
   await removeTree(tmp)
-  await step('debootstrap trixie chroot', 'debootstrap-trixie', () =>
-    logged('debootstrap-trixie', verbose)`debootstrap --variant=minbase --include=${CHROOT_PACKAGES.join(',')} trixie ${tmp} ${DEBIAN_MIRROR}`)
+  await step(
+    'debootstrap trixie chroot',
+    'debootstrap-trixie',
+    () =>
+      logged(
+        'debootstrap-trixie',
+        verbose,
+      )`debootstrap --variant=minbase --include=${CHROOT_PACKAGES.join(',')} trixie ${tmp} ${DEBIAN_MIRROR}`,
+  )
   await removeTree(CHROOT)
   await fs.rename(tmp, CHROOT)
 }
@@ -288,7 +317,7 @@ async function removeTree(dir: string): Promise<void> {
 
 async function writeFileIfChanged(file: string, content: string | Buffer, description: string): Promise<void> {
   const current = await fs.readFile(file).catch(() => undefined)
-  if (current !== undefined && current.equals(Buffer.from(content))) return
+  if (current?.equals(Buffer.from(content))) return
   await fs.remove(file) // may be a symlink into the chroot's own tree
   await fs.outputFile(file, content)
   log(`wrote ${file} (${description})`)
@@ -320,15 +349,21 @@ async function ensureDebianImage(verbose: boolean): Promise<void> {
     return
   }
   if (!(await fs.pathExists(DEBIAN_TARBALL))) await makeDebianTarball(verbose)
-  await step(`import ${DEBIAN_IMAGE}`, 'import-debian', () =>
-    $`${PODMAN_ARGV} import --change ${IMAGE_PATH_ENV} - ${DEBIAN_IMAGE} < ${DEBIAN_TARBALL}`)
+  await step(
+    `import ${DEBIAN_IMAGE}`,
+    'import-debian',
+    () => $`${PODMAN_ARGV} import --change ${IMAGE_PATH_ENV} - ${DEBIAN_IMAGE} < ${DEBIAN_TARBALL}`,
+  )
 }
 
 async function makeDebianTarball(verbose: boolean): Promise<void> {
   const rootfs = `${STATE_DIR}/bookworm-rootfs.tmp`
   await removeTree(rootfs)
-  await step('debootstrap bookworm rootfs', 'debootstrap-bookworm', () =>
-    logged('debootstrap-bookworm', verbose)`debootstrap --variant=minbase bookworm ${rootfs} ${DEBIAN_MIRROR}`)
+  await step(
+    'debootstrap bookworm rootfs',
+    'debootstrap-bookworm',
+    () => logged('debootstrap-bookworm', verbose)`debootstrap --variant=minbase bookworm ${rootfs} ${DEBIAN_MIRROR}`,
+  )
   await $`find ${rootfs}/var/cache/apt/archives -name '*.deb' -delete`
   await $`tar --numeric-owner -C ${rootfs} -cf ${DEBIAN_TARBALL}.tmp .`
   await fs.rename(`${DEBIAN_TARBALL}.tmp`, DEBIAN_TARBALL)
@@ -370,11 +405,16 @@ async function ensureBaseImages(repo: string, verbose: boolean): Promise<void> {
     const logName = `build-${dir}`
     const build = [
       'build',
-      '--volume', `${CA_BUNDLE}:${BUILD_CA_BUNDLE}:ro`,
-      '--build-arg', `BUILD_CA_BUNDLE=${BUILD_CA_BUNDLE}`,
-      '--label', `${CONTEXT_HASH_LABEL}=${hash}`,
-      '--tag', ref,
-      '--file', path.join(context, 'Containerfile'),
+      '--volume',
+      `${CA_BUNDLE}:${BUILD_CA_BUNDLE}:ro`,
+      '--build-arg',
+      `BUILD_CA_BUNDLE=${BUILD_CA_BUNDLE}`,
+      '--label',
+      `${CONTEXT_HASH_LABEL}=${hash}`,
+      '--tag',
+      ref,
+      '--file',
+      path.join(context, 'Containerfile'),
       context,
     ]
     await step(`build ${ref}`, logName, () => logged(logName, verbose)`${PODMAN_ARGV} ${build}`)
@@ -392,7 +432,10 @@ async function namespaceProcesses(): Promise<number[]> {
   const pids: number[] = []
   for (const entry of await fs.readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
-    const mntInode = await fs.stat(`/proc/${entry}/ns/mnt`).then((st: { ino: number }) => st.ino, () => -2)
+    const mntInode = await fs.stat(`/proc/${entry}/ns/mnt`).then(
+      (st: { ino: number }) => st.ino,
+      () => -2,
+    )
     const root = await fs.readlink(`/proc/${entry}/root`).catch(() => '')
     if (mntInode === nsInode || root === CHROOT || root.startsWith(`${CHROOT}/`)) pids.push(Number(entry))
   }
@@ -443,8 +486,7 @@ function parseArgs(argv: string[]): Options {
     if (arg === '--repo' && next) {
       options.repo = path.resolve(next)
       i++
-    }
-    else if (arg.startsWith('--repo=')) options.repo = path.resolve(arg.slice('--repo='.length))
+    } else if (arg.startsWith('--repo=')) options.repo = path.resolve(arg.slice('--repo='.length))
     else if (arg === '--verbose') options.verbose = true
     else if (arg === '--plain') options.plain = true
     else throw new ProvisionError(`unknown argument: ${arg}`)
@@ -493,9 +535,11 @@ try {
   await main()
 } catch (error) {
   const message =
-    error instanceof ProvisionError ? error.message
-    : error instanceof ProcessOutput ? `command failed (exit ${error.exitCode}): ${lastLine(error.stderr || error.stdout)}`
-    : `unexpected error: ${(error as Error)?.message ?? error}`
+    error instanceof ProvisionError
+      ? error.message
+      : error instanceof ProcessOutput
+        ? `command failed (exit ${error.exitCode}): ${lastLine(error.stderr || error.stdout)}`
+        : `unexpected error: ${(error as Error)?.message ?? error}`
   console.error(`[provision] error: ${message.split('\n')[0]}`)
   process.exit(1)
 }
