@@ -4,15 +4,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { buildOptions } from '../scripts/build-images.ts'
 import { parseCommandLine } from '../scripts/lib/cli.ts'
-import { repoRoot } from '../scripts/lib/paths.ts'
 import YAML from 'yaml'
 import { builtImages, readPodTemplate, renderManifest, templateUse, usesExternalSlurm } from '../scripts/manifest.ts'
 import { resolveDeployConfig } from '../scripts/lib/deploy-config.ts'
 import { parseDevUsers } from '../scripts/lib/dev-users.ts'
 import { resolveEnvironment } from '../scripts/lib/environment.ts'
 import { defaultTag } from '../scripts/lib/names.ts'
-
-export const fakePodmanDir = path.join(repoRoot, 'test', 'fixtures', 'fake-podman')
+import { fakePodmanDir } from './fixtures/fake-podman/compile.ts'
 
 /** Build option values as parsed from an empty command line and environment. */
 export const noBuildOptions = () =>
@@ -42,7 +40,7 @@ export function useFakePodman(
   const log = path.join(dir, 'calls.log')
   fs.writeFileSync(state, JSON.stringify(initial))
   const saved = { PATH: process.env.PATH, JH_SLURM_PODMAN: process.env.JH_SLURM_PODMAN }
-  process.env.PATH = `${fakePodmanDir}:${process.env.PATH}`
+  process.env.PATH = `${fakePodmanDir()}:${process.env.PATH}`
   delete process.env.JH_SLURM_PODMAN
   process.env.FAKE_PODMAN_STATE = state
   process.env.FAKE_PODMAN_LOG = log
