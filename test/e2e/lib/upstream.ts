@@ -8,11 +8,25 @@ import { repoRoot } from '../../../scripts/lib/paths.ts'
 
 export const BUNDLES_ENV = 'JH_SLURM_E2E_UPSTREAM_DIR'
 
-/** Where the bundles are looked for: the setting, then next to the checkout. */
+/**
+ * Where the bundles are looked for: the setting, else shared/upstream beside
+ * the checkout or beside a folder above it (a worktree inside a checkout).
+ */
 function candidates(): string[] {
   const fromEnv = process.env[BUNDLES_ENV]
   if (fromEnv) return [path.resolve(fromEnv)]
-  return [path.resolve(repoRoot, '..', 'shared', 'upstream'), '/work/shared/upstream']
+  const found: string[] = []
+  for (let dir = repoRoot; path.dirname(dir) !== dir; dir = path.dirname(dir))
+    found.push(path.join(path.dirname(dir), 'shared', 'upstream'))
+  return found
+}
+
+/** Where the bundles are, or why they cannot be found. */
+function bundleDir(bundles: string[]): { dir: string } | { missing: string } {
+  const tried = candidates()
+  const dir = tried.find((d) => bundles.every((b) => fs.existsSync(path.join(d, b))))
+  if (dir) return { dir }
+  return { missing: `git bundles ${bundles.join(', ')} not found in ${tried.join(' or ')} (set ${BUNDLES_ENV})` }
 }
 
 const BUNDLES = {
@@ -22,13 +36,18 @@ const BUNDLES = {
 
 /** The clone settings pointing at the bundles, or why they cannot be found. */
 export function upstreamRepositories(): { env: Record<string, string> } | { missing: string } {
-  const tried = candidates()
-  const dir = tried.find((d) => Object.values(BUNDLES).every((b) => fs.existsSync(path.join(d, b))))
-  if (!dir)
-    return {
-      missing: `git bundles of bricsauthenticator and slurmspawner_wrappers not found in ${tried.join(' or ')} (set ${BUNDLES_ENV})`,
-    }
+  const found = bundleDir(Object.values(BUNDLES))
+  if ('missing' in found) return found
   return {
-    env: Object.fromEntries(Object.entries(BUNDLES).map(([variable, bundle]) => [variable, path.join(dir, bundle)])),
+    env: Object.fromEntries(
+      Object.entries(BUNDLES).map(([variable, bundle]) => [variable, path.join(found.dir, bundle)]),
+    ),
   }
+}
+
+/** The original launcher's repository (the benchmark runs it), or why it cannot be found. */
+export function originalLauncherBundle(): { bundle: string } | { missing: string } {
+  const file = 'brics_jupyterhub_envs.bundle'
+  const found = bundleDir([file])
+  return 'missing' in found ? found : { bundle: path.join(found.dir, file) }
 }
