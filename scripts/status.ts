@@ -1,68 +1,14 @@
-// `npm run status [-- --json]`: the environments that are up, with their URL,
-// pod state and each container's state. Exits 0 whatever is up.
-import { parseCommandLine } from './lib/cli.ts'
-import { environmentsUp, takeInventory, type UpEnvironment } from './lib/inventory.ts'
+// `jh-slurm-pod status [--json]`: the environments that are up. Exits 0 whatever is up.
+import { defineCommand } from './lib/command.ts'
 import { listEnvironments } from './lib/environment.ts'
-import { runStep } from './lib/main.ts'
-import { hubUrl, LEGACY } from './lib/names.ts'
+import { environmentsUp, takeInventory } from './lib/inventory.ts'
+import { COMMANDS } from './lib/options.ts'
 import { checkPodman } from './lib/podman.ts'
+import { describe, formatStatus } from './lib/status.ts'
 
-export interface EnvironmentStatus {
-  environment: string
-  url: string | null
-  pod: { name: string; state: string } | null
-  containers: Array<{ name: string; state: string }>
-  /** Volumes and secrets of the environment, whether or not its pod runs. */
-  volumes: string[]
-  secrets: string[]
-}
-
-export function describe(up: UpEnvironment): EnvironmentStatus {
-  const prefix = `${up.names.pod}-`
-  return {
-    environment: up.names.env,
-    url: up.hostPort ? hubUrl(up.hostPort) : up.names.env === LEGACY && up.pod ? hubUrl(8000) : null,
-    pod: up.pod ? { name: up.pod.name, state: up.pod.state } : null,
-    containers: (up.pod?.containers ?? []).map((c) => ({
-      name: c.name.startsWith(prefix) ? c.name.slice(prefix.length) : c.name,
-      state: c.state,
-    })),
-    volumes: up.resources.filter((r) => r.kind === 'volume').map((r) => r.name),
-    secrets: up.resources.filter((r) => r.kind === 'secret').map((r) => r.name),
-  }
-}
-
-export function formatStatus(statuses: EnvironmentStatus[]): string {
-  if (statuses.length === 0) return 'no environment is up\n'
-  const rows = statuses.map((s) => {
-    const containers = s.containers.map((c) => `${c.name} ${c.state}`).join(', ')
-    const what = s.pod
-      ? `pod ${s.pod.name} ${s.pod.state}${containers ? ` (${containers})` : ''}`
-      : `no pod; left over: ${s.volumes.length} volume(s), ${s.secrets.length} secret(s) (npm run down -- ${s.environment})`
-    return [s.environment, s.url ?? '-', what]
-  })
-  const widths = [0, 1].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)))
-  return `${rows
-    .map(
-      (r) =>
-        `${(r[0] as string).padEnd(widths[0] as number)}  ${(r[1] as string).padEnd(widths[1] as number)}  ${r[2]}`,
-    )
-    .join('\n')}\n`
-}
-
-export const cli = {
-  command: 'status',
-  summary:
-    'List the environments that are up: URL, pod state and the state of each container. Exits 0, also when nothing is up.',
-  options: {
-    json: { type: 'boolean', description: 'print {"environments": [...]} as JSON for scripts' },
-  },
-} as const
-
-runStep('status', async () => {
-  const { values } = parseCommandLine(cli)
+export const command = defineCommand(COMMANDS.status, async ({ values }, repo) => {
   await checkPodman()
-  const statuses = environmentsUp(await takeInventory(), listEnvironments()).map(describe)
+  const statuses = environmentsUp(await takeInventory(), listEnvironments(repo)).map(describe)
   process.stdout.write(
     values.json ? `${JSON.stringify({ environments: statuses }, null, 2)}\n` : formatStatus(statuses),
   )

@@ -2,15 +2,19 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { buildOptions } from '../scripts/build-images.ts'
-import { parseCommandLine } from '../scripts/lib/cli.ts'
 import YAML from 'yaml'
-import { builtImages, readPodTemplate, renderManifest, templateUse, usesExternalSlurm } from '../scripts/manifest.ts'
-import { resolveDeployConfig } from '../scripts/lib/deploy-config.ts'
-import { parseDevUsers } from '../scripts/lib/dev-users.ts'
+import { parseCommandLine } from '../scripts/lib/cli.ts'
 import { resolveEnvironment } from '../scripts/lib/environment.ts'
+import { manifestInput, planRender } from '../scripts/lib/manifest-input.ts'
 import { defaultTag } from '../scripts/lib/names.ts'
+import { buildOptions } from '../scripts/lib/options.ts'
+import { repoPaths, repoRoot } from '../scripts/lib/paths.ts'
+import { renderManifest } from '../scripts/lib/render.ts'
+import { usesExternalSlurm } from '../scripts/lib/template.ts'
 import { fakePodmanDir } from './fixtures/fake-podman/compile.ts'
+
+/** This repository, as the commands see it. */
+export const repo = repoPaths(repoRoot)
 
 /** Build option values as parsed from an empty command line and environment. */
 export const noBuildOptions = () =>
@@ -98,24 +102,21 @@ export const OPERATOR_KNOWN_HOSTS = 'login.example ssh-ed25519 AAAAlogin\n'
  * environment's Slurm is elsewhere). Dev users: the file, else its example.
  */
 export async function renderEnvironmentManifest(envName: string) {
-  const env = resolveEnvironment(envName)
-  const pod = await readPodTemplate(env.podTemplate)
-  const use = templateUse(pod)
+  const env = resolveEnvironment(envName, repo)
+  const settings = { tag: defaultTag(env.target), registry: 'localhost', clusterFiles: {} }
+  const planned = await planRender(env, settings, repo, 'manifest')
+  const { use } = planned
   const external = usesExternalSlurm(use)
-  const usersFile = fs.existsSync(env.devUsersFile) ? env.devUsersFile : `${env.devUsersFile}.example`
-  const text = renderManifest({
-    names: env.names,
-    ports: { proxy: env.hostPort, hubApi: env.hubApiHostPort },
-    images: builtImages(defaultTag(env.target)),
-    users: use.configMaps.includes('devUsers')
-      ? parseDevUsers(fs.readFileSync(usersFile, 'utf8'), usersFile)
-      : undefined,
-    deployConfig: resolveDeployConfig(env.configDir),
-    keys: external ? { host: fakeKey('host') } : { client: fakeKey('client'), host: fakeKey('host') },
-    cluster: external ? { clientKey: OPERATOR_KEY, knownHosts: OPERATOR_KNOWN_HOSTS } : undefined,
-    devLoginPassword: use.secrets.includes('devLogin') ? 'pw' : undefined,
-    pod,
-  })
+  // The operator's files stand in for what readClusterAccess would have read.
+  const plan = external
+    ? { ...planned, cluster: { clientKey: OPERATOR_KEY, knownHosts: OPERATOR_KNOWN_HOSTS }, omitSecrets: [] }
+    : planned
+  const text = renderManifest(
+    manifestInput(plan, {
+      keys: external ? { host: fakeKey('host') } : { client: fakeKey('client'), host: fakeKey('host') },
+      devLoginPassword: use.secrets.includes('devLogin') ? 'pw' : undefined,
+    }),
+  )
   const docs: any[] = YAML.parseAllDocuments(text).map((d) => d.toJS())
   return { env, use, docs }
 }

@@ -4,17 +4,17 @@
 // the directories of runs that died without cleaning up (SIGKILL, a crash).
 import fs from 'node:fs'
 import path from 'node:path'
-import { BUILD_DIR_PREFIX, repoPaths } from './paths.ts'
+import { BUILD_DIR_PREFIX, type RepoPaths } from './paths.ts'
 import { processAlive } from './lock.ts'
 
 const OWNER = '.owner'
 const KEPT = '.kept'
 
 /** Makes a build directory (mode 0700) owned by this process. */
-export function makeBuildDir(env: string, root?: string): string {
-  const { buildTmp } = repoPaths(root)
+export function makeBuildDir(repo: RepoPaths, envName: string): string {
+  const { buildTmp } = repo
   fs.mkdirSync(buildTmp, { recursive: true, mode: 0o700 })
-  const dir = fs.mkdtempSync(path.join(buildTmp, `${BUILD_DIR_PREFIX}${env}.`))
+  const dir = fs.mkdtempSync(path.join(buildTmp, `${BUILD_DIR_PREFIX}${envName}.`))
   fs.chmodSync(dir, 0o700)
   fs.writeFileSync(path.join(dir, OWNER), `${process.pid}\n`, { mode: 0o600 })
   return dir
@@ -39,8 +39,8 @@ function ownerPid(dir: string): number | undefined {
  * A directory without an owner record (made by an older version) is left
  * alone: it may have been kept.
  */
-export function deadBuildDirs(root?: string): string[] {
-  const { buildTmp } = repoPaths(root)
+export function deadBuildDirs(repo: RepoPaths): string[] {
+  const { buildTmp } = repo
   let names: string[]
   try {
     names = fs.readdirSync(buildTmp)
@@ -57,11 +57,11 @@ export function deadBuildDirs(root?: string): string[] {
     })
 }
 
-export function removeDeadBuildDirs(root?: string, onLine?: (line: string) => void): string[] {
-  const dead = deadBuildDirs(root)
+export function removeDeadBuildDirs(repo: RepoPaths, onLine?: (line: string) => void): string[] {
+  const dead = deadBuildDirs(repo)
   for (const dir of dead) {
     fs.rmSync(dir, { recursive: true, force: true })
-    onLine?.(`removed build directory ${path.relative(repoPaths(root).root, dir)} left by a run that died`)
+    onLine?.(`removed build directory ${path.relative(repo.root, dir)} left by a run that died`)
   }
   return dead
 }

@@ -1,7 +1,11 @@
-// Command-line parsing shared by every step: node's parseArgs, a generated
-// --help, and usage mistakes reported as one line with exit code 2.
+// Command-line parsing shared by every command: node's parseArgs against the
+// declarations in options.ts, a --help generated from them, and usage
+// mistakes reported as one line with exit code 2.
 import { parseArgs } from 'node:util'
 import { UsageError } from './errors.ts'
+
+/** The command users type; `npm run <command> --` works too. */
+export const BIN = 'jh-slurm-pod'
 
 export interface OptionSpec {
   type: 'string' | 'boolean'
@@ -9,13 +13,16 @@ export interface OptionSpec {
   short?: string
   /** Placeholder shown in --help, e.g. PATH. */
   value?: string
-  /** Environment variable giving the default. */
-  env?: string
+  /** Process environment variable giving the value when the option is not given. */
+  variable?: string
+  /** The value when neither the option nor the variable is given. */
+  default?: string
+  /** The default when the code works it out (e.g. from the environment); shown in --help only. */
+  defaultNote?: string
   description: string
 }
 
-export interface CommandSpec<O extends Record<string, OptionSpec>> {
-  /** npm script name, e.g. `manifest`. */
+export interface CommandSpec<O extends Record<string, OptionSpec> = Record<string, OptionSpec>> {
   command: string
   summary: string
   /** Positional arguments, e.g. ['<env>'] or ['[<env>]']. */
@@ -29,7 +36,9 @@ type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean'
   ? boolean
   : S['multiple'] extends true
     ? string[]
-    : string | undefined
+    : S extends { default: string }
+      ? string
+      : string | undefined
 
 export type Values<O extends Record<string, OptionSpec>> = { [K in keyof O]: ValueOf<O[K]> }
 
@@ -38,81 +47,88 @@ export interface Parsed<O extends Record<string, OptionSpec>> {
   positionals: string[]
 }
 
-export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>): string {
+/** What --help shows after an option's description: default, repeatable, variable. */
+function optionNotes(o: OptionSpec): string {
+  const defaultText = o.default !== undefined ? `default ${o.default}` : o.defaultNote && `default: ${o.defaultNote}`
+  const notes = [defaultText, o.multiple ? 'repeatable' : '', o.variable ? `env ${o.variable}` : '']
+  const text = notes.filter(Boolean).join('; ')
+  return text ? ` (${text})` : ''
+}
+
+/** The help text; `environments` lists the names a `<env>` argument takes. */
+export function helpText(spec: CommandSpec, environments: string[] = []): string {
   const args = (spec.positionals ?? []).join(' ')
   const rows: Array<[string, string]> = Object.entries(spec.options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`
-    const extra = [o.multiple ? 'repeatable' : '', o.env ? `env ${o.env}` : ''].filter(Boolean).join('; ')
-    return [flag, `${o.description}${extra ? ` (${extra})` : ''}`]
+    return [flag, `${o.description}${optionNotes(o)}`]
   })
   rows.push(['-h, --help', 'show this help'])
   const width = Math.max(...rows.map(([flag]) => flag.length)) + 2
+  const usage = `${spec.command}${args ? ` ${args}` : ''} [options]`
   const lines = [
-    `Usage: npm run ${spec.command} --${args ? ` ${args}` : ''} [options]`,
+    `Usage: ${BIN} ${usage}`,
+    `   or: npm run ${spec.command} --${args ? ` ${args}` : ''} [options]`,
     '',
     spec.summary,
     '',
     'Options:',
     ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}${text}`),
   ]
+  if (args.includes('<env>')) lines.push('', `Environments: ${environments.join(', ') || 'none found'}`)
   if (spec.notes) lines.push('', spec.notes.trim())
   return `${lines.join('\n')}\n`
 }
 
+/** The value of one option: given, else its variable, else its default. */
+function optionValue(o: OptionSpec, given: unknown, vars: NodeJS.ProcessEnv): unknown {
+  const fromVariable = o.variable ? vars[o.variable] : undefined
+  if (o.type === 'boolean') return given === true || (given === undefined && isTruthy(fromVariable))
+  if (o.multiple) return (given as string[] | undefined) ?? []
+  return (given as string | undefined) ?? (fromVariable === '' ? undefined : fromVariable) ?? o.default
+}
+
+function checkPositionals(spec: CommandSpec, positionals: string[]): void {
+  const declared = spec.positionals ?? []
+  const required = declared.filter((p) => !p.startsWith('[')).length
+  const see = `(see ${BIN} ${spec.command} --help)`
+  if (positionals.length < required) throw new UsageError(`missing argument ${declared[positionals.length]} ${see}`)
+  if (positionals.length > declared.length)
+    throw new UsageError(`unexpected argument "${positionals[declared.length]}" ${see}`)
+}
+
 /**
- * Parses argv against the spec. `--help` prints the help and exits 0; an
- * unknown option or a wrong number of positionals throws a UsageError.
+ * Parses argv against the spec. `--help` returns `help: true` (the caller
+ * prints helpText); an unknown option or a wrong number of positionals
+ * throws a UsageError.
  */
 export function parseCommandLine<O extends Record<string, OptionSpec>>(
   spec: CommandSpec<O>,
-  argv: string[] = process.argv.slice(2),
-  env: NodeJS.ProcessEnv = process.env,
-): Parsed<O> {
+  argv: string[],
+  vars: NodeJS.ProcessEnv = process.env,
+): Parsed<O> & { help: boolean } {
   const options = Object.fromEntries(
     Object.entries(spec.options).map(([name, o]) => [
       name,
       { type: o.type, multiple: o.multiple === true, ...(o.short ? { short: o.short } : {}) },
     ]),
   )
-  const parse = () =>
-    parseArgs({
+  let parsed: { values: Record<string, unknown>; positionals: string[] }
+  try {
+    parsed = parseArgs({
       args: argv,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     })
-  let parsed: ReturnType<typeof parse>
-  try {
-    parsed = parse()
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split(/\n|\. /)[0] ?? ''
-    throw new UsageError(`${message.replace(/\.$/, '')} (see npm run ${spec.command} -- --help)`)
+    throw new UsageError(`${message.replace(/\.$/, '')} (see ${BIN} ${spec.command} --help)`)
   }
-  if (parsed.values.help) {
-    process.stdout.write(helpText(spec))
-    process.exit(0)
-  }
-  const declared = spec.positionals ?? []
-  const required = declared.filter((p) => !p.startsWith('[')).length
-  if (parsed.positionals.length < required) {
-    throw new UsageError(
-      `missing argument ${declared[parsed.positionals.length]} (see npm run ${spec.command} -- --help)`,
-    )
-  }
-  if (parsed.positionals.length > declared.length) {
-    throw new UsageError(
-      `unexpected argument "${parsed.positionals[declared.length]}" (see npm run ${spec.command} -- --help)`,
-    )
-  }
+  const help = parsed.values.help === true
+  if (!help) checkPositionals(spec, parsed.positionals)
   const values: Record<string, unknown> = {}
-  for (const [name, o] of Object.entries(spec.options)) {
-    const given = (parsed.values as Record<string, unknown>)[name]
-    const fromEnv = o.env ? env[o.env] : undefined
-    if (o.type === 'boolean') values[name] = given === true || (given === undefined && isTruthy(fromEnv))
-    else if (o.multiple) values[name] = (given as string[] | undefined) ?? []
-    else values[name] = (given as string | undefined) ?? (fromEnv === '' ? undefined : fromEnv)
-  }
-  return { values: values as Values<O>, positionals: parsed.positionals }
+  for (const [name, o] of Object.entries(spec.options)) values[name] = optionValue(o, parsed.values[name], vars)
+  return { values: values as Values<O>, positionals: parsed.positionals, help }
 }
 
 const isTruthy = (value: string | undefined): boolean => /^(1|true|yes|on)$/i.test(value ?? '')

@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { UserError } from './errors.ts'
+import { describeFileError, type RepoPaths } from './paths.ts'
 
 export interface DevUser {
   name: string
@@ -48,8 +49,9 @@ export function parseDevUsers(text: string, source = 'dev_users'): DevUser[] {
   return users
 }
 
-export function readDevUsers(file: string, root?: string): DevUser[] {
-  const shown = root ? path.relative(root, file) : file
+/** Reads a dev_users file; messages name it relative to the repository. */
+export function readDevUsers(file: string, repo: RepoPaths): DevUser[] {
+  const shown = path.relative(repo.root, file)
   let text: string
   try {
     text = fs.readFileSync(file, 'utf8')
@@ -59,7 +61,7 @@ export function readDevUsers(file: string, root?: string): DevUser[] {
       const example = fs.existsSync(`${file}.example`) ? ` (copy ${shown}.example to start)` : ''
       throw new UserError(`${shown} not found${example}`)
     }
-    throw new UserError(`cannot read ${shown}: ${code ?? String(error)}`)
+    throw new UserError(`cannot read ${shown}: ${describeFileError(error)}`)
   }
   return parseDevUsers(text, shown)
 }

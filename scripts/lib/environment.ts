@@ -7,7 +7,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { UsageError, UserError } from './errors.ts'
 import { DEV_TARGET, dnsName, resourceNames, type ResourceNames, TARGETS } from './names.ts'
-import { readUserFile, repoPaths } from './paths.ts'
+import { readUserFile, type RepoPaths } from './paths.ts'
 
 export interface Environment {
   name: string
@@ -81,8 +81,8 @@ const isDir = (p: string): boolean => {
 }
 
 /** Environments that have both a config and a volumes directory. */
-export function listEnvironments(root?: string): string[] {
-  const { config, volumes } = repoPaths(root)
+export function listEnvironments(repo: RepoPaths): string[] {
+  const { config, volumes } = repo
   if (!isDir(config)) return []
   return fs
     .readdirSync(config)
@@ -103,8 +103,8 @@ export function validEnvironmentName(name: string | undefined, known: string[]):
  * Checks the name before touching any file: only plain names of existing
  * environments pass, so nothing can reach outside config/ or volumes/.
  */
-export function resolveEnvironment(given: string | undefined, root?: string): Environment {
-  const known = listEnvironments(root)
+export function resolveEnvironment(given: string | undefined, repo: RepoPaths): Environment {
+  const known = listEnvironments(repo)
   const choices = known.length ? known.join(', ') : 'none found'
   const name = validEnvironmentName(given, known)
   if (!known.includes(name)) {
@@ -112,7 +112,7 @@ export function resolveEnvironment(given: string | undefined, root?: string): En
   }
   const twin = known.find((other) => other !== name && dnsName(other) === dnsName(name))
   if (twin) throw new UserError(`environments "${name}" and "${twin}" would share resource names; rename one`)
-  const { config, volumes, podTemplate } = repoPaths(root)
+  const { config, volumes, podTemplate } = repo
   const configDir = path.join(config, name)
   const ownPod = path.join(configDir, 'pod.yaml')
   return {

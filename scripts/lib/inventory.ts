@@ -64,16 +64,6 @@ export async function takeInventory(): Promise<Inventory> {
   return { pods: parsePodPs(pods.stdout), volumes, secrets: lines(secrets.stdout) }
 }
 
-/**
- * Volumes only: enough for `up` to see whether an environment is up, with
- * one podman call. `up` makes the volumes before the pod and `down` removes
- * the pod first, so an environment with a pod has its volumes; a leftover
- * secret only makes `kube play` fail, and the run is rolled back.
- */
-export async function takeVolumeInventory(): Promise<Inventory> {
-  return { pods: [], volumes: await listVolumes(), secrets: [] }
-}
-
 async function listVolumes(): Promise<string[]> {
   return lines((await podman(['volume', 'ls', '--format', '{{.Name}}'])).stdout)
 }

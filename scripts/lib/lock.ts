@@ -37,12 +37,3 @@ export function acquireLock(file: string, what: string): () => void {
   }
   throw new UserError(`could not take the lock ${file}`)
 }
-
-export async function withLock<T>(file: string, what: string, fn: () => Promise<T>): Promise<T> {
-  const release = acquireLock(file, what)
-  try {
-    return await fn()
-  } finally {
-    release()
-  }
-}

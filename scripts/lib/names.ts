@@ -45,9 +45,6 @@ export interface ResourceNames {
 
 /** A DNS-1123 label (lower case letters, digits and '-', at most 63). */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
-/** A DNS-1123 subdomain (labels joined by '.', at most 253). */
-export const isDnsSubdomain = (name: string): boolean =>
-  name.length <= 253 && name.split('.').every((label) => DNS_LABEL.test(label))
 
 /** The DNS-1123 form of an environment name. */
 export const dnsName = (env: string): string => env.toLowerCase().replace(/_/g, '-')

@@ -14,26 +14,26 @@ export interface VolumeOwners {
   slurm: Owner
 }
 
-function id(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name]
+function id(vars: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = vars[name]
   if (raw === undefined || raw === '') return fallback
   if (!/^\d+$/.test(raw)) throw new UserError(`${name} must be a number, got "${raw}"`)
   return Number(raw)
 }
 
-export function volumeOwners(env: NodeJS.ProcessEnv = process.env): VolumeOwners {
+export function volumeOwners(vars: NodeJS.ProcessEnv = process.env): VolumeOwners {
   return {
     jupyterhub: {
-      uname: env.JUPYTERUSER || 'root',
-      uid: id(env, 'JUPYTERUSER_UID', 0),
-      gname: env.JUPYTERGROUP || 'root',
-      gid: id(env, 'JUPYTERGROUP_GID', 0),
+      uname: vars.JUPYTERUSER || 'root',
+      uid: id(vars, 'JUPYTERUSER_UID', 0),
+      gname: vars.JUPYTERGROUP || 'root',
+      gid: id(vars, 'JUPYTERGROUP_GID', 0),
     },
     slurm: {
-      uname: env.SLURMUSER || 'slurm',
-      uid: id(env, 'SLURMUSER_UID', 64030),
-      gname: env.SLURMGROUP || 'slurm',
-      gid: id(env, 'SLURMGROUP_GID', 64030),
+      uname: vars.SLURMUSER || 'slurm',
+      uid: id(vars, 'SLURMUSER_UID', 64030),
+      gname: vars.SLURMGROUP || 'slurm',
+      gid: id(vars, 'SLURMGROUP_GID', 64030),
     },
   }
 }

@@ -15,12 +15,24 @@ export const pathExists = (p: string): Promise<boolean> =>
     () => false,
   )
 
+/** A file system error in words (no raw ENOENT). */
+export function describeFileError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  const words: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a part of the path is not a directory',
+  }
+  return (code && words[code]) ?? code ?? String(error)
+}
+
 /** Reads a file the user named; a missing or unreadable one is a one-line error naming `what`. */
 export function readUserFile(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8')
   } catch (error) {
-    throw new UserError(`cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+    throw new UserError(`cannot read ${what} ${file}: ${describeFileError(error)}`)
   }
 }
 
@@ -32,8 +44,6 @@ export interface RepoPaths {
   podTemplate: string
   /** One `up` or `down` at a time per environment. */
   lockFile: (env: string) => string
-  /** The podman version checked last (see checkPodman). */
-  podmanVersionCache: string
   /** The dummy login password of an environment that is up (mode 0600). */
   devLoginPasswordFile: (env: string) => string
 }
@@ -50,7 +60,6 @@ export function repoPaths(root: string = repoRoot): RepoPaths {
     buildTmp,
     podTemplate: path.join(root, 'jh_slurm_pod.yaml'),
     lockFile: (env) => path.join(buildTmp, `.lock.${env}`),
-    podmanVersionCache: path.join(buildTmp, '.podman-version'),
     devLoginPasswordFile: (env) => path.join(buildTmp, `dev_login_password.${env}`),
   }
 }

@@ -1,16 +1,13 @@
 // The podman command. JH_SLURM_PODMAN may name another binary or a command
 // with arguments (split on white space), e.g. `podman-remote`, or a podman
 // inside a chroot: `chroot /srv/podman-root podman`.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import path from 'node:path'
 import { UserError } from './errors.ts'
 import { exec, type ExecOptions, type ExecResult } from './exec.ts'
-import { findExecutable } from './preflight.ts'
 
 export const MIN_PODMAN_VERSION = '4.4.0'
 
-export function podmanCommand(env: NodeJS.ProcessEnv = process.env): string[] {
-  const words = (env.JH_SLURM_PODMAN ?? '').trim().split(/\s+/).filter(Boolean)
+export function podmanCommand(vars: NodeJS.ProcessEnv = process.env): string[] {
+  const words = (vars.JH_SLURM_PODMAN ?? '').trim().split(/\s+/).filter(Boolean)
   return words.length ? words : ['podman']
 }
 
@@ -33,52 +30,8 @@ export function compareVersions(a: string, b: string): number {
   return 0
 }
 
-/**
- * A podman version checked earlier, valid while the podman command, the boot
- * and (when the command names a podman on PATH) that binary are the same: a
- * podman process costs ~0.1 s of CPU, which up and down spare this way.
- */
-export interface VersionCache {
-  file: string
-}
-
-function versionKey(command: string[]): string {
-  let boot = ''
-  try {
-    boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
-  } catch {
-    boot = String(Math.floor(Date.now() / 3_600_000)) // no boot id (macOS): an hour
-  }
-  const first = command[0] ?? 'podman'
-  const binary = findExecutable(first)
-  const stamp = binary ? `${binary}@${statSync(binary).mtimeMs}` : first
-  return JSON.stringify([command, boot, stamp])
-}
-
 /** Fails with what to do when podman is missing or too old; returns its version. */
-export async function checkPodman(cache?: VersionCache): Promise<string> {
-  const key = cache && versionKey(podmanCommand())
-  if (cache) {
-    try {
-      const saved = JSON.parse(readFileSync(cache.file, 'utf8')) as { key: string; version: string }
-      if (saved.key === key && compareVersions(saved.version, MIN_PODMAN_VERSION) >= 0) return saved.version
-    } catch {
-      // no cache yet
-    }
-  }
-  const version = await askPodmanVersion()
-  if (cache) {
-    try {
-      mkdirSync(path.dirname(cache.file), { recursive: true, mode: 0o700 })
-      writeFileSync(cache.file, JSON.stringify({ key, version }), { mode: 0o600 })
-    } catch {
-      // a cache only
-    }
-  }
-  return version
-}
-
-async function askPodmanVersion(): Promise<string> {
+export async function checkPodman(): Promise<string> {
   const command = podmanCommand().join(' ')
   const result = await podman(['version', '--format', '{{.Client.Version}}'], { nothrow: true })
   if (result.exitCode !== 0) {

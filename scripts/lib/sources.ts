@@ -8,6 +8,7 @@ import path from 'node:path'
 import type { BuildArgs } from './build-args.ts'
 import { UserError } from './errors.ts'
 import { IMAGES, type ImageKey } from './names.ts'
+import type { RepoPaths } from './paths.ts'
 
 export interface DevRepo {
   name: string
@@ -19,8 +20,8 @@ export interface DevRepo {
   ref: string
   /** Where the clone goes: <image dir>/_dev_build_data/<name>. */
   dest: string
-  /** Environment variables that override the URL and the ref. */
-  env: { url: string; ref: string }
+  /** Process environment variables that override the URL and the ref. */
+  overrideVars: { url: string; ref: string }
 }
 
 /** The ref that means "whatever the remote's default branch holds". */
@@ -44,13 +45,15 @@ const REPOS: RepoSpec[] = [
  * clone follows the same pins; JH_SLURM_<NAME>_URL and JH_SLURM_<NAME>_REF
  * win over them.
  */
-export function devRepos(env: NodeJS.ProcessEnv, root: string, argsOf: (image: ImageKey) => BuildArgs): DevRepo[] {
+export function devRepos(vars: NodeJS.ProcessEnv, repo: RepoPaths, argsOf: (image: ImageKey) => BuildArgs): DevRepo[] {
   return REPOS.map(({ name, image, stem }) => {
     const args = argsOf(image)
-    const vars = { url: `JH_SLURM_${stem}_URL`, ref: `JH_SLURM_${stem}_REF` }
-    const url = env[vars.url] || args.get(`${stem}_REPO`) || ''
-    const ref = env[vars.ref] || args.get(`${stem}_REF`) || ''
-    if (!ref) throw new UserError(`no ref for ${name}: set ${vars.ref} or ${stem}_REF in ${IMAGES[image]}/build.args`)
-    return { name, image, url, ref, env: vars, dest: path.join(root, IMAGES[image], '_dev_build_data', name) }
+    const overrideVars = { url: `JH_SLURM_${stem}_URL`, ref: `JH_SLURM_${stem}_REF` }
+    const url = vars[overrideVars.url] || args.get(`${stem}_REPO`) || ''
+    const ref = vars[overrideVars.ref] || args.get(`${stem}_REF`) || ''
+    if (!ref)
+      throw new UserError(`no ref for ${name}: set ${overrideVars.ref} or ${stem}_REF in ${IMAGES[image]}/build.args`)
+    const dest = path.join(repo.root, IMAGES[image], '_dev_build_data', name)
+    return { name, image, url, ref, overrideVars, dest }
   })
 }

@@ -160,11 +160,12 @@ const oursEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 const oursUp = () =>
-  timed([process.execPath, 'scripts/run.mjs', 'up', BENCH_ENV, '--wait', '0', '--tag', 'bench'], {
+  timed([process.execPath, 'bin/jh-slurm-pod.mjs', 'up', BENCH_ENV, '--wait', '0', '--tag', 'bench'], {
     cwd: scratch,
     env: oursEnv(),
   })
-const oursDown = () => timed([process.execPath, 'scripts/run.mjs', 'down', BENCH_ENV], { cwd: scratch, env: oursEnv() })
+const oursDown = () =>
+  timed([process.execPath, 'bin/jh-slurm-pod.mjs', 'down', BENCH_ENV], { cwd: scratch, env: oursEnv() })
 
 interface Row {
   target: string
@@ -254,7 +255,7 @@ async function timeToNotebook(spawns: number): Promise<{ rows: Row[]; data: Reco
   const env = 'dev_dummyauth'
   const names = resourceNames(env)
   console.log(`time to notebook: bringing up ${env} with the real images`)
-  await timed([process.execPath, 'scripts/run.mjs', 'up', env], { cwd: repoRoot })
+  await timed([process.execPath, 'bin/jh-slurm-pod.mjs', 'up', env], { cwd: repoRoot })
   const hub = 'http://127.0.0.1:8000/'
   const user = 'testuser'
   const seconds: number[] = []
@@ -296,7 +297,7 @@ async function timeToNotebook(spawns: number): Promise<{ rows: Row[]; data: Reco
       )
     }
   } finally {
-    await timed([process.execPath, 'scripts/run.mjs', 'down', env], { cwd: repoRoot })
+    await timed([process.execPath, 'bin/jh-slurm-pod.mjs', 'down', env], { cwd: repoRoot })
   }
   const m = median(seconds)
   return {
@@ -340,7 +341,7 @@ async function coldBuild(parallel: boolean, bases: string[]): Promise<ColdBuild>
     const { seconds } = await timed(
       [
         process.execPath,
-        'scripts/run.mjs',
+        'bin/jh-slurm-pod.mjs',
         'build-images',
         ...images.flatMap((i) => ['--image', i]),
         '--tag',
@@ -364,10 +365,10 @@ async function coldBuild(parallel: boolean, bases: string[]): Promise<ColdBuild>
 
 async function coldBuilds(): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
   // The base images the two Containerfiles start from, as the build arguments name them.
-  const { baseImageOf, planImageBuild, envBuildSettings } = await import('../../scripts/build-images.ts')
-  const settings = envBuildSettings()
+  const { baseImageOf, planImageBuild, buildSettingsFromVariables } = await import('../../scripts/lib/images.ts')
+  const settings = buildSettingsFromVariables()
   const bases = (['jupyterhub', 'slurm'] as const).map((image) => {
-    const base = baseImageOf(planImageBuild(image, settings))
+    const base = baseImageOf(planImageBuild(image, settings, repoPaths()))
     if (!base) throw new UserError(`no BASE_IMAGE build argument for ${image}`)
     return base
   })
@@ -407,7 +408,7 @@ async function coldBuilds(): Promise<{ rows: Row[]; data: Record<string, unknown
 }
 
 runMain(async () => {
-  const { values } = parseCommandLine(cli)
+  const { values } = parseCommandLine(cli, process.argv.slice(2))
   traceOurs = values.trace
   const pairs = Number(values.pairs ?? 6)
   const spawns = Number(values.spawns ?? 5)

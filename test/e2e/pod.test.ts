@@ -13,8 +13,8 @@ import path from 'node:path'
 import { chromium } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { envDevRepos } from '../../scripts/clone.ts'
-import { environmentsUpNow, teardown } from '../../scripts/down.ts'
+import { devReposFor } from '../../scripts/lib/clones.ts'
+import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
 import { listEnvironments } from '../../scripts/lib/environment.ts'
 import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
 import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
@@ -31,9 +31,9 @@ const realauth = resourceNames('dev_realauth')
 const HUB_CONTAINER = containerName(dummy, 'jupyterhub')
 const SLURM_CONTAINER = containerName(dummy, 'slurm')
 /** Every environment's names and the fixed ones of earlier versions. */
-const everything = () => [...listEnvironments().map(resourceNames), LEGACY_NAMES]
+const everything = () => [...listEnvironments(repoPaths()).map(resourceNames), LEGACY_NAMES]
 /** What is left in podman of any environment. */
-const leftovers = async () => (await environmentsUpNow()).up.flatMap((e) => e.resources)
+const leftovers = async () => (await environmentsUpNow(repoPaths())).up.flatMap((e) => e.resources)
 const USER = 'testuser'
 const ACCOUNT = 'testuser.project1'
 const HOME = '/home/project1/testuser.project1'
@@ -47,7 +47,7 @@ await whenProvisioned(() => {
   const keyMaterial: string[] = []
   let savedRealauthUsers: string | undefined
   // Where the clone step puts each repository, as the product resolves it.
-  const clones = envDevRepos({ ...process.env, ...upEnv })
+  const clones = devReposFor(repoPaths(), { ...process.env, ...upEnv })
   const clonedBefore = new Map<string, boolean>()
 
   const devLoginPassword = () => fs.readFileSync(repoPaths().devLoginPasswordFile('dev_dummyauth'), 'utf8').trim()
@@ -59,11 +59,11 @@ await whenProvisioned(() => {
     fs.mkdirSync(outputDir, { recursive: true })
     if (fs.existsSync(realauthUsers)) savedRealauthUsers = fs.readFileSync(realauthUsers, 'utf8')
     // A previous run that died may have left an environment up.
-    await teardown(everything())
+    await teardown(repoPaths(), everything())
   })
 
   test.after(async () => {
-    await teardown(everything()).catch((e) => console.error(`cleanup: ${e}`))
+    await teardown(repoPaths(), everything()).catch((e) => console.error(`cleanup: ${e}`))
     await podmanSucceeds(['rm', '--force', HUB_CONTAINER])
     if (savedRealauthUsers === undefined) fs.rmSync(realauthUsers, { force: true })
     else fs.writeFileSync(realauthUsers, savedRealauthUsers)
@@ -474,7 +474,7 @@ await whenProvisioned(() => {
     assert.match(run.output, /removed pod jupyterhub-slurm-dev-realauth/)
     assert.not.match(run.output, /dev-dummyauth/)
     assert.equal(
-      (await environmentsUpNow()).up.map((e) => e.names.env),
+      (await environmentsUpNow(repoPaths())).up.map((e) => e.names.env),
       ['dev_dummyauth'],
     )
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)

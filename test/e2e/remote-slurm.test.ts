@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { environmentsUpNow, teardown } from '../../scripts/down.ts'
+import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
 import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { podman } from '../../scripts/lib/podman.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
@@ -57,7 +57,7 @@ await whenProvisioned(() => {
     return `${logs.stdout}${logs.stderr}`
   }
   const leftovers = async (envName: string) =>
-    (await environmentsUpNow()).up.filter((e) => e.names.env === envName).flatMap((e) => e.resources)
+    (await environmentsUpNow(repoPaths())).up.filter((e) => e.names.env === envName).flatMap((e) => e.resources)
 
   /** `up dev_dummyauth_extslurm` against the login node, with the given known_hosts file. */
   const upExtslurm = (knownHostsFile: string) =>
@@ -108,7 +108,7 @@ await whenProvisioned(() => {
   }
 
   test.before(async () => {
-    await teardown([extslurm, prod])
+    await teardown(repoPaths(), [extslurm, prod])
     // The login node runs our Slurm image, built as `up dev_dummyauth` builds it.
     const build = await phase('build the Slurm image for the login node', () =>
       npmRun('build-images', ['--image', 'slurm'], { env: upEnv }),
@@ -125,7 +125,7 @@ await whenProvisioned(() => {
   })
 
   test.after(async () => {
-    await teardown([extslurm, prod]).catch((e) => console.error(`cleanup: ${e}`))
+    await teardown(repoPaths(), [extslurm, prod]).catch((e) => console.error(`cleanup: ${e}`))
     await cluster?.stop()
   })
 

@@ -2,9 +2,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { CA_BUNDLE_MOUNT, buildSettings, planImageBuild, podmanBuildArgs } from '../../scripts/build-images.ts'
+import { CA_BUNDLE_MOUNT, buildSettings, planImageBuild, podmanBuildArgs } from '../../scripts/lib/images.ts'
 import { mergeBuildArgs, parseArgsFile } from '../../scripts/lib/build-args.ts'
-import { repoRoot } from '../../scripts/lib/paths.ts'
+import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { noBuildOptions, tempDir } from '../helpers.ts'
 
 const noOptions = noBuildOptions()
@@ -76,7 +76,7 @@ test('the podman build line: Containerfile, target, tag, args, CA bundle, absolu
     'hub-build-arg': ['BRICSAUTHENTICATOR_REF=v0.8.0'],
     'ca-bundle': overlay,
   })
-  const build = planImageBuild('jupyterhub', settings)
+  const build = planImageBuild('jupyterhub', settings, repoPaths())
   const argv = podmanBuildArgs(build)
   const context = path.join(repoRoot, 'brics_jupyterhub')
   assert.equal(argv.slice(0, 7), [
@@ -97,7 +97,7 @@ test('the podman build line: Containerfile, target, tag, args, CA bundle, absolu
 })
 
 test('without a CA bundle nothing is mounted and the default is kept', () => {
-  const argv = podmanBuildArgs(planImageBuild('slurm', buildSettings(noOptions)))
+  const argv = podmanBuildArgs(planImageBuild('slurm', buildSettings(noOptions), repoPaths()))
   assert.not.ok(argv.includes('--volume'))
   assert.ok(argv.includes('BUILD_CA_BUNDLE='))
   assert.ok(argv.includes('localhost/brics_slurm:dev-latest'))

@@ -2,8 +2,11 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { helpText, parseCommandLine } from '../../scripts/lib/cli.ts'
 import { UsageError } from '../../scripts/lib/errors.ts'
-import { cli as upCli } from '../../scripts/up.ts'
-import { buildSettings, cli as buildCli } from '../../scripts/build-images.ts'
+import { buildSettings } from '../../scripts/lib/images.ts'
+import { COMMANDS } from '../../scripts/lib/options.ts'
+
+const upCli = COMMANDS.up
+const buildCli = COMMANDS['build-images']
 
 test('positionals and options are parsed; env variables give defaults', () => {
   const { values, positionals } = parseCommandLine(
@@ -44,7 +47,7 @@ test('usage mistakes are one-line UsageErrors (exit 2)', () => {
 
 test('help lists every option with its environment variable', () => {
   const text = helpText(upCli)
-  assert.match(text, /^Usage: npm run up -- <env> \[options\]/)
+  assert.match(text, /^Usage: jh-slurm-pod up <env> \[options\]\n {3}or: npm run up -- <env> \[options\]/)
   for (const flag of [
     '--target STAGE',
     '--tag TAG',

@@ -3,9 +3,9 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { $ } from 'zx'
-import { cloneRepo, describeClone, describeWarning, envDevRepos } from '../../scripts/clone.ts'
+import { cloneRepo, describeClone, describeWarning, devReposFor } from '../../scripts/lib/clones.ts'
 import type { DevRepo } from '../../scripts/lib/sources.ts'
-import { repoRoot } from '../../scripts/lib/paths.ts'
+import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { tempDir } from '../helpers.ts'
 
 const dir = tempDir()
@@ -33,7 +33,7 @@ const repo = (dest: string, ref: string, url = source): DevRepo => ({
   url,
   ref,
   dest: path.join(dir, dest),
-  env: { url: 'PKG_URL', ref: 'PKG_REF' },
+  overrideVars: { url: 'PKG_URL', ref: 'PKG_REF' },
 })
 
 test('a missing clone is made at the pinned ref, and says which ref and commit', async () => {
@@ -101,10 +101,10 @@ test('a failed clone leaves no directory behind', async () => {
 })
 
 test('URL and ref come from the build args, and the environment overrides them', () => {
-  const [hub, slurm] = envDevRepos(
-    { JH_SLURM_BRICSAUTHENTICATOR_URL: '/srv/git/ba.bundle', JH_SLURM_SLURMSPAWNER_WRAPPERS_REF: 'HEAD' },
-    repoRoot,
-  )
+  const [hub, slurm] = devReposFor(repoPaths(repoRoot), {
+    JH_SLURM_BRICSAUTHENTICATOR_URL: '/srv/git/ba.bundle',
+    JH_SLURM_SLURMSPAWNER_WRAPPERS_REF: 'HEAD',
+  })
   assert.is(hub?.url, '/srv/git/ba.bundle')
   assert.is(hub?.ref, 'v0.7.0')
   assert.is(hub?.dest, path.join(repoRoot, 'brics_jupyterhub', '_dev_build_data', 'bricsauthenticator'))
@@ -115,14 +115,14 @@ test('URL and ref come from the build args, and the environment overrides them',
 test('an args file named in the environment moves the pin of the clone too', () => {
   const overlay = path.join(dir, 'pin.args')
   fs.writeFileSync(overlay, 'BRICSAUTHENTICATOR_REF=v0.8.0\n')
-  const [hub] = envDevRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot)
+  const [hub] = devReposFor(repoPaths(repoRoot), { JH_SLURM_HUB_ARGS_FILE: overlay })
   assert.is(hub?.ref, 'v0.8.0')
 })
 
 test('without any repository an existing clone still does; a missing one is an error naming the settings', async () => {
   const overlay = path.join(dir, 'norepo.args')
   fs.writeFileSync(overlay, 'BRICSAUTHENTICATOR_REPO=\n')
-  const [hub] = envDevRepos({ JH_SLURM_HUB_ARGS_FILE: overlay }, repoRoot)
+  const [hub] = devReposFor(repoPaths(repoRoot), { JH_SLURM_HUB_ARGS_FILE: overlay })
   assert.is(hub?.url, '')
   assert.is((await cloneRepo({ ...repo('pinned', 'v1.0'), url: '' })).skipped, true)
   try {

@@ -4,6 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { devUsersValue, parseDevUsers, readDevUsers } from '../../scripts/lib/dev-users.ts'
 import { UserError } from '../../scripts/lib/errors.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
 import { tempDir } from '../helpers.ts'
 
 const rejects = (text: string, pattern: RegExp) => {
@@ -60,9 +61,9 @@ test('a missing file points at the example; an unreadable one says so', () => {
   const dir = tempDir()
   const file = path.join(dir, 'dev_users')
   fs.writeFileSync(`${file}.example`, 'a.b\n')
-  assert.throws(() => readDevUsers(file, dir), /dev_users not found \(copy dev_users.example to start\)/)
+  assert.throws(() => readDevUsers(file, repoPaths(dir)), /dev_users not found \(copy dev_users.example to start\)/)
   fs.mkdirSync(file)
-  assert.throws(() => readDevUsers(file, dir), /cannot read dev_users: EISDIR/)
+  assert.throws(() => readDevUsers(file, repoPaths(dir)), /cannot read dev_users: it is a directory/)
   fs.rmSync(dir, { recursive: true })
 })
 

@@ -2,7 +2,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chooseTargets, environmentsUpNow, teardown } from '../../scripts/down.ts'
+import { chooseTargets, environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
 import { deadBuildDirs, makeBuildDir, markKept, removeDeadBuildDirs } from '../../scripts/lib/build-dirs.ts'
 import { LEGACY, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
 import { type FakePodman, makeRepo, tempDir, useFakePodman } from '../helpers.ts'
@@ -28,7 +29,7 @@ test('down removes what exists of one environment in three batched calls and lea
     secrets: [dummy.secrets.clientKey, dummy.secrets.devLogin, realauth.secrets.clientKey],
   })
   const lines: string[] = []
-  const removed = await teardown([dummy], (l) => lines.push(l), root)
+  const removed = await teardown(repoPaths(root), [dummy], { onLine: (l) => lines.push(l) })
   assert.equal(lines, [
     `removed pod ${dummy.pod}`,
     `removed volume ${dummy.volumes.slurm}`,
@@ -57,8 +58,8 @@ test('down removes what exists of one environment in three batched calls and lea
 
 test('down with nothing up removes nothing and is idempotent', async () => {
   fake = useFakePodman({})
-  assert.equal(await teardown([dummy, LEGACY_NAMES], undefined, root), [])
-  assert.equal(await teardown([dummy, LEGACY_NAMES], undefined, root), [])
+  assert.equal(await teardown(repoPaths(root), [dummy, LEGACY_NAMES]), [])
+  assert.equal(await teardown(repoPaths(root), [dummy, LEGACY_NAMES]), [])
   assert.not.ok(fake.calls().some((c) => c.includes('rm')))
 })
 
@@ -71,7 +72,7 @@ test('environments up: each known one with anything left, labelled pods, and the
     volumes: ['jupyterhub_root', realauth.volumes.jupyterhub],
     secrets: [],
   })
-  const { up } = await environmentsUpNow(makeRepo({ dev_dummyauth: '', dev_realauth: '' }))
+  const { up } = await environmentsUpNow(repoPaths(makeRepo({ dev_dummyauth: '', dev_realauth: '' })))
   assert.equal(
     up.map((e) => e.names.env),
     ['dev_realauth', 'renamed_env', LEGACY],
@@ -100,7 +101,7 @@ test('down picks its targets: the one up, a named one, all; several up without a
     (e: Error & { exitCode: number }) => {
       assert.match(
         e.message,
-        /several environments are up \(dev_dummyauth, dev_realauth\); name one \(npm run down -- <env>\) or remove them all \(npm run down -- --all\)/,
+        /several environments are up \(dev_dummyauth, dev_realauth\); name one \(jh-slurm-pod down <env>\) or remove them all \(jh-slurm-pod down --all\)/,
       )
       assert.is(e.exitCode, 2)
     },
@@ -119,7 +120,7 @@ test("a failing removal is reported with podman's message", async () => {
   fake = useFakePodman({ pods: [dummy.pod] })
   process.env.FAKE_PODMAN_FAIL = '^pod rm'
   try {
-    await teardown([dummy], undefined, root)
+    await teardown(repoPaths(root), [dummy])
     assert.unreachable('teardown ignored a failure')
   } catch (error) {
     assert.match((error as Error).message, /pod rm .* failed \(exit 125\): Error: forced failure/)
@@ -128,17 +129,17 @@ test("a failing removal is reported with podman's message", async () => {
 
 test("build directories: a dead run's goes, a kept one and a live run's stay", () => {
   const root = makeRepo({ dev_a: '' })
-  const live = makeBuildDir('dev_a', root)
-  const kept = makeBuildDir('dev_a', root)
+  const live = makeBuildDir(repoPaths(root), 'dev_a')
+  const kept = makeBuildDir(repoPaths(root), 'dev_a')
   markKept(kept)
-  const dead = makeBuildDir('dev_a', root)
+  const dead = makeBuildDir(repoPaths(root), 'dev_a')
   // A pid that cannot be running: above the kernel's pid_max limit.
   fs.writeFileSync(path.join(dead, '.owner'), '99999999\n')
   fs.writeFileSync(path.join(dead, 'ssh_client_key'), 'secret')
-  assert.equal(deadBuildDirs(root), [dead])
+  assert.equal(deadBuildDirs(repoPaths(root)), [dead])
   const lines: string[] = []
   assert.equal(
-    removeDeadBuildDirs(root, (l) => lines.push(l)),
+    removeDeadBuildDirs(repoPaths(root), (l) => lines.push(l)),
     [dead],
   )
   assert.match(

@@ -3,41 +3,45 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { listEnvironments, resolveEnvironment } from '../../scripts/lib/environment.ts'
-import { makeRepo } from '../helpers.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
+import { makeRepo, repo } from '../helpers.ts'
 
 const root = makeRepo({ dev_a: 'a.b\n', dev_b: 'c.d\n' })
 // Only half an environment: not listed.
 fs.mkdirSync(path.join(root, 'config', 'half'))
 
 test('environments are the directories present in both config/ and volumes/', () => {
-  assert.equal(listEnvironments(root), ['dev_a', 'dev_b'])
+  assert.equal(listEnvironments(repoPaths(root)), ['dev_a', 'dev_b'])
 })
 
 test('a known environment resolves to its directories', () => {
-  const env = resolveEnvironment('dev_a', root)
+  const env = resolveEnvironment('dev_a', repoPaths(root))
   assert.is(env.configDir, path.join(root, 'config', 'dev_a'))
   assert.is(env.volumesDir, path.join(root, 'volumes', 'dev_a'))
   assert.is(env.devUsersFile, path.join(root, 'config', 'dev_a', 'dev_users'))
 })
 
 test('an unknown environment is refused with the list of environments', () => {
-  assert.throws(() => resolveEnvironment('dev_c', root), /unknown environment "dev_c"; environments: dev_a, dev_b/)
-  assert.throws(() => resolveEnvironment('half', root), /unknown environment "half"/)
+  assert.throws(
+    () => resolveEnvironment('dev_c', repoPaths(root)),
+    /unknown environment "dev_c"; environments: dev_a, dev_b/,
+  )
+  assert.throws(() => resolveEnvironment('half', repoPaths(root)), /unknown environment "half"/)
 })
 
 test('names that could leave config/ or volumes/ are refused before any lookup', () => {
   for (const bad of ['../dev_a', '/etc', 'dev_a/', '..', '.', 'a b', '-rf', 'dev_a\n']) {
-    assert.throws(() => resolveEnvironment(bad, root), /invalid environment name/)
+    assert.throws(() => resolveEnvironment(bad, repoPaths(root)), /invalid environment name/)
   }
-  assert.throws(() => resolveEnvironment('', root), /no environment given; environments: dev_a, dev_b/)
-  assert.throws(() => resolveEnvironment(undefined, root), /no environment given/)
+  assert.throws(() => resolveEnvironment('', repoPaths(root)), /no environment given; environments: dev_a, dev_b/)
+  assert.throws(() => resolveEnvironment(undefined, repoPaths(root)), /no environment given/)
 })
 
 test("the repository has the seed's two environments, the external-Slurm one and prod", () => {
-  assert.equal(listEnvironments(), ['dev_dummyauth', 'dev_dummyauth_extslurm', 'dev_realauth', 'prod'])
-  assert.is(resolveEnvironment('prod').target, 'stage-prod')
-  assert.match(resolveEnvironment('prod').podTemplate, /config\/prod\/pod\.yaml$/)
-  assert.match(resolveEnvironment('dev_dummyauth').podTemplate, /jh_slurm_pod\.yaml$/)
+  assert.equal(listEnvironments(repo), ['dev_dummyauth', 'dev_dummyauth_extslurm', 'dev_realauth', 'prod'])
+  assert.is(resolveEnvironment('prod', repo).target, 'stage-prod')
+  assert.match(resolveEnvironment('prod', repo).podTemplate, /config\/prod\/pod\.yaml$/)
+  assert.match(resolveEnvironment('dev_dummyauth', repo).podTemplate, /jh_slurm_pod\.yaml$/)
 })
 
 test.after(() => fs.rmSync(root, { recursive: true, force: true }))

@@ -6,9 +6,13 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ConfigMap, Pod, Secret } from 'kubernetes-models/v1'
-import { renderEnvironmentManifest } from '../helpers.ts'
+import { renderEnvironmentManifest, repo } from '../helpers.ts'
 import { listEnvironments, resolveEnvironment } from '../../scripts/lib/environment.ts'
-import { DNS_LABEL, isDnsSubdomain } from '../../scripts/lib/names.ts'
+import { DNS_LABEL } from '../../scripts/lib/names.ts'
+
+/** A DNS-1123 subdomain (labels joined by '.', at most 253). */
+const isDnsSubdomain = (name: string): boolean =>
+  name.length <= 253 && name.split('.').every((label) => DNS_LABEL.test(label))
 
 const models = { ConfigMap, Secret, Pod } as const
 
@@ -32,7 +36,7 @@ function dnsNames(doc: Record<string, any>): Array<[string, string, 'label' | 's
   return names
 }
 
-const environments = listEnvironments()
+const environments = listEnvironments(repo)
 
 test('there are environments to check', () => {
   assert.equal(environments, ['dev_dummyauth', 'dev_dummyauth_extslurm', 'dev_realauth', 'prod'])
@@ -82,7 +86,7 @@ test('the schema check has teeth: a bad Pod and a bad Secret are refused', () =>
 
 test('environments get distinct default ports', () => {
   const ports = environments.flatMap((e) =>
-    [resolveEnvironment(e).hostPort, resolveEnvironment(e).hubApiHostPort].filter((p) => p !== undefined),
+    [resolveEnvironment(e, repo).hostPort, resolveEnvironment(e, repo).hubApiHostPort].filter((p) => p !== undefined),
   )
   assert.is(new Set(ports).size, ports.length, ports.join(', '))
   assert.ok(fs.existsSync(path.join('config', environments[0] as string, 'launcher.yaml')))

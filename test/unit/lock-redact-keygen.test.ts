@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { generateEnvironmentKeys } from '../../scripts/keygen.ts'
+import { generateEnvironmentKeys } from '../../scripts/lib/keys.ts'
 import { acquireLock } from '../../scripts/lib/lock.ts'
 import { redact, registerSecret } from '../../scripts/lib/redact.ts'
 import { tempDir } from '../helpers.ts'
@@ -34,7 +34,9 @@ test('registered secrets are replaced in printed text', () => {
 
 test('keys are ed25519 with the comments of the environment, files kept only on request', async () => {
   const gone = path.join(dir, 'gone')
-  const keys = await generateEnvironmentKeys(gone)
+  const { client, host } = await generateEnvironmentKeys(gone)
+  if (!client || !host) throw new Error('both key pairs are made by default')
+  const keys = { client, host }
   assert.match(
     keys.client.privateKey,
     /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+-----END OPENSSH PRIVATE KEY-----\n$/,

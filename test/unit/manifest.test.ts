@@ -3,21 +3,17 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import YAML from 'yaml'
 import path from 'node:path'
-import {
-  configMapDoc,
-  deployConfigDoc,
-  keyFiles,
-  readClusterAccess,
-  readPodTemplate,
-  renderManifest,
-  usesExternalSlurm,
-} from '../../scripts/manifest.ts'
+import { readClusterAccess } from '../../scripts/lib/cluster-access.ts'
+import { configMapDoc, deployConfigDoc, keyFiles, renderManifest } from '../../scripts/lib/render.ts'
+import { readPodTemplate as readTemplate, usesExternalSlurm } from '../../scripts/lib/template.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { envVarOf, parseDeployConfig, resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
 import { parseDevUsers } from '../../scripts/lib/dev-users.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { resourceNames, TEMPLATE_NAMES } from '../../scripts/lib/names.ts'
-import { OPERATOR_KEY, OPERATOR_KNOWN_HOSTS, renderEnvironmentManifest, tempDir } from '../helpers.ts'
+import { OPERATOR_KEY, OPERATOR_KNOWN_HOSTS, renderEnvironmentManifest, repo, tempDir } from '../helpers.ts'
+
+const readPodTemplate = (file = repo.podTemplate) => readTemplate(file)
 
 const users = parseDevUsers('testuser.project1\ntestuser.project2  \r\n\notheruser.project1\n')
 const client = {
@@ -191,7 +187,7 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
   )
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), path.join(dir, 'missing.yaml')),
-    /cannot read deploy settings .*missing\.yaml: ENOENT/,
+    /cannot read deploy settings .*missing\.yaml: no such file/,
   )
   fs.rmSync(dir, { recursive: true })
 })
@@ -227,7 +223,7 @@ test("dev_dummyauth_extslurm: the hub alone, with the operator's key and the clu
 })
 
 test("prod: stage-prod image under the pipeline's tag, no dev users, no dummy login, real authentication settings", async () => {
-  const env = resolveEnvironment('prod')
+  const env = resolveEnvironment('prod', repo)
   assert.is(env.target, 'stage-prod')
   const { docs } = await renderEnvironmentManifest('prod')
   assert.equal(kinds(docs), [
@@ -250,7 +246,7 @@ test("prod: stage-prod image under the pipeline's tag, no dev users, no dummy lo
 })
 
 test('secrets made elsewhere are left out of the manifest, and nothing else is', async () => {
-  const env = resolveEnvironment('prod')
+  const env = resolveEnvironment('prod', repo)
   const pod = await readPodTemplate(env.podTemplate)
   const text = renderManifest({
     names: env.names,
@@ -266,7 +262,7 @@ test('secrets made elsewhere are left out of the manifest, and nothing else is',
 })
 
 test("an external-Slurm environment without the operator's files is refused with what to give", async () => {
-  await readClusterAccess('prod', undefined, undefined).then(
+  await readClusterAccess('prod', {}).then(
     () => assert.unreachable(),
     (e: Error & { exitCode: number }) => {
       assert.match(
@@ -279,13 +275,24 @@ test("an external-Slurm environment without the operator's files is refused with
   const dir = tempDir()
   fs.writeFileSync(path.join(dir, 'not-a-key'), 'hello\n')
   fs.writeFileSync(path.join(dir, 'known_hosts'), 'login.example ssh-ed25519 AAAA\n')
-  await readClusterAccess('prod', path.join(dir, 'not-a-key'), path.join(dir, 'known_hosts')).then(
+  await readClusterAccess('prod', {
+    clientKey: path.join(dir, 'not-a-key'),
+    knownHosts: path.join(dir, 'known_hosts'),
+  }).then(
     () => assert.unreachable(),
-    (e: Error) => assert.match(e.message, /not-a-key is not an SSH private key/),
+    (e: Error) =>
+      assert.match(e.message, /not-a-key \(--ssh-client-key \(JH_SLURM_SSH_CLIENT_KEY\)\) is not an SSH private key/),
   )
-  await readClusterAccess('prod', path.join(dir, 'missing'), path.join(dir, 'known_hosts')).then(
+  await readClusterAccess('prod', {
+    clientKey: path.join(dir, 'missing'),
+    knownHosts: path.join(dir, 'known_hosts'),
+  }).then(
     () => assert.unreachable(),
-    (e: Error) => assert.match(e.message, /cannot read SSH client key .*missing: ENOENT/),
+    (e: Error) =>
+      assert.match(
+        e.message,
+        /cannot read SSH client key given with --ssh-client-key \(JH_SLURM_SSH_CLIENT_KEY\) .*missing: no such file/,
+      ),
   )
   fs.rmSync(dir, { recursive: true })
 })

@@ -1,5 +1,4 @@
 import net from 'node:net'
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -7,7 +6,6 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { checkPodman, compareVersions, podmanCommand } from '../../scripts/lib/podman.ts'
 import { checkPortFree, checkTool, findExecutable } from '../../scripts/lib/preflight.ts'
-import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { type FakePodman, useFakePodman } from '../helpers.ts'
 
 let fake: FakePodman | undefined
@@ -87,53 +85,6 @@ test('a taken hub port is refused with what to do', async () => {
     server.close()
   }
   await checkPortFree(port, '127.0.0.1')
-})
-
-test('bad input on the command line: one line on stderr, exit 2, nothing created', () => {
-  const buildTmp = repoPaths().buildTmp
-  const before = fs.existsSync(buildTmp) ? fs.readdirSync(buildTmp).sort() : []
-  const cases: Array<[string, string[], RegExp]> = [
-    [
-      'up',
-      ['../../etc'],
-      /^error: invalid environment name "..\/..\/etc"; environments: dev_dummyauth, dev_dummyauth_extslurm, dev_realauth, prod$/,
-    ],
-    [
-      'up',
-      ['no_such_env'],
-      /^error: unknown environment "no_such_env"; environments: dev_dummyauth, dev_dummyauth_extslurm, dev_realauth, prod$/,
-    ],
-    ['up', [], /^error: missing argument <env>/],
-    ['up', ['dev_dummyauth', '--target', 'stage-x'], /^error: unknown target "stage-x"/],
-    ['manifest', ['/etc'], /^error: invalid environment name "\/etc"/],
-    ['volumes', ['dev_dummyauth', '--nope'], /^error: Unknown option '--nope'/],
-    ['build-images', ['--image', 'other'], /^error: unknown image "other"/],
-  ]
-  for (const [script, args, pattern] of cases) {
-    const run = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', path.join(repoRoot, 'scripts', `${script}.ts`), ...args],
-      { encoding: 'utf8' },
-    )
-    assert.is(run.status, 2, `${script} ${args.join(' ')}: ${run.stderr}`)
-    assert.is(run.stdout, '')
-    assert.is(run.stderr.trim().split('\n').length, 1, run.stderr)
-    assert.match(run.stderr.trim(), pattern)
-  }
-  const after = fs.existsSync(buildTmp) ? fs.readdirSync(buildTmp).sort() : []
-  assert.equal(after, before)
-})
-
-test('--help prints usage and exits 0 for every step', () => {
-  for (const script of ['up', 'down', 'clone', 'keygen', 'build-images', 'volumes', 'manifest', 'play']) {
-    const run = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', path.join(repoRoot, 'scripts', `${script}.ts`), '--help'],
-      { encoding: 'utf8' },
-    )
-    assert.is(run.status, 0, script)
-    assert.match(run.stdout, new RegExp(`^Usage: npm run ${script} --`), script)
-  }
 })
 
 test.run()

@@ -5,9 +5,9 @@ import net from 'node:net'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { buildSettings } from '../../scripts/build-images.ts'
+import { buildSettings } from '../../scripts/lib/images.ts'
 import { up } from '../../scripts/up.ts'
-import { repoRoot } from '../../scripts/lib/paths.ts'
+import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
 import { type FakePodman, noBuildOptions, tempDir, useFakePodman } from '../helpers.ts'
 
@@ -55,15 +55,18 @@ async function run(
   process.stdout.write = capture as typeof process.stdout.write
   process.stderr.write = capture as typeof process.stderr.write
   try {
-    const code = await up({
-      envName: 'dev_dummyauth',
-      build: buildSettings(noBuildOptions()),
-      keepBuildData: extra.keepBuildData ?? false,
-      waitSeconds: 0,
-      // A port nothing holds, whatever runs on this machine.
-      hostPort: extra.hostPort ?? (await freePort()),
-      root,
-    })
+    const code = await up(
+      {
+        envName: 'dev_dummyauth',
+        build: buildSettings(noBuildOptions()),
+        keepBuildData: extra.keepBuildData ?? false,
+        waitSeconds: 0,
+        // A port nothing holds, whatever runs on this machine.
+        hostPort: extra.hostPort ?? (await freePort()),
+        clusterFiles: {},
+      },
+      repoPaths(root),
+    )
     return { code, output }
   } finally {
     process.stdout.write = out
@@ -101,12 +104,12 @@ const refusals: Array<[string, Parameters<typeof useFakePodman>[0], RegExp]> = [
   [
     'the same environment already up',
     { pods: [names.pod], volumes: [names.volumes.jupyterhub, names.volumes.slurm] },
-    /error: environment dev_dummyauth is already up \(volume jupyterhub-root-dev-dummyauth and 1 more\); run `npm run down -- dev_dummyauth` first/,
+    /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and 2 more\); run `jh-slurm-pod down dev_dummyauth` first/,
   ],
   [
     'an environment of an earlier version under the fixed names',
     { pods: [LEGACY_NAMES.pod], volumes: ['slurm_root'] },
-    /error: an environment from an earlier version is still up under the old fixed names \(volume slurm_root\); remove it with `npm run down -- --all`/,
+    /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 1 more\); remove it with `jh-slurm-pod down --all`/,
   ],
   [
     'another environment on the same port',
@@ -116,7 +119,7 @@ const refusals: Array<[string, Parameters<typeof useFakePodman>[0], RegExp]> = [
         'jupyterhub-slurm-other': { 'jh-slurm-pod/environment': 'other', 'jh-slurm-pod/host-port': '8011' },
       },
     },
-    /error: port 8011 is used by environment other; choose another with --port, or run `npm run down -- other`/,
+    /error: port 8011 is used by environment other; choose another with --port, or run `jh-slurm-pod down other`/,
   ],
   ['a port that something else holds', {}, /error: 127\.0\.0\.1:8011 is already in use; stop what holds it/],
 ]
@@ -130,8 +133,9 @@ for (const [what, state, message] of refusals) {
     const { code, output } = await run({ hostPort: 8011 }).finally(() => holder.close())
     assert.is(code, 1)
     assert.match(output, message)
-    // Builds may have started beside the checks (they make nothing of the environment); nothing else did.
-    assert.not.ok(fake.calls().some((c) => c[1] === 'create' || c[1] === 'import' || c[1] === 'play'))
+    assert.not.ok(
+      fake.calls().some((c) => c[0] === 'build' || c[1] === 'create' || c[1] === 'import' || c[1] === 'play'),
+    )
     assert.equal(buildDirs(), [])
     assert.equal(fake.resources(), before)
   })
@@ -181,7 +185,7 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   const password = fs.readFileSync(passwordFile, 'utf8').trim()
   assert.match(output, new RegExp(`Dev login password \\(dummy login\\): ${password}`))
   assert.match(output, /Environment dev_dummyauth is up: http:\/\/127\.0\.0\.1:\d+\/jupyter\//)
-  assert.match(output, /Tear down with: npm run down -- dev_dummyauth/)
+  assert.match(output, /Tear down with: jh-slurm-pod down dev_dummyauth/)
   assert.match(output, /Step timings:/)
   assert.not.match(output, /PRIVATE KEY/)
 })

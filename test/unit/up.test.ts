@@ -1,15 +1,22 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { buildSettings } from '../../scripts/build-images.ts'
-import { stepTimings, upTasks } from '../../scripts/up.ts'
-import { noBuildOptions } from '../helpers.ts'
+import { buildSettings } from '../../scripts/lib/images.ts'
+import { planUp } from '../../scripts/lib/up-plan.ts'
+import { stepTimings } from '../../scripts/tasks/context.ts'
+import { upTasks } from '../../scripts/up.ts'
+import { noBuildOptions, repo } from '../helpers.ts'
 
 const settings = buildSettings(noBuildOptions())
 
-test('up mirrors the launcher: checks, build dir, clone, build (with volumes, keys and manifest meanwhile), play', () => {
-  const titles = upTasks({ envName: 'dev_dummyauth', build: settings, keepBuildData: false, waitSeconds: 300 }).map(
-    (t) => t.title,
-  )
+test('up mirrors the launcher: checks, build dir, clone, build (with volumes, keys and manifest meanwhile), play', async () => {
+  const options = {
+    envName: 'dev_dummyauth',
+    build: settings,
+    keepBuildData: false,
+    waitSeconds: 300,
+    clusterFiles: {},
+  }
+  const titles = upTasks(await planUp(options, repo), repo).map((t) => t.title)
   assert.equal(titles, [
     'Check environment and prerequisites',
     'Make build directory',

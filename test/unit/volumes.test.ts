@@ -3,10 +3,11 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import tarStream from 'tar-stream'
-import { packVolume, volumeEntries, volumeImportCommand, volumeSpecs } from '../../scripts/volumes.ts'
+import { packVolume, volumeEntries, volumeImportCommand, volumeSpecs } from '../../scripts/lib/volumes.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { volumeOwners } from '../../scripts/lib/owners.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
+import { repo } from '../helpers.ts'
 
 const slurmRoot = path.join(repoRoot, 'volumes', 'dev_dummyauth', 'slurm_root')
 const owner = { uname: 'slurm', uid: 64030, gname: 'slurm', gid: 64030 }
@@ -116,7 +117,7 @@ test('on macOS the import runs inside the podman machine', () => {
 })
 
 test("the shared hub configuration lies under each environment's own files, which win on the same path", async () => {
-  const env = resolveEnvironment('dev_dummyauth')
+  const env = resolveEnvironment('dev_dummyauth', repo)
   const [hub] = volumeSpecs(env, volumeOwners({}))
   assert.is(hub?.sharedDir, path.join(repoRoot, 'volumes', '_shared', 'jupyterhub_root'))
   const entries = await volumeEntries([hub?.sharedDir as string, hub?.srcDir as string], owner)

@@ -29,7 +29,7 @@ export interface RunOptions {
 export function npmRun(script: string, args: string[] = [], options: RunOptions = {}): Promise<Run> {
   const argv =
     options.via === 'node'
-      ? [process.execPath, 'scripts/run.mjs', script, ...args]
+      ? [process.execPath, 'bin/jh-slurm-pod.mjs', script, ...args]
       : ['npm', 'run', '--silent', script, '--', ...args]
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0] as string, argv.slice(1), {

@@ -1,0 +1,31 @@
+// A command: its declaration (options.ts) and its main function, which gets
+// the parsed command line and the repository it works in.
+import { type CommandSpec, helpText, type OptionSpec, type Parsed, parseCommandLine } from './cli.ts'
+import { listEnvironments } from './environment.ts'
+import type { RepoPaths } from './paths.ts'
+
+export interface Command<O extends Record<string, OptionSpec> = Record<string, OptionSpec>> {
+  spec: CommandSpec<O>
+  /** Resolves to the exit code, or to nothing for 0. */
+  main: (parsed: Parsed<O>, repo: RepoPaths) => Promise<unknown>
+}
+
+export const defineCommand = <O extends Record<string, OptionSpec>>(
+  spec: CommandSpec<O>,
+  main: Command<O>['main'],
+): Command<O> => ({ spec, main })
+
+/** Parses argv and runs the command; --help prints the help instead. Returns the exit code. */
+export async function runCommand<O extends Record<string, OptionSpec>>(
+  command: Command<O>,
+  argv: string[],
+  repo: RepoPaths,
+): Promise<number> {
+  const parsed = parseCommandLine(command.spec, argv)
+  if (parsed.help) {
+    process.stdout.write(helpText(command.spec, listEnvironments(repo)))
+    return 0
+  }
+  const code = await command.main(parsed, repo)
+  return typeof code === 'number' ? code : 0
+}

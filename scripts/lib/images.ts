@@ -1,0 +1,205 @@
+// Image builds: the hub and Slurm images (by default at stage-dev, tagged
+// localhost/<image>:dev-latest). The same code serves `up`, `build-images`
+// and production pipelines (--target stage-prod, --registry, --tag).
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { type BuildArgs, mergeBuildArgs, parseAssignment, readArgsFile } from './build-args.ts'
+import { parseCommandLine, type Values } from './cli.ts'
+import { UsageError, UserError } from './errors.ts'
+import { defaultTag, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from './names.ts'
+import { buildOptions } from './options.ts'
+import type { RepoPaths } from './paths.ts'
+import { podman } from './podman.ts'
+
+/** Where a CA bundle given with --ca-bundle appears inside RUN steps. */
+export const CA_BUNDLE_MOUNT = '/run/build-ca/ca.crt'
+
+export interface ImageBuild {
+  image: ImageKey
+  ref: string
+  contextDir: string
+  target: string
+  args: BuildArgs
+  caBundle?: string
+  /** Stages of this image built at once (podman build --jobs). */
+  stageJobs: number
+}
+
+export interface BuildSettings {
+  images: ImageKey[]
+  target: string
+  tag: string
+  registry: string
+  argsFiles: Record<ImageKey, string[]>
+  buildArgs: Record<ImageKey, string[]>
+  caBundle?: string
+  stageJobs: number
+}
+
+export function buildSettings(
+  values: Values<typeof buildOptions>,
+  images: ImageKey[] = ['jupyterhub', 'slurm'],
+  defaultTarget: string = DEV_TARGET,
+): BuildSettings {
+  const target = values.target ?? defaultTarget
+  if (!(TARGETS as readonly string[]).includes(target)) {
+    throw new UsageError(`unknown target "${target}" (one of ${TARGETS.join(', ')})`)
+  }
+  const tag = values.tag ?? defaultTag(target)
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new UsageError(`invalid image tag "${tag}"`)
+  const registry = values.registry
+  if (!/^[a-z0-9][a-z0-9._:/-]*$/i.test(registry)) throw new UsageError(`invalid registry prefix "${registry}"`)
+  const file = (v: string | undefined) => (v ? [path.resolve(v)] : [])
+  const caBundle = values['ca-bundle'] ? path.resolve(values['ca-bundle']) : undefined
+  if (caBundle) {
+    try {
+      fs.accessSync(caBundle, fs.constants.R_OK)
+    } catch {
+      throw new UserError(`CA bundle ${caBundle} is not a readable file`)
+    }
+  }
+  const stageJobs = Number(values['stage-jobs'])
+  if (!Number.isInteger(stageJobs) || stageJobs < 1 || stageJobs > 64) {
+    throw new UsageError(`invalid --stage-jobs "${values['stage-jobs']}" (a whole number from 1 to 64)`)
+  }
+  return {
+    images,
+    target,
+    tag,
+    registry,
+    argsFiles: { jupyterhub: file(values['hub-args-file']), slurm: file(values['slurm-args-file']) },
+    buildArgs: { jupyterhub: values['hub-build-arg'], slurm: values['slurm-build-arg'] },
+    caBundle,
+    stageJobs,
+  }
+}
+
+/** Build settings from the process environment alone (args files, CA bundle), for commands without build options. */
+export const buildSettingsFromVariables = (vars: NodeJS.ProcessEnv = process.env): BuildSettings =>
+  buildSettings(parseCommandLine({ command: 'build-images', summary: '', options: buildOptions }, [], vars).values)
+
+/** Resolves one image's build: its context, reference and final build arguments. */
+export function planImageBuild(image: ImageKey, settings: BuildSettings, repo: RepoPaths): ImageBuild {
+  const contextDir = path.join(repo.root, IMAGES[image])
+  const defaults = readArgsFile(path.join(contextDir, 'build.args'))
+  const overlays = [
+    ...settings.argsFiles[image].map(readArgsFile),
+    new Map(settings.buildArgs[image].map((a) => parseAssignment(a, `${image} build argument`))),
+  ]
+  const args = mergeBuildArgs(defaults, overlays, IMAGES[image])
+  if (settings.caBundle) args.set('BUILD_CA_BUNDLE', CA_BUNDLE_MOUNT)
+  return {
+    image,
+    ref: imageRef(image, settings.tag, settings.registry),
+    contextDir,
+    target: settings.target,
+    args,
+    caBundle: settings.caBundle,
+    stageJobs: settings.stageJobs,
+  }
+}
+
+/** The podman build line; `inputs` (see buildInputsDigest) is recorded as the label INPUTS_LABEL. */
+export function podmanBuildArgs(build: ImageBuild, inputs?: string): string[] {
+  return [
+    'build',
+    '--file',
+    path.join(build.contextDir, 'Containerfile'),
+    '--target',
+    build.target,
+    '--tag',
+    build.ref,
+    '--jobs',
+    String(build.stageJobs),
+    ...[...build.args].flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...(build.caBundle ? ['--volume', `${build.caBundle}:${CA_BUNDLE_MOUNT}:ro`] : []),
+    ...(inputs ? ['--label', `${INPUTS_LABEL}=${inputs}`] : []),
+    build.contextDir,
+  ]
+}
+
+/** podman build; `inputs` (from imageInputs) is recorded on the image. */
+export async function buildImage(build: ImageBuild, onLine?: (line: string) => void, inputs?: string): Promise<string> {
+  await podman(podmanBuildArgs(build, inputs), { onLine })
+  return build.ref
+}
+
+/**
+ * Label of the images `up` builds: the digest of everything the build read.
+ * An image that carries the digest of the present inputs is current, and `up`
+ * skips its build: a cached podman build costs half a second of CPU per image.
+ */
+export const INPUTS_LABEL = 'jh-slurm-pod.build-inputs'
+
+export interface ListedImage {
+  Id: string
+  Names?: string[] | null
+  Labels?: Record<string, string> | null
+}
+
+/**
+ * The local images among `refs`, with their names and labels: one podman call
+ * (a tenth of a second, where listing every image can take most of a second).
+ * Images that are not here are left out.
+ */
+export async function listImages(refs: string[]): Promise<ListedImage[]> {
+  if (refs.length === 0) return []
+  // Exit 125 when any of them is missing; the others are printed all the same.
+  const { stdout } = await podman(
+    ['image', 'inspect', '--format', '{{.Id}}\t{{json .RepoTags}}\t{{json .Labels}}', ...new Set(refs)],
+    { nothrow: true },
+  )
+  return stdout.split('\n').flatMap((line) => {
+    const [id, names, labels] = line.split('\t')
+    if (!id || !names || !labels) return []
+    return [
+      {
+        Id: id,
+        Names: JSON.parse(names) as string[] | null,
+        Labels: JSON.parse(labels) as Record<string, string> | null,
+      },
+    ]
+  })
+}
+
+/**
+ * sha256 of what decides a build's result: the podman build line (build
+ * arguments, target, tag, CA bundle path), the ID of the base image, and the
+ * name, mode and content of every file under the build context, .git
+ * directories and files podman ignores included (they can only cause a build
+ * that was not needed, never skip one that was).
+ */
+export function buildInputsDigest(build: ImageBuild, baseImageId: string): string {
+  const hash = createHash('sha256')
+  hash.update(JSON.stringify({ argv: podmanBuildArgs(build), base: baseImageId }))
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const file = path.join(dir, name)
+      const stat = fs.lstatSync(file)
+      hash.update(`\0${path.relative(build.contextDir, file)}\0${stat.mode}\0`)
+      if (stat.isDirectory()) walk(file)
+      else if (stat.isSymbolicLink()) hash.update(fs.readlinkSync(file))
+      else if (stat.isFile()) hash.update(fs.readFileSync(file))
+    }
+  }
+  walk(build.contextDir)
+  return hash.digest('hex')
+}
+
+/** The image a build starts from: its BASE_IMAGE build argument (both Containerfiles take one). */
+export const baseImageOf = (build: ImageBuild): string | undefined => build.args.get('BASE_IMAGE') || undefined
+
+/**
+ * Whether the image under `build.ref` was built from the present inputs, and
+ * their digest to record on a new build. `listed` is what listImages found of
+ * the images and their base images. A base image not here under its exact
+ * name gives no digest: podman build resolves or pulls it.
+ */
+export function imageInputs(build: ImageBuild, listed: ListedImage[]): { current: boolean; inputs?: string } {
+  const named = (ref: string | undefined) => (ref ? listed.find((image) => image.Names?.includes(ref)) : undefined)
+  const base = named(baseImageOf(build))
+  if (!base) return { current: false }
+  const inputs = buildInputsDigest(build, base.Id)
+  return { current: named(build.ref)?.Labels?.[INPUTS_LABEL] === inputs, inputs }
+}

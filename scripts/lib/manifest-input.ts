@@ -1,0 +1,132 @@
+// The one builder of a manifest's input. `up`, `manifest` and the tests work
+// out a RenderPlan (what the environment's pod uses, with its settings) and
+// turn it, with the keys and password made for the run, into the input of
+// renderManifest.
+import crypto from 'node:crypto'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { type ClusterAccess, type ClusterFiles, readClusterAccess } from './cluster-access.ts'
+import { type DeployConfig, resolveDeployConfig } from './deploy-config.ts'
+import { type DevUser, readDevUsers } from './dev-users.ts'
+import type { Environment } from './environment.ts'
+import { type EnvironmentKeys, generateEnvironmentKeys } from './keys.ts'
+import type { SecretKey } from './names.ts'
+import type { RepoPaths } from './paths.ts'
+import { registerSecret } from './redact.ts'
+import { builtImages, type ContainerImages, type HostPorts, type ManifestInput } from './render.ts'
+import { type Doc, keysWanted, readPodTemplate, type TemplateUse, templateUse, usesExternalSlurm } from './template.ts'
+
+export interface RenderSettings {
+  /** Host port of the hub instead of the environment's own. */
+  hostPort?: number
+  /** Deploy settings laid over config/<env>/deploy-config.yaml. */
+  deployConfigFile?: string
+  tag: string
+  registry: string
+  /** For an environment whose Slurm is elsewhere. */
+  clusterFiles: ClusterFiles
+}
+
+/**
+ * `up` needs every file the pod uses. `manifest` renders without some: with
+ * dev_users.example when there is no dev_users, and without the cluster's
+ * Secrets when the operator's files are not given (a pipeline makes them).
+ */
+export type Purpose = 'up' | 'manifest'
+
+/** What a manifest of the environment is rendered from, worked out before anything is made. */
+export interface RenderPlan {
+  env: Environment
+  pod: Doc
+  use: TemplateUse
+  ports: HostPorts
+  images: ContainerImages
+  users?: DevUser[]
+  deployConfig: DeployConfig
+  cluster?: ClusterAccess
+  omitSecrets: SecretKey[]
+  /** What the plan left out or stood in for (manifest only), to tell the user. */
+  notes: string[]
+}
+
+/** What a run makes for the manifest: fresh keys and the dummy login's password. */
+export interface MadeSecrets {
+  keys: Partial<EnvironmentKeys>
+  devLoginPassword?: string
+}
+
+function devUsersFor(env: Environment, repo: RepoPaths, purpose: Purpose, notes: string[]): DevUser[] {
+  const file = env.devUsersFile
+  if (purpose === 'up' || existsSync(file) || !existsSync(`${file}.example`)) return readDevUsers(file, repo)
+  const shown = path.relative(repo.root, file)
+  notes.push(`${shown} not found; rendering with ${shown}.example`)
+  return readDevUsers(`${file}.example`, repo)
+}
+
+async function clusterFor(env: Environment, files: ClusterFiles, purpose: Purpose, notes: string[]) {
+  if (purpose === 'manifest' && !files.clientKey && !files.knownHosts) {
+    const { clientKey, knownHosts } = env.names.secrets
+    notes.push(
+      `without --ssh-client-key and --ssh-known-hosts the Secrets ${clientKey} (ssh_key, ssh_key.pub) and ${knownHosts} (ssh_known_hosts) are left out; create them where the manifest is deployed`,
+    )
+    return { omitSecrets: ['clientKey', 'knownHosts'] as SecretKey[] }
+  }
+  return { cluster: await readClusterAccess(env.name, files), omitSecrets: [] }
+}
+
+export async function planRender(
+  env: Environment,
+  settings: RenderSettings,
+  repo: RepoPaths,
+  purpose: Purpose,
+): Promise<RenderPlan> {
+  const pod = await readPodTemplate(env.podTemplate)
+  const use = templateUse(pod)
+  const notes: string[] = []
+  const users = use.configMaps.includes('devUsers') ? devUsersFor(env, repo, purpose, notes) : undefined
+  const deployConfig = resolveDeployConfig(env.configDir, settings.deployConfigFile)
+  const external = usesExternalSlurm(use)
+  const { cluster, omitSecrets } = external
+    ? await clusterFor(env, settings.clusterFiles, purpose, notes)
+    : { cluster: undefined, omitSecrets: [] }
+  return {
+    env,
+    pod,
+    use,
+    ports: { proxy: settings.hostPort ?? env.hostPort, hubApi: env.hubApiHostPort },
+    images: builtImages(settings.tag, settings.registry),
+    users,
+    deployConfig,
+    cluster,
+    omitSecrets,
+    notes,
+  }
+}
+
+export function newDevLoginPassword(): string {
+  const password = crypto.randomBytes(18).toString('base64url')
+  registerSecret(password)
+  return password
+}
+
+/** Generates what the plan's pod needs: its key pairs (in `dir`) and the dummy login's password. */
+export async function makeSecrets(plan: RenderPlan, dir: string, keep: boolean): Promise<MadeSecrets> {
+  const keys = await generateEnvironmentKeys(dir, keep, keysWanted(plan.use))
+  return { keys, devLoginPassword: plan.use.secrets.includes('devLogin') ? newDevLoginPassword() : undefined }
+}
+
+/** The input of renderManifest: the plan with what the run made. */
+export function manifestInput(plan: RenderPlan, made: MadeSecrets): ManifestInput {
+  return {
+    names: plan.env.names,
+    ports: plan.ports,
+    images: plan.images,
+    users: plan.users,
+    deployConfig: plan.deployConfig,
+    keys: made.keys,
+    cluster: plan.cluster,
+    devLoginPassword: made.devLoginPassword,
+    omitSecrets: plan.omitSecrets,
+    pod: plan.pod,
+  }
+}

@@ -1,0 +1,195 @@
+// Rendering the combined manifest of an environment: the ConfigMaps of dev
+// users and deploy settings, the Secrets (SSH keys, dev login password) and
+// the Pod of its template, each under the environment's own name.
+import fs from 'node:fs/promises'
+import YAML from 'yaml'
+import type { ClusterAccess } from './cluster-access.ts'
+import { type DeployConfig, deployConfigData } from './deploy-config.ts'
+import { type DevUser, devUsersValue } from './dev-users.ts'
+import { UserError } from './errors.ts'
+import type { EnvironmentKeys, KeyPair } from './keys.ts'
+import {
+  type ConfigMapKey,
+  DEV_TAG,
+  DEV_USERS_KEY,
+  ENV_LABEL,
+  IMAGES,
+  type ImageKey,
+  imageRef,
+  PORT_LABEL,
+  type ResourceNames,
+  type SecretKey,
+  TEMPLATE_NAMES,
+} from './names.ts'
+import {
+  type Doc,
+  HUB_API_CONTAINER_PORT,
+  HUB_CONTAINER_PORT,
+  keyOf,
+  type PodDoc,
+  type PodSpec,
+  templateUse,
+} from './template.ts'
+
+const LOCALHOST = 'localhost,127.0.0.1,::1'
+
+const configMap = (name: string, data: Record<string, string>): Doc => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name },
+  immutable: true,
+  data,
+})
+
+export const configMapDoc = (name: string, users: DevUser[]): Doc =>
+  configMap(name, { [DEV_USERS_KEY]: devUsersValue(users) })
+
+export const deployConfigDoc = (name: string, config: DeployConfig): Doc => configMap(name, deployConfigData(config))
+
+/** Image references of the containers named after an image (jupyterhub, slurm). */
+export type ContainerImages = Partial<Record<ImageKey, string>>
+
+/** The images built with `tag` under `registry` (as build-images names them). */
+export const builtImages = (tag: string = DEV_TAG, registry?: string): ContainerImages => ({
+  jupyterhub: imageRef('jupyterhub', tag, registry),
+  slurm: imageRef('slurm', tag, registry),
+})
+
+export interface HostPorts {
+  /** The proxy, on 127.0.0.1. */
+  proxy: number
+  /** The hub API, where the template publishes it. */
+  hubApi?: number
+}
+
+type Container = NonNullable<PodSpec['containers']>[number]
+
+function placeContainer(container: Container, names: ResourceNames, ports: HostPorts, images: ContainerImages): void {
+  const image = container.name in IMAGES ? images[container.name as ImageKey] : undefined
+  if (image) container.image = image
+  for (const source of container.envFrom ?? []) {
+    if (source.configMapRef)
+      source.configMapRef.name =
+        names.configMaps[keyOf('ConfigMap', TEMPLATE_NAMES.configMaps, source.configMapRef.name)]
+  }
+  for (const port of container.ports ?? []) {
+    if (port.hostPort === undefined) continue
+    if (port.containerPort === HUB_CONTAINER_PORT) port.hostPort = ports.proxy
+    else if (port.containerPort === HUB_API_CONTAINER_PORT) {
+      if (ports.hubApi === undefined)
+        throw new UserError(`the pod publishes the hub API: set hubApiHostPort in config/${names.env}/launcher.yaml`)
+      port.hostPort = ports.hubApi
+    }
+  }
+}
+
+/**
+ * The Pod of the template under the environment's names: its own pod name
+ * and labels, claims, secrets and ConfigMaps, its host ports, and each
+ * container on the image that was built for it.
+ */
+export function podForEnvironment(
+  template: Doc,
+  names: ResourceNames,
+  ports: HostPorts,
+  images: ContainerImages = builtImages(),
+): Doc {
+  const pod = structuredClone(template) as PodDoc & { spec: PodSpec }
+  pod.metadata = {
+    ...pod.metadata,
+    name: names.pod,
+    labels: { ...pod.metadata?.labels, [ENV_LABEL]: names.env, [PORT_LABEL]: String(ports.proxy) },
+  }
+  for (const container of pod.spec.containers ?? []) placeContainer(container, names, ports, images)
+  for (const volume of pod.spec.volumes ?? []) {
+    const claim = volume.persistentVolumeClaim
+    if (claim) claim.claimName = names.volumes[keyOf('volume claim', TEMPLATE_NAMES.volumes, claim.claimName)]
+    if (volume.secret)
+      volume.secret.secretName = names.secrets[keyOf('Secret', TEMPLATE_NAMES.secrets, volume.secret.secretName)]
+  }
+  return pod
+}
+
+/** The four files each key Secret provides to the containers. */
+export function keyFiles(pair: KeyPair): Record<string, string> {
+  return {
+    ssh_key: pair.privateKey,
+    'ssh_key.pub': `${pair.publicKey}\n`,
+    localhost_known_hosts: `${LOCALHOST} ${pair.publicKey}\n`,
+    localhost_authorized_keys: `from="${LOCALHOST}" ${pair.publicKey}\n`,
+  }
+}
+
+export function secretDoc(name: string, stringData: Record<string, string>): Doc {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name }, immutable: true, type: 'Opaque', stringData }
+}
+
+export interface ManifestInput {
+  names: ResourceNames
+  ports: HostPorts
+  /** Default: the dev images, localhost/<image>:dev-latest. */
+  images?: ContainerImages
+  /** Needed when the pod uses the dev users' ConfigMap. */
+  users?: DevUser[]
+  deployConfig: DeployConfig
+  /** Generated keys: the client key (Slurm in the pod) and the Slurm sshd's host key. */
+  keys?: Partial<EnvironmentKeys>
+  /** For a pod whose Slurm is elsewhere. */
+  cluster?: ClusterAccess
+  /** Needed when the pod mounts the dummy login's password. */
+  devLoginPassword?: string
+  /** Secrets the pod uses that are made elsewhere (a pipeline's secret store): left out. */
+  omitSecrets?: SecretKey[]
+  pod: Doc
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`renderManifest: the pod needs ${what}`)
+  return value
+}
+
+function secretDocs(input: ManifestInput): Record<SecretKey, () => Doc> {
+  const { names } = input
+  return {
+    clientKey: () =>
+      secretDoc(
+        names.secrets.clientKey,
+        input.cluster
+          ? { ssh_key: input.cluster.clientKey.privateKey, 'ssh_key.pub': `${input.cluster.clientKey.publicKey}\n` }
+          : keyFiles(need(input.keys?.client, 'a client key')),
+      ),
+    hostKey: () => secretDoc(names.secrets.hostKey, keyFiles(need(input.keys?.host, 'a host key'))),
+    knownHosts: () =>
+      secretDoc(names.secrets.knownHosts, {
+        ssh_known_hosts: need(input.cluster, "the cluster's host key").knownHosts,
+      }),
+    devLogin: () =>
+      secretDoc(names.secrets.devLogin, { password: `${need(input.devLoginPassword, 'a dev login password')}\n` }),
+  }
+}
+
+/** The ConfigMaps and Secrets the pod uses, then the pod; nothing it does not use. */
+export function renderManifest(input: ManifestInput): string {
+  const { names, pod } = input
+  const use = templateUse(pod)
+  const configMaps: Record<ConfigMapKey, () => Doc> = {
+    devUsers: () => configMapDoc(names.configMaps.devUsers, need(input.users, 'dev users')),
+    deployConfig: () => deployConfigDoc(names.configMaps.deployConfig, input.deployConfig),
+  }
+  const secrets = secretDocs(input)
+  const order = <K extends string>(all: K[], used: K[]) => all.filter((k) => used.includes(k))
+  const docs = [
+    ...order<ConfigMapKey>(['devUsers', 'deployConfig'], use.configMaps).map((k) => configMaps[k]()),
+    ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin'], use.secrets)
+      .filter((k) => !input.omitSecrets?.includes(k))
+      .map((k) => secrets[k]()),
+    podForEnvironment(pod, names, input.ports, input.images),
+  ]
+  return docs.map((doc) => new YAML.Document(doc).toString({ lineWidth: 0 })).join('---\n')
+}
+
+/** Writes a file readable by its owner only, since it holds secrets (also when it existed with wider modes). */
+export async function writeSecretFile(file: string, text: string): Promise<void> {
+  await fs.writeFile(file, text, { mode: 0o600 })
+  await fs.chmod(file, 0o600)
+}

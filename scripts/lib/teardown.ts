@@ -1,0 +1,132 @@
+// Tearing environments down: whatever of them exists, in a few batched
+// podman calls, carrying on past anything already gone, so that it works from
+// any partial state and can be run again.
+import fs from 'node:fs'
+import readline from 'node:readline/promises'
+import { listEnvironments, validEnvironmentName } from './environment.ts'
+import { UsageError, UserError } from './errors.ts'
+import {
+  environmentsUp,
+  type Inventory,
+  present,
+  type Resource,
+  resourcesOf,
+  takeInventory,
+  type UpEnvironment,
+} from './inventory.ts'
+import { acquireLock } from './lock.ts'
+import { LEGACY, type ResourceNames } from './names.ts'
+import type { RepoPaths } from './paths.ts'
+import { podman } from './podman.ts'
+
+/** Removes the volumes and secrets named, in two podman calls at once. */
+async function removeVolumesAndSecrets(volumes: string[], secrets: string[]): Promise<void> {
+  await Promise.all([
+    volumes.length ? podman(['volume', 'rm', '--force', ...volumes]) : undefined,
+    secrets.length ? podman(['secret', 'rm', ...secrets]) : undefined,
+  ])
+}
+
+/**
+ * Removes whatever of `targets` exists, in a few batched podman calls: pods
+ * first, then volumes and secrets at once. Should removing a pod have taken
+ * any of the others with it, they are looked up again and the rest removed.
+ * Returns what was removed.
+ */
+export async function teardown(
+  repo: RepoPaths,
+  targets: ResourceNames[],
+  options: { onLine?: (line: string) => void; inventory?: Inventory } = {},
+): Promise<Resource[]> {
+  const { onLine } = options
+  const inventory = options.inventory ?? (await takeInventory())
+  const wanted = targets.flatMap(resourcesOf)
+  const removed: Resource[] = []
+  const report = (resources: Resource[]) => {
+    for (const r of resources) onLine?.(`removed ${r.kind} ${r.name}`)
+    removed.push(...resources)
+  }
+  const pods = wanted.filter((r) => r.kind === 'pod' && present(inventory, r))
+  if (pods.length) {
+    await podman(['pod', 'rm', '--force', '--time', '10', ...pods.map((r) => r.name)])
+    report(pods)
+  }
+  const existing = (kind: 'volume' | 'secret', from: Inventory) => [
+    ...new Set(wanted.filter((r) => r.kind === kind && present(from, r)).map((r) => r.name)),
+  ]
+  const volumes = existing('volume', inventory)
+  const secrets = existing('secret', inventory)
+  try {
+    await removeVolumesAndSecrets(volumes, secrets)
+  } catch (error) {
+    if (!pods.length) throw error
+    const now = await takeInventory()
+    await removeVolumesAndSecrets(existing('volume', now), existing('secret', now))
+  }
+  // Reported in removal order: the secrets' volumes after the secrets.
+  const isSecretName = new Set(targets.flatMap((t) => Object.values(t.secrets)))
+  report(volumes.filter((v) => !isSecretName.has(v)).map((name) => ({ kind: 'volume', name })))
+  report(secrets.map((name) => ({ kind: 'secret', name })))
+  report(volumes.filter((v) => isSecretName.has(v)).map((name) => ({ kind: 'volume', name })))
+  for (const target of targets) fs.rmSync(repo.devLoginPasswordFile(target.env), { force: true })
+  return removed
+}
+
+/** The environments that have anything in podman now. */
+export async function environmentsUpNow(repo: RepoPaths): Promise<{ inventory: Inventory; up: UpEnvironment[] }> {
+  const inventory = await takeInventory()
+  return { inventory, up: environmentsUp(inventory, listEnvironments(repo)) }
+}
+
+export const label = (e: UpEnvironment) => (e.names.env === LEGACY ? `${LEGACY} of an earlier version` : e.names.env)
+
+async function ask(up: UpEnvironment[]): Promise<UpEnvironment[]> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    process.stderr.write(`several environments are up:\n${up.map((e, i) => `  ${i + 1}) ${label(e)}`).join('\n')}\n`)
+    const answer = (await rl.question(`remove which? [1-${up.length}, all, or nothing to cancel] `)).trim()
+    if (answer === 'all') return up
+    const chosen = up[Number(answer) - 1]
+    if (!/^\d+$/.test(answer) || !chosen) throw new UserError('cancelled: nothing removed')
+    return [chosen]
+  } finally {
+    rl.close()
+  }
+}
+
+/** Which environments `down` removes, from its arguments and what is up. */
+export async function chooseTargets(
+  up: UpEnvironment[],
+  request: { env?: string; all: boolean },
+  known: string[],
+  interactive: boolean,
+): Promise<UpEnvironment[] | string> {
+  if (request.all) return up
+  if (request.env !== undefined) {
+    const name = validEnvironmentName(request.env, known)
+    const target = up.find((e) => e.names.env === name)
+    if (target) return [target]
+    if (!known.includes(name))
+      throw new UserError(`unknown environment "${name}"; environments: ${known.join(', ') || 'none found'}`, 2)
+    return `nothing to remove: environment ${name} is not up`
+  }
+  if (up.length <= 1) return up
+  if (interactive) return ask(up)
+  throw new UsageError(
+    `several environments are up (${up.map(label).join(', ')}); name one (jh-slurm-pod down <env>) or remove them all (jh-slurm-pod down --all)`,
+  )
+}
+
+/** Takes the lock of each environment (not of the old fixed names, which had one of their own). */
+export function lockAll(repo: RepoPaths, envNames: string[]): () => void {
+  const releases: Array<() => void> = []
+  try {
+    for (const name of envNames) if (name !== LEGACY) releases.push(acquireLock(repo.lockFile(name), 'down'))
+  } catch (error) {
+    for (const release of releases) release()
+    throw error
+  }
+  return () => {
+    for (const release of releases) release()
+  }
+}

@@ -1,0 +1,97 @@
+// The pod template (jh_slurm_pod.yaml or config/<env>/pod.yaml) and what it
+// uses of what the launcher makes: this decides what is built, made and
+// rendered for an environment.
+import fs from 'node:fs/promises'
+import YAML from 'yaml'
+import { UserError } from './errors.ts'
+import { type ConfigMapKey, IMAGES, type ImageKey, type SecretKey, TEMPLATE_NAMES, type VolumeKey } from './names.ts'
+
+export type Doc = Record<string, unknown>
+
+/** Ports inside the pod: the proxy, and the hub API (published only where jobs run elsewhere). */
+export const HUB_CONTAINER_PORT = 8000
+export const HUB_API_CONTAINER_PORT = 8081
+
+export interface PodSpec {
+  containers?: Array<{
+    name: string
+    image?: string
+    envFrom?: Array<{ configMapRef?: { name: string } }>
+    ports?: Array<{ containerPort: number; hostPort?: number }>
+  }>
+  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string } }>
+}
+export type PodDoc = Doc & { metadata?: { name?: string; labels?: Record<string, string> }; spec?: PodSpec }
+
+/** What a template name stands for; a name the launcher does not make is an error. */
+export function keyOf<K extends string>(kind: string, templateNames: Record<K, string>, name: string): K {
+  const key = (Object.keys(templateNames) as K[]).find((k) => templateNames[k] === name)
+  if (!key) {
+    const known = Object.values(templateNames).join(', ')
+    throw new UserError(
+      `the pod template refers to ${kind} "${name}", which the launcher does not make (it makes: ${known})`,
+    )
+  }
+  return key
+}
+
+export interface TemplateUse {
+  volumes: VolumeKey[]
+  secrets: SecretKey[]
+  configMaps: ConfigMapKey[]
+  images: ImageKey[]
+  /** Whether it publishes the hub API (for jobs on another machine). */
+  publishesHubApi: boolean
+}
+
+const uniq = <T>(xs: T[]): T[] => [...new Set(xs)]
+
+export function templateUse(template: Doc): TemplateUse {
+  const spec = ((template as PodDoc).spec ?? {}) as PodSpec
+  const volumes = spec.volumes ?? []
+  const containers = spec.containers ?? []
+  return {
+    volumes: uniq(
+      volumes.flatMap((v) =>
+        v.persistentVolumeClaim
+          ? [keyOf('volume claim', TEMPLATE_NAMES.volumes, v.persistentVolumeClaim.claimName)]
+          : [],
+      ),
+    ),
+    secrets: uniq(
+      volumes.flatMap((v) => (v.secret ? [keyOf('Secret', TEMPLATE_NAMES.secrets, v.secret.secretName)] : [])),
+    ),
+    configMaps: uniq(
+      containers.flatMap((c) =>
+        (c.envFrom ?? []).flatMap((e) =>
+          e.configMapRef ? [keyOf('ConfigMap', TEMPLATE_NAMES.configMaps, e.configMapRef.name)] : [],
+        ),
+      ),
+    ),
+    images: uniq(containers.map((c) => c.name).filter((n): n is ImageKey => n in IMAGES)),
+    publishesHubApi: containers.some((c) =>
+      (c.ports ?? []).some((p) => p.containerPort === HUB_API_CONTAINER_PORT && p.hostPort !== undefined),
+    ),
+  }
+}
+
+/** An environment whose Slurm is elsewhere: the pod takes the cluster's host key from a file. */
+export const usesExternalSlurm = (use: TemplateUse): boolean => use.secrets.includes('knownHosts')
+
+/** The key pairs the launcher generates for a pod: the client key only where Slurm is in the pod. */
+export const keysWanted = (use: TemplateUse): { client: boolean; host: boolean } => ({
+  client: use.secrets.includes('clientKey') && !usesExternalSlurm(use),
+  host: use.secrets.includes('hostKey'),
+})
+
+export async function readPodTemplate(file: string): Promise<Doc> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (error) {
+    throw new UserError(`cannot read the pod template ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+  }
+  const doc = YAML.parse(text) as Doc
+  if (doc?.kind !== 'Pod') throw new UserError(`${file} does not hold a Pod document`)
+  return doc
+}

@@ -1,0 +1,60 @@
+// What the tasks of `up` share: the context they add their products to, and
+// small helpers for timing, interrupts and groups of tasks run side by side.
+import type { ListrTask, ListrTaskWrapper } from 'listr2'
+import { UserError } from '../lib/errors.ts'
+import type { MadeSecrets } from '../lib/manifest-input.ts'
+
+/** What the tasks produce; the plan they work from does not change. */
+export interface UpContext {
+  buildDir?: string
+  secrets?: MadeSecrets
+  manifestFile?: string
+  /** Said after the list has drawn (a clone not at its pin, the hub's log). */
+  notes: string[]
+  /** Set once the checks pass: from then on a failure rolls back. */
+  mayRollBack: boolean
+  /** When each top-level task started; tasks run one after another. */
+  starts: Array<[string, number]>
+  /** Set by SIGINT/SIGTERM: no further task starts. */
+  interrupted?: NodeJS.Signals
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: listr2's wrapper type takes its renderer types.
+export type Task = ListrTaskWrapper<UpContext, any, any>
+
+/** Nothing new starts once SIGINT/SIGTERM came. */
+export function stopIfInterrupted(ctx: UpContext): void {
+  if (ctx.interrupted) throw new UserError(`interrupted by ${ctx.interrupted}`)
+}
+
+/** A product of an earlier task; its absence is a bug in the order of tasks. */
+export function produced<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} was not made before it was needed`)
+  return value
+}
+
+/** A top-level task whose start is recorded (its subtasks finish before the next starts). */
+export const timed = (title: string, fn: ListrTask<UpContext>['task']): ListrTask<UpContext> => ({
+  title,
+  task: (ctx, task) => {
+    stopIfInterrupted(ctx)
+    ctx.starts.push([title, Date.now()])
+    return fn(ctx, task)
+  },
+})
+
+/** Seconds each top-level task took, from consecutive start times. */
+export function stepTimings(starts: Array<[string, number]>, end: number): Array<[string, number]> {
+  return starts.map(([title, start], i) => [title, (starts[i + 1]?.[1] ?? end) - start])
+}
+
+/**
+ * Runs tasks side by side and waits for all of them, then fails with the
+ * first failure: none is left making resources while the run rolls back.
+ */
+export async function settled(ctx: UpContext, task: Task, tasks: ListrTask<UpContext>[]): Promise<void> {
+  const group = task.newListr(tasks, { concurrent: true, exitOnError: false, collectErrors: 'minimal' })
+  await group.run(ctx)
+  const [first] = group.errors
+  if (first) throw first.error
+}

@@ -1,0 +1,63 @@
+// Builds, volumes, keys and manifest: none of these depends on another, so
+// they run side by side.
+import path from 'node:path'
+import type { ListrTask } from 'listr2'
+import { baseImageOf, buildImage, imageInputs, type ListedImage, listImages } from '../lib/images.ts'
+import { makeSecrets, manifestInput } from '../lib/manifest-input.ts'
+import type { RepoPaths } from '../lib/paths.ts'
+import { renderManifest, writeSecretFile } from '../lib/render.ts'
+import type { UpPlan } from '../lib/up-plan.ts'
+import { createVolume } from '../lib/volumes.ts'
+import { produced, stopIfInterrupted, type Task, type UpContext } from './context.ts'
+
+/**
+ * Each image's build, skipped when the image was built from the same inputs
+ * (see INPUTS_LABEL); an interrupt while it looked stops the build from starting.
+ */
+function buildTasks(plan: UpPlan, listed: ListedImage[]): ListrTask<UpContext>[] {
+  return plan.builds.map((build) => ({
+    title: `Build ${build.ref}`,
+    rendererOptions: { outputBar: 3 },
+    task: async (ctx: UpContext, task: Task) => {
+      const { current, inputs } = imageInputs(build, listed)
+      if (current) {
+        task.title = `${build.ref}: up to date (same base image, build arguments and files)`
+        return
+      }
+      stopIfInterrupted(ctx)
+      await buildImage(build, (line) => (task.output = line), inputs)
+    },
+  }))
+}
+
+function volumeTasks(plan: UpPlan): ListrTask<UpContext>[] {
+  return plan.volumes.map((spec) => ({
+    title: `Create and fill ${spec.name}`,
+    // The checks found none of the environment's volumes.
+    task: (_ctx: UpContext, task: Task) => createVolume(spec, (line) => (task.output = line), false),
+  }))
+}
+
+function manifestTask(plan: UpPlan, repo: RepoPaths): ListrTask<UpContext> {
+  return {
+    title: 'Generate SSH keys, render manifest',
+    task: async (ctx: UpContext, task: Task) => {
+      const buildDir = produced(ctx.buildDir, 'the build directory')
+      ctx.secrets = await makeSecrets(plan, buildDir, plan.options.keepBuildData)
+      const file = path.join(buildDir, `jh_slurm_pod_${plan.env.name}.yaml`)
+      await writeSecretFile(file, renderManifest(manifestInput(plan, ctx.secrets)))
+      ctx.manifestFile = file
+      task.title = `Generate SSH keys, render manifest ${path.relative(repo.root, file)}`
+    },
+  }
+}
+
+/** The images of the run and their base images, looked at in one podman call. */
+export const listRunImages = (plan: UpPlan): Promise<ListedImage[]> =>
+  listImages(plan.builds.flatMap((build) => [build.ref, baseImageOf(build) ?? []].flat()))
+
+export const makeTasks = (plan: UpPlan, repo: RepoPaths, listed: ListedImage[]): ListrTask<UpContext>[] => [
+  ...buildTasks(plan, listed),
+  ...volumeTasks(plan),
+  manifestTask(plan, repo),
+]

@@ -1,0 +1,28 @@
+// Starting the pod and waiting for the hub to answer.
+import fs from 'node:fs/promises'
+import { UserError } from '../lib/errors.ts'
+import { containerName, hubUrl } from '../lib/names.ts'
+import type { RepoPaths } from '../lib/paths.ts'
+import { playManifest } from '../lib/play.ts'
+import { podman } from '../lib/podman.ts'
+import type { UpPlan } from '../lib/up-plan.ts'
+import { waitForHttp } from '../lib/wait.ts'
+import { produced, type Task, type UpContext } from './context.ts'
+
+export async function startPod(plan: UpPlan, repo: RepoPaths, ctx: UpContext, task: Task): Promise<void> {
+  const file = produced(ctx.manifestFile, 'the manifest')
+  await playManifest(file, (line) => (task.output = line), plan.options.network)
+  const password = ctx.secrets?.devLoginPassword
+  if (password) await fs.writeFile(repo.devLoginPasswordFile(plan.env.name), `${password}\n`, { mode: 0o600 })
+}
+
+/** Waits for the hub's health URL; on time out the hub's last log lines are noted for after the list. */
+export async function waitForHub(plan: UpPlan, ctx: UpContext): Promise<void> {
+  const seconds = plan.options.waitSeconds
+  const health = new URL('hub/health', hubUrl(plan.ports.proxy)).toString()
+  if (await waitForHttp(health, seconds * 1000)) return
+  const logs = await podman(['logs', '--tail', '15', containerName(plan.env.names, 'jupyterhub')], { nothrow: true })
+  const tail = `${logs.stdout}${logs.stderr}`.trim()
+  if (tail) ctx.notes.push(`last lines of the hub log:\n${tail}`)
+  throw new UserError(`JupyterHub did not answer at ${health} within ${seconds} s`)
+}
