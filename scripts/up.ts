@@ -6,6 +6,7 @@ import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
 import { makeBuildDir, markKept } from './lib/build-dirs.ts'
 import { defineCommand } from './lib/command.ts'
+import { deployConfigOverlay } from './lib/deploy-config.ts'
 import { parsePort, resolveEnvironment } from './lib/environment.ts'
 import { reportError, UsageError, UserError } from './lib/errors.ts'
 import { killRunning } from './lib/exec.ts'
@@ -131,7 +132,7 @@ function printSummary(plan: UpPlan, ctx: UpContext, repo: RepoPaths): void {
   process.stdout.write(`${lines.join('\n')}\n`)
 }
 
-export const command = defineCommand(COMMANDS.up, async ({ values, positionals }, repo) => {
+export const command = defineCommand(COMMANDS.up, async ({ values, positionals, sources }, repo) => {
   const waitSeconds = Number(values.wait)
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
     throw new UsageError(`--wait takes a number of seconds, got "${values.wait}"`)
@@ -146,7 +147,7 @@ export const command = defineCommand(COMMANDS.up, async ({ values, positionals }
       network: values.network,
       keepBuildData: values['keep-build-data'],
       waitSeconds,
-      deployConfigFile: values['deploy-config'],
+      deployConfig: deployConfigOverlay(values['deploy-config'], sources['deploy-config']),
     },
     repo,
   )

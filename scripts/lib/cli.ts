@@ -45,6 +45,8 @@ export type Values<O extends Record<string, OptionSpec>> = { [K in keyof O]: Val
 export interface Parsed<O extends Record<string, OptionSpec>> {
   values: Values<O>
   positionals: string[]
+  /** Where each value that was given came from: `--name`, or the variable's name. */
+  sources: Partial<Record<keyof O, string>>
 }
 
 /** What --help shows after an option's description: default, repeatable, variable. */
@@ -127,8 +129,18 @@ export function parseCommandLine<O extends Record<string, OptionSpec>>(
   const help = parsed.values.help === true
   if (!help) checkPositionals(spec, parsed.positionals)
   const values: Record<string, unknown> = {}
-  for (const [name, o] of Object.entries(spec.options)) values[name] = optionValue(o, parsed.values[name], vars)
-  return { values: values as Values<O>, positionals: parsed.positionals, help }
+  const sources: Record<string, string> = {}
+  for (const [name, o] of Object.entries(spec.options)) {
+    values[name] = optionValue(o, parsed.values[name], vars)
+    if (parsed.values[name] !== undefined) sources[name] = `--${name}`
+    else if (o.variable && vars[o.variable]) sources[name] = o.variable
+  }
+  return {
+    values: values as Values<O>,
+    positionals: parsed.positionals,
+    sources: sources as Parsed<O>['sources'],
+    help,
+  }
 }
 
 const isTruthy = (value: string | undefined): boolean => /^(1|true|yes|on)$/i.test(value ?? '')

@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
-import { UsageError, UserError } from './errors.ts'
+import { UsageError } from './errors.ts'
 import { readUserFile } from './paths.ts'
 
 export type DeployConfig = Map<string, string>
@@ -37,43 +37,67 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
   try {
     doc = YAML.parse(text)
   } catch (error) {
-    throw new UserError(`${source}: not valid YAML (${(error as Error).message.split('\n')[0]})`)
+    throw new UsageError(`${source}: not valid YAML (${(error as Error).message.split('\n')[0]}); fix the file`)
   }
   if (doc === null || doc === undefined) return new Map()
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new UserError(`${source}: expected a mapping of settings`)
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new UsageError(`${source}: expected a mapping of settings (key: value lines)`)
   const config: DeployConfig = new Map()
   for (const [key, value] of Object.entries(doc)) {
     if (!(key in DEPLOY_KEYS))
-      throw new UserError(`${source}: unknown deploy setting ${key} (known: ${Object.keys(DEPLOY_KEYS).join(', ')})`)
+      throw new UsageError(
+        `${source}: unknown deploy setting ${key}; fix or remove it (known: ${Object.keys(DEPLOY_KEYS).join(', ')})`,
+      )
     if (!['string', 'number', 'boolean'].includes(typeof value))
-      throw new UserError(`${source}: ${key} must be a string or a number`)
+      throw new UsageError(`${source}: ${key} must be a string or a number`)
     config.set(key, String(value))
   }
   return config
 }
 
-export function readDeployConfig(file: string): DeployConfig {
-  return parseDeployConfig(readUserFile(file, 'deploy settings'), file)
+/** Reads a settings file; `givenWith` names the option or variable it came from, for the messages. */
+export function readDeployConfig(file: string, givenWith?: string): DeployConfig {
+  const source = givenWith ? `${file} (${givenWith})` : file
+  return parseDeployConfig(readUserFile(file, `deploy settings${givenWith ? ` given with ${givenWith}` : ''}`), source)
 }
+
+/** A site's settings file and the option or variable that named it. */
+export interface DeployConfigOverlay {
+  file: string
+  givenWith?: string
+}
+
+export const deployConfigOverlay = (file: string | undefined, givenWith?: string): DeployConfigOverlay | undefined =>
+  file === undefined ? undefined : { file: path.resolve(file), givenWith }
 
 /**
  * The environment's committed settings with a site's file laid over them.
  * The site file may only set keys the environment uses: a key it does not
  * would be ignored by the hub, so it is more likely a mistake.
  */
-export function resolveDeployConfig(configDir: string, overlayFile?: string): DeployConfig {
+export function resolveDeployConfig(configDir: string, overlay?: DeployConfigOverlay): DeployConfig {
   const own = path.join(configDir, FILE_NAME)
   const config = fs.existsSync(own) ? readDeployConfig(own) : new Map<string, string>()
-  if (!overlayFile) return config
-  for (const [key, value] of readDeployConfig(overlayFile)) {
+  if (!overlay) return config
+  for (const [key, value] of readDeployConfig(overlay.file, overlay.givenWith)) {
     if (!config.has(key)) {
       const used = [...config.keys()].join(', ') || 'none'
-      throw new UsageError(`${overlayFile}: ${key} is not a setting of this environment (it uses: ${used})`)
+      const source = overlay.givenWith ? `${overlay.file} (${overlay.givenWith})` : overlay.file
+      throw new UsageError(
+        `${source}: ${key} is not a setting of this environment; remove it (the environment uses: ${used})`,
+      )
     }
     config.set(key, value)
   }
   return config
 }
+
+/** Host names reserved for examples (RFC 2606): a value naming one was never set for a real site. */
+const EXAMPLE_HOST = /(^|[/.@\s])example\.(org|com|net)\b|\.example\b/
+
+/** The settings that still hold example values, as key=value. */
+export const exampleSettings = (config: DeployConfig): string[] =>
+  [...config].filter(([, value]) => EXAMPLE_HOST.test(value)).map(([key, value]) => `${key}=${value}`)
 
 /** The ConfigMap data: one environment variable per setting. */
 export const deployConfigData = (config: DeployConfig): Record<string, string> =>

@@ -45,8 +45,12 @@ export function parsePort(value: unknown, source: string): number {
   return port
 }
 
-function readLauncherSettings(configDir: string): LauncherSettings {
+function readLauncherSettings(configDir: string, envName: string): LauncherSettings {
   const file = path.join(configDir, LAUNCHER_FILE)
+  if (!fs.existsSync(file))
+    throw new UsageError(
+      `environment ${envName} is incomplete: ${file} is missing (it needs at least hostPort: <port>)`,
+    )
   let doc: unknown
   try {
     doc = YAML.parse(readUserFile(file, 'launcher settings'))
@@ -99,6 +103,16 @@ export function validEnvironmentName(name: string | undefined, known: string[]):
   return name
 }
 
+/** What is missing of an environment that has one of its two folders, or undefined. */
+function halfMade(repo: RepoPaths, name: string): string | undefined {
+  const dirs = [path.join(repo.config, name), path.join(repo.volumes, name)]
+  const missing = dirs.filter((dir) => !isDir(dir))
+  const [gone] = missing
+  if (!gone || missing.length !== 1) return undefined
+  const shown = (dir: string) => `${path.relative(repo.root, dir)}/`
+  return `environment ${name} is incomplete: ${shown(gone)} is missing (an environment needs both ${dirs.map(shown).join(' and ')})`
+}
+
 /**
  * Checks the name before touching any file: only plain names of existing
  * environments pass, so nothing can reach outside config/ or volumes/.
@@ -108,7 +122,7 @@ export function resolveEnvironment(given: string | undefined, repo: RepoPaths): 
   const choices = known.length ? known.join(', ') : 'none found'
   const name = validEnvironmentName(given, known)
   if (!known.includes(name)) {
-    throw new UserError(`unknown environment "${name}"; environments: ${choices}`, 2)
+    throw new UsageError(halfMade(repo, name) ?? `unknown environment "${name}"; environments: ${choices}`)
   }
   const twin = known.find((other) => other !== name && dnsName(other) === dnsName(name))
   if (twin) throw new UserError(`environments "${name}" and "${twin}" would share resource names; rename one`)
@@ -122,6 +136,6 @@ export function resolveEnvironment(given: string | undefined, repo: RepoPaths): 
     volumesDir: path.join(volumes, name),
     devUsersFile: path.join(configDir, 'dev_users'),
     names: resourceNames(name),
-    ...readLauncherSettings(configDir),
+    ...readLauncherSettings(configDir, name),
   }
 }

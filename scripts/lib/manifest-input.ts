@@ -6,7 +6,7 @@ import crypto from 'node:crypto'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { type ClusterAccess, type ClusterFiles, readClusterAccess } from './cluster-access.ts'
-import { type DeployConfig, resolveDeployConfig } from './deploy-config.ts'
+import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
 import { type DevUser, readDevUsers } from './dev-users.ts'
 import type { Environment } from './environment.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keys.ts'
@@ -20,7 +20,7 @@ export interface RenderSettings {
   /** Host port of the hub instead of the environment's own. */
   hostPort?: number
   /** Deploy settings laid over config/<env>/deploy-config.yaml. */
-  deployConfigFile?: string
+  deployConfig?: DeployConfigOverlay
   tag: string
   registry: string
   /** For an environment whose Slurm is elsewhere. */
@@ -84,7 +84,7 @@ export async function planRender(
   const use = templateUse(pod)
   const notes: string[] = []
   const users = use.configMaps.includes('devUsers') ? devUsersFor(env, repo, purpose, notes) : undefined
-  const deployConfig = resolveDeployConfig(env.configDir, settings.deployConfigFile)
+  const deployConfig = resolveDeployConfig(env.configDir, settings.deployConfig)
   const external = usesExternalSlurm(use)
   const { cluster, omitSecrets } = external
     ? await clusterFor(env, settings.clusterFiles, purpose, notes)

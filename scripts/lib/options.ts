@@ -138,7 +138,7 @@ const up = {
       description: 'wait this long for the hub to answer, 0 not to wait',
     }),
   },
-  notes: `Variables: JH_SLURM_PODMAN (podman command), JH_SLURM_TRACE (print each command run).\n${CLONE_NOTES}\n${OWNER_NOTES}`,
+  notes: `${CLONE_NOTES}\n  JH_SLURM_PODMAN  the podman command; JH_SLURM_TRACE=1  print each command run\n${OWNER_NOTES}`,
 } satisfies CommandSpec
 
 const down = {

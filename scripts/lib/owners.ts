@@ -1,6 +1,6 @@
 // Who owns the files in each named volume, from the environment with the
 // defaults the images expect (root for the hub, Debian's slurm user).
-import { UserError } from './errors.ts'
+import { UsageError } from './errors.ts'
 
 export interface Owner {
   uname: string
@@ -17,7 +17,7 @@ export interface VolumeOwners {
 function id(vars: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = vars[name]
   if (raw === undefined || raw === '') return fallback
-  if (!/^\d+$/.test(raw)) throw new UserError(`${name} must be a number, got "${raw}"`)
+  if (!/^\d+$/.test(raw)) throw new UsageError(`${name} must be a number (a uid or gid), got "${raw}"; fix or unset it`)
   return Number(raw)
 }
 

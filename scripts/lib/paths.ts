@@ -3,7 +3,7 @@
 // path would resolve against a different working directory.
 import fs from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
-import { UserError } from './errors.ts'
+import { UsageError } from './errors.ts'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -27,12 +27,12 @@ export function describeFileError(error: unknown): string {
   return (code && words[code]) ?? code ?? String(error)
 }
 
-/** Reads a file the user named; a missing or unreadable one is a one-line error naming `what`. */
+/** Reads a settings file; a missing or unreadable one is a usage error (exit 2) naming `what`. */
 export function readUserFile(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8')
   } catch (error) {
-    throw new UserError(`cannot read ${what} ${file}: ${describeFileError(error)}`)
+    throw new UsageError(`cannot read ${what} ${file}: ${describeFileError(error)}`)
   }
 }
 

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises'
 import YAML from 'yaml'
 import { UserError } from './errors.ts'
+import { describeFileError } from './paths.ts'
 import { type ConfigMapKey, IMAGES, type ImageKey, type SecretKey, TEMPLATE_NAMES, type VolumeKey } from './names.ts'
 
 export type Doc = Record<string, unknown>
@@ -89,7 +90,7 @@ export async function readPodTemplate(file: string): Promise<Doc> {
   try {
     text = await fs.readFile(file, 'utf8')
   } catch (error) {
-    throw new UserError(`cannot read the pod template ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+    throw new UserError(`cannot read the pod template ${file}: ${describeFileError(error)}`)
   }
   const doc = YAML.parse(text) as Doc
   if (doc?.kind !== 'Pod') throw new UserError(`${file} does not hold a Pod document`)

@@ -3,6 +3,7 @@
 // settings, users and cluster files. Nothing changes it afterwards.
 import { existsSync } from 'node:fs'
 import type { ClusterFiles } from './cluster-access.ts'
+import type { DeployConfigOverlay } from './deploy-config.ts'
 import { resolveEnvironment } from './environment.ts'
 import { type BuildSettings, type ImageBuild, planImageBuild } from './images.ts'
 import { planRender, type RenderPlan } from './manifest-input.ts'
@@ -19,7 +20,7 @@ export interface UpOptions {
   /** Seconds to wait for the hub; 0 not to wait. */
   waitSeconds: number
   /** Deploy settings laid over config/<env>/deploy-config.yaml. */
-  deployConfigFile?: string
+  deployConfig?: DeployConfigOverlay
   /** Host port of the hub instead of the environment's own. */
   hostPort?: number
   /** For an environment whose Slurm is elsewhere: the hub's key and the login node's host key line. */

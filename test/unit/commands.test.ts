@@ -8,7 +8,7 @@ import YAML from 'yaml'
 import { type CommandSpec, helpText } from '../../scripts/lib/cli.ts'
 import { listEnvironments } from '../../scripts/lib/environment.ts'
 import { COMMANDS } from '../../scripts/lib/options.ts'
-import { repo } from '../helpers.ts'
+import { repo, tempDir } from '../helpers.ts'
 import { runCli } from '../run-cli.ts'
 
 const environments = listEnvironments(repo)
@@ -74,6 +74,150 @@ test('the bin entry runs a command; manifest > file gives only YAML, the notice 
     docs.map((d) => d.kind),
     ['ConfigMap', 'ConfigMap', 'Secret', 'Secret', 'Secret', 'Pod'],
   )
+})
+
+/** Runs the command with process environment variables set for it only. */
+async function withVars(vars: Record<string, string>, argv: string[]) {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
+  Object.assign(process.env, vars)
+  try {
+    return await runCli(argv)
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
+}
+
+test('one answer per kind of mistake: a bad settings file, key or variable is exit 2 with one line naming it', async () => {
+  const dir = tempDir()
+  const file = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text)
+    return path.join(dir, name)
+  }
+  const misspelt = file('misspelt.yaml', 'oidcServr: x\n')
+  const unused = file('unused.yaml', 'oidcServer: http://issuer.test\n')
+  const cases: Array<[Record<string, string>, string[], RegExp]> = [
+    [
+      { JH_SLURM_DEPLOY_CONFIG: misspelt },
+      ['manifest', 'dev_dummyauth'],
+      /misspelt\.yaml \(JH_SLURM_DEPLOY_CONFIG\): unknown deploy setting oidcServr; fix or remove it/,
+    ],
+    [
+      {},
+      ['manifest', 'dev_dummyauth', '--deploy-config', unused],
+      /unused\.yaml \(--deploy-config\): oidcServer is not a setting of this environment; remove it/,
+    ],
+    [
+      { JH_SLURM_DEPLOY_CONFIG: path.join(dir, 'gone.yaml') },
+      ['manifest', 'dev_dummyauth'],
+      /cannot read deploy settings given with JH_SLURM_DEPLOY_CONFIG .*gone\.yaml: no such file$/,
+    ],
+    [
+      { JH_SLURM_DEPLOY_CONFIG: file('list.yaml', '- a\n') },
+      ['manifest', 'dev_dummyauth'],
+      /list\.yaml \(JH_SLURM_DEPLOY_CONFIG\): expected a mapping/,
+    ],
+    [
+      {},
+      [
+        'manifest',
+        'prod',
+        '--ssh-client-key',
+        file('key', 'hello\n'),
+        '--ssh-known-hosts',
+        file('kh', 'h ssh-ed25519 AAAA\n'),
+      ],
+      /key \(--ssh-client-key \(JH_SLURM_SSH_CLIENT_KEY\)\) is not an SSH private key/,
+    ],
+    [
+      {},
+      ['up', 'prod'],
+      /prod runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE/,
+    ],
+    [
+      { JUPYTERUSER_UID: 'abc' },
+      ['up', 'dev_dummyauth'],
+      /^error: JUPYTERUSER_UID must be a number \(a uid or gid\), got "abc"; fix or unset it$/,
+    ],
+    [{}, ['up', 'dev_dummyauth', '--port', '70000'], /--port: a port must be a whole number from 1 to 65535/],
+    [{}, ['play', path.join(dir, 'none.yaml')], /manifest .*none\.yaml not found/],
+  ]
+  for (const [vars, argv, pattern] of cases) {
+    const run = await withVars(vars, argv)
+    assert.is(run.code, 2, `${argv.join(' ')}: ${run.stderr}`)
+    assert.is(run.stdout, '', argv.join(' '))
+    const lines = run.stderr.trim().split('\n')
+    assert.is(lines.length, 1, run.stderr)
+    assert.match(lines[0] ?? '', pattern)
+    assert.not.match(run.stderr, /ENOENT|EACCES|EISDIR/)
+  }
+  fs.rmSync(dir, { recursive: true })
+})
+
+test('keygen --out DIR refuses to replace keys without --force', async () => {
+  const dir = path.join(tempDir(), 'keys')
+  const first = await runCli(['keygen', '--out', dir])
+  assert.is(first.code, 0, first.stderr)
+  const before = fs.readFileSync(path.join(dir, 'ssh_client_key'), 'utf8')
+  const again = await runCli(['keygen', '--out', dir])
+  assert.is(again.code, 2)
+  assert.match(
+    again.stderr.trim(),
+    /^error: .*ssh_client_key exists \(and 3 more key files\); pass --force to replace the keys in /,
+  )
+  assert.is(fs.readFileSync(path.join(dir, 'ssh_client_key'), 'utf8'), before)
+  const forced = await runCli(['keygen', '--out', dir, '--force'])
+  assert.is(forced.code, 0)
+  assert.is.not(fs.readFileSync(path.join(dir, 'ssh_client_key'), 'utf8'), before)
+  assert.is(fs.statSync(path.join(dir, 'ssh_client_key')).mode & 0o777, 0o600)
+  fs.rmSync(path.dirname(dir), { recursive: true })
+})
+
+test('manifest prod with its example values: valid YAML on stdout, one warning naming them on stderr', async () => {
+  const run = await runCli(['manifest', 'prod'])
+  assert.is(run.code, 0, run.stderr)
+  const docs = YAML.parseAllDocuments(run.stdout).map((d) => d.toJS())
+  assert.equal(
+    docs.map((d) => d.kind),
+    ['ConfigMap', 'Pod'],
+  )
+  const warnings = run.stderr.split('\n').filter((l) => l.startsWith('warning:'))
+  assert.equal(warnings, [
+    'warning: prod still has example values: sshHostname=login.cluster.example.org, hubConnectUrl=http://jupyter.example.org:8083 (lay your own over them with --deploy-config FILE); images under localhost/ (give --registry PREFIX)',
+  ])
+  const settings = path.join(tempDir(), 'site.yaml')
+  fs.writeFileSync(settings, 'sshHostname: login.hpc.site\nhubConnectUrl: http://hub.hpc.site:8083\n')
+  const real = await runCli(['manifest', 'prod', '--deploy-config', settings, '--registry', 'registry.hpc.site/brics'])
+  assert.is(real.code, 0, real.stderr)
+  assert.not.match(real.stderr, /warning/)
+  fs.rmSync(path.dirname(settings), { recursive: true })
+})
+
+test('completion: bash completes commands, options and environment names from the declarations', () => {
+  const script = spawnSync(process.execPath, [path.join(repo.root, 'bin', 'jh-slurm-pod.mjs'), 'completion', 'bash'], {
+    encoding: 'utf8',
+  }).stdout
+  const complete = (...words: string[]) =>
+    spawnSync(
+      'bash',
+      [
+        '-c',
+        `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _jh_slurm_pod; echo "\${COMPREPLY[*]}"`,
+      ],
+      { encoding: 'utf8' },
+    ).stdout.trim()
+  assert.is(complete('jh-slurm-pod', 'ma'), 'manifest')
+  assert.is(complete('jh-slurm-pod', 'up', 'dev_d'), 'dev_dummyauth dev_dummyauth_extslurm')
+  assert.is(complete('jh-slurm-pod', 'up', '--keep'), '--keep-build-data')
+  assert.is(complete('jh-slurm-pod', 'down', '--'), '--all --help')
+  assert.is(complete('jh-slurm-pod', 'completion', ''), 'bash zsh')
+  const zsh = spawnSync(process.execPath, [path.join(repo.root, 'bin', 'jh-slurm-pod.mjs'), 'completion', 'zsh'], {
+    encoding: 'utf8',
+  }).stdout
+  assert.match(zsh, /^#compdef jh-slurm-pod\n/)
+  for (const env of environments) assert.ok(zsh.includes(env), env)
 })
 
 test.run()

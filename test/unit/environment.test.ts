@@ -9,9 +9,13 @@ import { makeRepo, repo } from '../helpers.ts'
 const root = makeRepo({ dev_a: 'a.b\n', dev_b: 'c.d\n' })
 // Only half an environment: not listed.
 fs.mkdirSync(path.join(root, 'config', 'half'))
+fs.mkdirSync(path.join(root, 'volumes', 'other_half'))
+// Both folders, no launcher settings.
+fs.mkdirSync(path.join(root, 'config', 'no_settings'))
+fs.mkdirSync(path.join(root, 'volumes', 'no_settings'))
 
 test('environments are the directories present in both config/ and volumes/', () => {
-  assert.equal(listEnvironments(repoPaths(root)), ['dev_a', 'dev_b'])
+  assert.equal(listEnvironments(repoPaths(root)), ['dev_a', 'dev_b', 'no_settings'])
 })
 
 test('a known environment resolves to its directories', () => {
@@ -24,16 +28,41 @@ test('a known environment resolves to its directories', () => {
 test('an unknown environment is refused with the list of environments', () => {
   assert.throws(
     () => resolveEnvironment('dev_c', repoPaths(root)),
-    /unknown environment "dev_c"; environments: dev_a, dev_b/,
+    /unknown environment "dev_c"; environments: dev_a, dev_b, no_settings/,
   )
-  assert.throws(() => resolveEnvironment('half', repoPaths(root)), /unknown environment "half"/)
+})
+
+test('a half-made environment names the folder or file it lacks (exit 2)', () => {
+  const cases: Array<[string, RegExp]> = [
+    [
+      'half',
+      /^environment half is incomplete: volumes\/half\/ is missing \(an environment needs both config\/half\/ and volumes\/half\/\)$/,
+    ],
+    ['other_half', /^environment other_half is incomplete: config\/other_half\/ is missing/],
+    [
+      'no_settings',
+      /^environment no_settings is incomplete: .*config\/no_settings\/launcher\.yaml is missing \(it needs at least hostPort: <port>\)$/,
+    ],
+  ]
+  for (const [name, pattern] of cases) {
+    try {
+      resolveEnvironment(name, repoPaths(root))
+      assert.unreachable(name)
+    } catch (error) {
+      assert.match((error as Error).message, pattern)
+      assert.is((error as { exitCode?: number }).exitCode, 2)
+    }
+  }
 })
 
 test('names that could leave config/ or volumes/ are refused before any lookup', () => {
   for (const bad of ['../dev_a', '/etc', 'dev_a/', '..', '.', 'a b', '-rf', 'dev_a\n']) {
     assert.throws(() => resolveEnvironment(bad, repoPaths(root)), /invalid environment name/)
   }
-  assert.throws(() => resolveEnvironment('', repoPaths(root)), /no environment given; environments: dev_a, dev_b/)
+  assert.throws(
+    () => resolveEnvironment('', repoPaths(root)),
+    /no environment given; environments: dev_a, dev_b, no_settings/,
+  )
   assert.throws(() => resolveEnvironment(undefined, repoPaths(root)), /no environment given/)
 })
 

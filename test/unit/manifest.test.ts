@@ -165,7 +165,7 @@ test("dev_realauth commits the cluster settings and bricsauthenticator's four; a
   const dir = tempDir()
   const site = path.join(dir, 'site.yaml')
   fs.writeFileSync(site, 'oidcServer: http://issuer.test:8080/realms/dev\n')
-  const merged = resolveDeployConfig(configDir, site)
+  const merged = resolveDeployConfig(configDir, { file: site })
   assert.is(merged.get('oidcServer'), 'http://issuer.test:8080/realms/dev')
   assert.is(merged.get('jwtAudience'), 'zenith-jupyter')
   fs.rmSync(dir, { recursive: true })
@@ -174,7 +174,7 @@ test("dev_realauth commits the cluster settings and bricsauthenticator's four; a
 test('deploy settings: unknown keys, keys the environment does not use and bad files are one-line errors', () => {
   assert.throws(
     () => parseDeployConfig('oidcServr: x\n', 'f.yaml'),
-    /f\.yaml: unknown deploy setting oidcServr \(known: logLevel, sshHostname, .*oidcServer/,
+    /f\.yaml: unknown deploy setting oidcServr; fix or remove it \(known: logLevel, sshHostname, .*oidcServer/,
   )
   assert.throws(() => parseDeployConfig('- a\n', 'f.yaml'), /f\.yaml: expected a mapping of settings/)
   assert.throws(() => parseDeployConfig('jwtLeeway: [1]\n', 'f.yaml'), /jwtLeeway must be a string or a number/)
@@ -182,11 +182,11 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
   const site = path.join(dir, 'site.yaml')
   fs.writeFileSync(site, 'oidcServer: http://x\n')
   assert.throws(
-    () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), site),
-    /oidcServer is not a setting of this environment \(it uses: logLevel, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/,
+    () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: site }),
+    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/,
   )
   assert.throws(
-    () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), path.join(dir, 'missing.yaml')),
+    () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: path.join(dir, 'missing.yaml') }),
     /cannot read deploy settings .*missing\.yaml: no such file/,
   )
   fs.rmSync(dir, { recursive: true })
