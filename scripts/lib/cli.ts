@@ -49,16 +49,35 @@ export interface Parsed<O extends Record<string, OptionSpec>> {
   sources: Partial<Record<keyof O, string>>
 }
 
+/** An environment as --help lists it: its default stage and the volumes its pod claims. */
+export interface EnvironmentSummary {
+  name: string
+  target?: string
+  volumes?: string[]
+  /** Why it could not be read (a half-made or broken environment). */
+  problem?: string
+}
+
+function environmentLines(environments: EnvironmentSummary[]): string[] {
+  if (environments.length === 0) return ['Environments: none found']
+  const width = Math.max(...environments.map((e) => e.name.length)) + 2
+  const describe = (e: EnvironmentSummary) => e.problem ?? `${e.target}; volumes ${e.volumes?.join(', ') || 'none'}`
+  return [
+    'Environments (default stage; volumes its pod claims, which up and volumes make):',
+    ...environments.map((e) => `  ${e.name.padEnd(width)}${describe(e)}`),
+  ]
+}
+
 /** What --help shows after an option's description: default, repeatable, variable. */
 function optionNotes(o: OptionSpec): string {
   const defaultText = o.default !== undefined ? `default ${o.default}` : o.defaultNote && `default: ${o.defaultNote}`
-  const notes = [defaultText, o.multiple ? 'repeatable' : '', o.variable ? `env ${o.variable}` : '']
+  const notes = [defaultText, o.multiple ? 'repeatable' : '', o.variable ? `variable ${o.variable}` : '']
   const text = notes.filter(Boolean).join('; ')
   return text ? ` (${text})` : ''
 }
 
-/** The help text; `environments` lists the names a `<env>` argument takes. */
-export function helpText(spec: CommandSpec, environments: string[] = []): string {
+/** The help text; `environments` are what a `<env>` argument takes. */
+export function helpText(spec: CommandSpec, environments: EnvironmentSummary[] = []): string {
   const args = (spec.positionals ?? []).join(' ')
   const rows: Array<[string, string]> = Object.entries(spec.options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`
@@ -76,7 +95,7 @@ export function helpText(spec: CommandSpec, environments: string[] = []): string
     'Options:',
     ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}${text}`),
   ]
-  if (args.includes('<env>')) lines.push('', `Environments: ${environments.join(', ') || 'none found'}`)
+  if (args.includes('<env>')) lines.push('', ...environmentLines(environments))
   if (spec.notes) lines.push('', spec.notes.trim())
   return `${lines.join('\n')}\n`
 }

@@ -59,7 +59,7 @@ test('help lists every option with its environment variable', () => {
   ]) {
     assert.ok(text.includes(flag), flag)
   }
-  assert.match(text, /env JH_SLURM_BUILD_CA_BUNDLE/)
+  assert.match(text, /variable JH_SLURM_BUILD_CA_BUNDLE/)
 })
 
 test('build settings check the target, tag and CA bundle', () => {

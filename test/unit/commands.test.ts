@@ -6,6 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import YAML from 'yaml'
 import { type CommandSpec, helpText } from '../../scripts/lib/cli.ts'
+import { environmentSummaries } from '../../scripts/lib/command.ts'
 import { listEnvironments } from '../../scripts/lib/environment.ts'
 import { COMMANDS } from '../../scripts/lib/options.ts'
 import { repo, tempDir } from '../helpers.ts'
@@ -40,10 +41,18 @@ test('bad input on the command line: one line on stderr, exit 2, nothing created
 })
 
 test("every command's --help is made from its declarations: options, defaults, variables, environments", async () => {
+  const summaries = await environmentSummaries(repo)
+  // What the environments' settings and templates say: prod builds stage-prod, and claims no Slurm volume.
+  const prod = summaries.find((e) => e.name === 'prod')
+  assert.equal(prod, { name: 'prod', target: 'stage-prod', volumes: ['jupyterhub-root-prod'] })
+  assert.equal(summaries.find((e) => e.name === 'dev_dummyauth')?.volumes, [
+    'jupyterhub-root-dev-dummyauth',
+    'slurm-root-dev-dummyauth',
+  ])
   for (const [name, spec] of Object.entries(COMMANDS) as Array<[string, CommandSpec]>) {
     const run = await runCli([name, '--help'])
     assert.is(run.code, 0, name)
-    assert.is(run.stdout, helpText(spec, environments), name)
+    assert.is(run.stdout, helpText(spec, summaries), name)
     assert.match(run.stdout, new RegExp(`^Usage: jh-slurm-pod ${name}`), name)
     for (const [option, o] of Object.entries(spec.options)) {
       const line = run.stdout.split('\n').find((l) => l.includes(`--${option}`)) ?? ''
@@ -53,7 +62,8 @@ test("every command's --help is made from its declarations: options, defaults, v
       if (o.variable) assert.ok(line.includes(o.variable), `${name} --${option} variable`)
     }
     const takesEnv = (spec.positionals ?? []).some((p) => p.includes('<env>'))
-    assert.is(run.stdout.includes(`Environments: ${environments.join(', ')}\n`), takesEnv, name)
+    assert.is(run.stdout.includes('\nEnvironments (default stage; volumes'), takesEnv, name)
+    if (takesEnv) for (const env of summaries) assert.ok(run.stdout.includes(`  ${env.name} `), `${name}: ${env.name}`)
   }
   const overview = await runCli(['--help'])
   for (const name of Object.keys(COMMANDS)) assert.match(overview.stdout, new RegExp(`\\n  ${name} `))

@@ -66,8 +66,8 @@ test('names that could leave config/ or volumes/ are refused before any lookup',
   assert.throws(() => resolveEnvironment(undefined, repoPaths(root)), /no environment given/)
 })
 
-test("the repository has the seed's two environments, the external-Slurm one and prod", () => {
-  assert.equal(listEnvironments(repo), ['dev_dummyauth', 'dev_dummyauth_extslurm', 'dev_realauth', 'prod'])
+test('every environment of the repository resolves; prod builds its own stage and has its own pod', () => {
+  for (const name of listEnvironments(repo)) assert.is(resolveEnvironment(name, repo).name, name)
   assert.is(resolveEnvironment('prod', repo).target, 'stage-prod')
   assert.match(resolveEnvironment('prod', repo).podTemplate, /config\/prod\/pod\.yaml$/)
   assert.match(resolveEnvironment('dev_dummyauth', repo).podTemplate, /jh_slurm_pod\.yaml$/)

@@ -39,7 +39,7 @@ function dnsNames(doc: Record<string, any>): Array<[string, string, 'label' | 's
 const environments = listEnvironments(repo)
 
 test('there are environments to check', () => {
-  assert.equal(environments, ['dev_dummyauth', 'dev_dummyauth_extslurm', 'dev_realauth', 'prod'])
+  assert.ok(environments.length > 0)
 })
 
 for (const envName of environments) {
