@@ -27,7 +27,7 @@ import { startPod, waitForHub } from './tasks/start.ts'
 export function upTasks(plan: UpPlan, repo: RepoPaths): ListrTask<UpContext>[] {
   const { envName, build, waitSeconds } = plan.options
   return [
-    timed('Check environment and prerequisites', (_ctx, task) => task.newListr(checkTasks(plan))),
+    timed('Check environment and prerequisites', (ctx, task) => settled(ctx, task, checkTasks(plan))),
     timed('Make build directory', (ctx, task) => {
       ctx.mayRollBack = true
       ctx.buildDir = makeBuildDir(repo, envName)

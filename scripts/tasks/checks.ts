@@ -1,5 +1,5 @@
-// The checks of `up`, cheapest first, each a task of its own: nothing is made
-// until they all pass.
+// The checks of `up`, each a task of its own, run side by side: nothing is
+// made until they all pass, and the first in this list that fails is reported.
 import type { ListrTask } from 'listr2'
 import { UserError } from '../lib/errors.ts'
 import { describeResources, environmentsUp, takeInventory } from '../lib/inventory.ts'

@@ -49,12 +49,15 @@ export function stepTimings(starts: Array<[string, number]>, end: number): Array
 }
 
 /**
- * Runs tasks side by side and waits for all of them, then fails with the
- * first failure: none is left making resources while the run rolls back.
+ * Runs tasks side by side and waits for all of them: none is left making
+ * resources while the run rolls back. Then fails with the failure of the
+ * earliest task in the list, so that what is reported does not depend on
+ * timing (a missing podman, not the listing that failed because of it).
  */
 export async function settled(ctx: UpContext, task: Task, tasks: ListrTask<UpContext>[]): Promise<void> {
   const group = task.newListr(tasks, { concurrent: true, exitOnError: false, collectErrors: 'minimal' })
   await group.run(ctx)
-  const [first] = group.errors
+  const position = (failed: (typeof group.errors)[number]) => group.tasks.indexOf(failed.task)
+  const [first] = [...group.errors].sort((a, b) => position(a) - position(b))
   if (first) throw first.error
 }

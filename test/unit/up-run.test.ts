@@ -141,6 +141,21 @@ for (const [what, state, message] of refusals) {
   })
 }
 
+test('with podman missing, that is what is reported, though the other checks fail with it', async () => {
+  fake = useFakePodman({})
+  process.env.JH_SLURM_PODMAN = '/nonexistent/podman'
+  try {
+    const { code, output } = await run()
+    assert.is(code, 1)
+    const errors = output.split('\n').filter((line) => line.startsWith('error:'))
+    assert.equal(errors.length, 1, output)
+    assert.match(errors[0] ?? '', /^error: podman is not usable \(\/nonexistent\/podman: /)
+    assert.equal(buildDirs(), [])
+  } finally {
+    delete process.env.JH_SLURM_PODMAN
+  }
+})
+
 test('another environment up on another port does not stop this one; --port moves the hub', async () => {
   const other = resourceNames('dev_realauth')
   fake = useFakePodman({
