@@ -172,7 +172,7 @@ await whenProvisioned(() => {
     assert.is(run.code, 1)
     assert.match(
       run.output,
-      /error: environment dev_dummyauth is already up \(volume jupyterhub-root-dev-dummyauth and \d+ more\); run `npm run down -- dev_dummyauth` first/,
+      /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and \d+ more\); run `jh-slurm-pod down dev_dummyauth` first/,
     )
     assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
@@ -494,7 +494,7 @@ await whenProvisioned(() => {
     assert.is(refused.code, 1)
     assert.match(
       refused.output,
-      /error: an environment from an earlier version is still up under the old fixed names \(volume jupyterhub_root\); remove it with `npm run down -- --all`/,
+      /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 2 more\); remove it with `jh-slurm-pod down --all`/,
     )
     assert.not.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
     assert.match((await npmRun('status')).output, /\(old fixed names\)/)
