@@ -462,7 +462,7 @@ await whenProvisioned(() => {
     assert.is(run.code, 2)
     assert.match(
       run.output,
-      /error: several environments are up \(dev_dummyauth, dev_realauth\); name one \(npm run down -- <env>\) or remove them all \(npm run down -- --all\)/,
+      /error: several environments are up \(dev_dummyauth, dev_realauth\); name one \(jh-slurm-pod down <env>\) or remove them all \(jh-slurm-pod down --all\)/,
     )
     assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
     assert.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
