@@ -14,7 +14,7 @@ const flagsOf = (spec: CommandSpec): string[] => [
 const pathFlagsOf = (spec: CommandSpec): string[] =>
   Object.entries(spec.options)
     .filter(([, o]) => o.value && ['FILE', 'PATH', 'DIR'].includes(o.value))
-    .map(([name]) => `--${name}`)
+    .flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])])
 
 /** What a command's positional argument takes: environment names, a file, or a shell. */
 function positionalWords(spec: CommandSpec, environments: string[]): string {
@@ -59,12 +59,13 @@ complete -F ${fn} ${BIN}
 function zshScript(commands: Record<string, CommandSpec>, environments: string[]): string {
   const cases = Object.entries(commands).map(([name, spec]) => {
     const files = spec.positionals?.[0]?.includes('<manifest>') ? ' files=1' : ''
-    return `    ${name}) flags=(${flagsOf(spec).join(' ')}); paths=(${pathFlagsOf(spec).join(' ')}); words=(${positionalWords(spec, environments)})${files} ;;`
+    return `    ${name}) flags=(${flagsOf(spec).join(' ')}); paths=(${pathFlagsOf(spec).join(' ')}); choices=(${positionalWords(spec, environments)})${files} ;;`
   })
   return `#compdef ${BIN}
 # zsh completion for ${BIN}; load with: source <(${BIN} completion zsh)
 ${fn}() {
-  local -a flags paths words
+  # words is zsh's own array of the command line's words.
+  local -a flags paths choices
   local files=""
   if (( CURRENT == 2 )); then
     compadd -- ${Object.keys(commands).join(' ')}
@@ -80,7 +81,7 @@ ${cases.join('\n')}
   elif [[ -n "$files" ]]; then
     _files
   else
-    compadd -- $words
+    compadd -- $choices
   fi
 }
 compdef ${fn} ${BIN}

@@ -223,10 +223,18 @@ test('completion: bash completes commands, options and environment names from th
   assert.is(complete('jh-slurm-pod', 'up', '--keep'), '--keep-build-data')
   assert.is(complete('jh-slurm-pod', 'down', '--'), '--all --help')
   assert.is(complete('jh-slurm-pod', 'completion', ''), 'bash zsh')
+  // After an option that takes a file, the shell's file names.
+  const dir = tempDir()
+  for (const name of ['site.yaml', 'site.yml', 'other']) fs.writeFileSync(path.join(dir, name), '')
+  const files = complete('jh-slurm-pod', 'manifest', '-o', path.join(dir, 'site')).split(' ').sort()
+  assert.equal(files, [path.join(dir, 'site.yaml'), path.join(dir, 'site.yml')])
+  fs.rmSync(dir, { recursive: true })
   const zsh = spawnSync(process.execPath, [path.join(repo.root, 'bin', 'jh-slurm-pod.mjs'), 'completion', 'zsh'], {
     encoding: 'utf8',
   }).stdout
   assert.match(zsh, /^#compdef jh-slurm-pod\n/)
+  // zsh fills $words itself: the script must not declare its own.
+  assert.not.match(zsh, /local -a [^\n]*\bwords\b/)
   for (const env of environments) assert.ok(zsh.includes(env), env)
 })
 
