@@ -4,13 +4,12 @@ import { defineCommand } from './lib/command.ts'
 import { listEnvironments } from './lib/environment.ts'
 import { UsageError } from './lib/errors.ts'
 import { COMMANDS } from './lib/options.ts'
-import { checkPodman } from './lib/podman.ts'
+import { withPodman } from './lib/podman.ts'
 import { chooseTargets, environmentsUpNow, label, lockAll, teardown } from './lib/teardown.ts'
 
 export const command = defineCommand(COMMANDS.down, async ({ values, positionals }, repo) => {
   if (values.all && positionals.length) throw new UsageError('give an environment or --all, not both')
-  await checkPodman()
-  const { inventory, up } = await environmentsUpNow(repo)
+  const { inventory, up } = await withPodman(() => environmentsUpNow(repo))
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY)
   const request = { env: positionals[0], all: values.all }
   const targets = await chooseTargets(up, request, listEnvironments(repo), interactive)

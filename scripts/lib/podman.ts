@@ -30,6 +30,17 @@ export function compareVersions(a: string, b: string): number {
   return 0
 }
 
+/**
+ * Runs `work` (which calls podman) beside the version check; a podman that
+ * is missing or too old is what gets reported, not the failure it causes.
+ */
+export async function withPodman<T>(work: () => Promise<T>): Promise<T> {
+  const [check, result] = await Promise.allSettled([checkPodman(), work()])
+  if (check.status === 'rejected') throw check.reason
+  if (result.status === 'rejected') throw result.reason
+  return result.value
+}
+
 /** Fails with what to do when podman is missing or too old; returns its version. */
 export async function checkPodman(): Promise<string> {
   const command = podmanCommand().join(' ')

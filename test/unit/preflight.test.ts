@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { checkPodman, compareVersions, podmanCommand } from '../../scripts/lib/podman.ts'
+import { checkPodman, compareVersions, podmanCommand, withPodman } from '../../scripts/lib/podman.ts'
 import { checkPortFree, checkTool, findExecutable } from '../../scripts/lib/preflight.ts'
 import { type FakePodman, useFakePodman } from '../helpers.ts'
 
@@ -46,6 +46,16 @@ test('a missing podman says how to get one', async () => {
       /podman is not usable \(\/nonexistent\/podman --flag: .*\); install podman 4\.4\.0 or newer, or set JH_SLURM_PODMAN/,
     )
   }
+})
+
+test('work beside the version check: a missing podman is reported, not the failure it caused', async () => {
+  process.env.JH_SLURM_PODMAN = '/nonexistent/podman'
+  await withPodman(() => Promise.reject(new Error('listing failed'))).then(
+    () => assert.unreachable('missing podman accepted'),
+    (error: Error) => assert.match(error.message, /^podman is not usable/),
+  )
+  fake = useFakePodman({ version: '5.4.2' })
+  assert.is(await withPodman(async () => 'listed'), 'listed')
 })
 
 test('a missing tool is named with how to install it', async () => {
