@@ -9,7 +9,8 @@ import { type CommandSpec, helpText } from '../../scripts/lib/cli.ts'
 import { environmentSummaries } from '../../scripts/lib/command.ts'
 import { listEnvironments } from '../../scripts/lib/environment.ts'
 import { COMMANDS } from '../../scripts/lib/options.ts'
-import { repo, tempDir } from '../helpers.ts'
+import { repo, tempDir, useFakePodman } from '../helpers.ts'
+import { resourceNames } from '../../scripts/lib/names.ts'
 import { runCli } from '../run-cli.ts'
 
 const environments = listEnvironments(repo)
@@ -236,6 +237,23 @@ test('completion: bash completes commands, options and environment names from th
   // zsh fills $words itself: the script must not declare its own.
   assert.not.match(zsh, /local -a [^\n]*\bwords\b/)
   for (const env of environments) assert.ok(zsh.includes(env), env)
+})
+
+test('status --json writes only JSON to stdout', async () => {
+  const names = resourceNames('dev_dummyauth')
+  const fake = useFakePodman({ pods: [names.pod], volumes: [names.volumes.jupyterhub] })
+  try {
+    const run = await runCli(['status', '--json'])
+    assert.is(run.code, 0, run.stderr)
+    assert.is(run.stderr, '')
+    const { environments: found } = JSON.parse(run.stdout) as { environments: Array<{ environment: string }> }
+    assert.equal(
+      found.map((e) => e.environment),
+      ['dev_dummyauth'],
+    )
+  } finally {
+    fake.restore()
+  }
 })
 
 test.run()
