@@ -12,22 +12,21 @@ import { produced, stopIfInterrupted, type Task, type UpContext } from './contex
 
 /**
  * Each image's build, skipped when the image was built from the same inputs
- * (see INPUTS_LABEL); an interrupt while it looked stops the build from starting.
+ * (see INPUTS_LABEL); an interrupt before it starts stops it.
  */
 function buildTasks(plan: UpPlan, listed: ListedImage[]): ListrTask<UpContext>[] {
-  return plan.builds.map((build) => ({
-    title: `Build ${build.ref}`,
-    rendererOptions: { outputBar: 3 },
-    task: async (ctx: UpContext, task: Task) => {
-      const { current, inputs } = imageInputs(build, listed)
-      if (current) {
-        task.title = `${build.ref}: up to date (same base image, build arguments and files)`
-        return
-      }
-      stopIfInterrupted(ctx)
-      await buildImage(build, (line) => (task.output = line), inputs)
-    },
-  }))
+  return plan.builds.map((build) => {
+    const { current, inputs } = imageInputs(build, listed)
+    return {
+      title: `Build ${build.ref}`,
+      rendererOptions: { outputBar: 3 },
+      skip: () => current && `${build.ref}: up to date (same base image, build arguments and files)`,
+      task: async (ctx: UpContext, task: Task) => {
+        stopIfInterrupted(ctx)
+        await buildImage(build, (line) => (task.output = line), inputs)
+      },
+    }
+  })
 }
 
 function volumeTasks(plan: UpPlan): ListrTask<UpContext>[] {
