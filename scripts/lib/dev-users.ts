@@ -3,7 +3,7 @@
 // checked here, before anything runs.
 import fs from 'node:fs'
 import path from 'node:path'
-import { UserError } from './errors.ts'
+import { UsageError } from './errors.ts'
 import { describeFileError, type RepoPaths } from './paths.ts'
 
 export interface DevUser {
@@ -26,26 +26,26 @@ export function parseDevUsers(text: string, source = 'dev_users'): DevUser[] {
     if (line === '' || line.startsWith('#')) return
     const where = `${source}:${lineNo}`
     if (line.length > MAX_NAME_LENGTH) {
-      throw new UserError(`${where}: "${printable(line)}" is longer than ${MAX_NAME_LENGTH} characters`)
+      throw new UsageError(`${where}: "${printable(line)}" is longer than ${MAX_NAME_LENGTH} characters`)
     }
     const parts = line.split('.')
     if (parts.length !== 2) {
-      throw new UserError(`${where}: "${printable(line)}" is not of the form <USER>.<PROJECT>`)
+      throw new UsageError(`${where}: "${printable(line)}" is not of the form <USER>.<PROJECT>`)
     }
     const [user, project] = parts as [string, string]
     for (const part of [user, project]) {
       if (!PART.test(part)) {
-        throw new UserError(
+        throw new UsageError(
           `${where}: "${printable(line)}" is not a valid user name (each part: a lower-case letter or _, then lower-case letters, digits, _ or -)`,
         )
       }
     }
     const first = seen.get(line)
-    if (first !== undefined) throw new UserError(`${where}: "${line}" repeats line ${first}`)
+    if (first !== undefined) throw new UsageError(`${where}: "${line}" repeats line ${first}`)
     seen.set(line, lineNo)
     users.push({ name: line, user, project })
   })
-  if (users.length === 0) throw new UserError(`${source} lists no users (one <USER>.<PROJECT> per line)`)
+  if (users.length === 0) throw new UsageError(`${source} lists no users (one <USER>.<PROJECT> per line)`)
   return users
 }
 
@@ -59,9 +59,9 @@ export function readDevUsers(file: string, repo: RepoPaths): DevUser[] {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') {
       const example = fs.existsSync(`${file}.example`) ? ` (copy ${shown}.example to start)` : ''
-      throw new UserError(`${shown} not found${example}`)
+      throw new UsageError(`${shown} not found${example}`)
     }
-    throw new UserError(`cannot read ${shown}: ${describeFileError(error)}`)
+    throw new UsageError(`cannot read ${shown}: ${describeFileError(error)}`)
   }
   return parseDevUsers(text, shown)
 }

@@ -40,7 +40,7 @@ export const LAUNCHER_FILE = 'launcher.yaml'
 export function parsePort(value: unknown, source: string): number {
   const port = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UserError(`${source}: a port must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`, 2)
+    throw new UsageError(`${source}: a port must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`)
   }
   return port
 }
@@ -56,15 +56,18 @@ function readLauncherSettings(configDir: string, envName: string): LauncherSetti
     doc = YAML.parse(readUserFile(file, 'launcher settings'))
   } catch (error) {
     if (error instanceof UserError) throw error
-    throw new UserError(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`)
+    throw new UsageError(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
   const settings = (doc ?? {}) as Record<string, unknown>
   const unknown = Object.keys(settings).filter((k) => !LAUNCHER_KEYS.includes(k))
-  if (unknown.length) throw new UserError(`${file}: unknown setting ${unknown[0]} (known: ${LAUNCHER_KEYS.join(', ')})`)
-  if (settings.hostPort === undefined) throw new UserError(`${file}: hostPort is missing`)
+  if (unknown.length)
+    throw new UsageError(
+      `${file}: unknown setting ${unknown[0]}; fix or remove it (known: ${LAUNCHER_KEYS.join(', ')})`,
+    )
+  if (settings.hostPort === undefined) throw new UsageError(`${file}: hostPort is missing; add hostPort: <port>`)
   const target = settings.target ?? DEV_TARGET
   if (typeof target !== 'string' || !(TARGETS as readonly string[]).includes(target)) {
-    throw new UserError(`${file}: target must be one of ${TARGETS.join(', ')}, got ${JSON.stringify(target)}`)
+    throw new UsageError(`${file}: target must be one of ${TARGETS.join(', ')}, got ${JSON.stringify(target)}`)
   }
   return {
     hostPort: parsePort(settings.hostPort, `${file}: hostPort`),
@@ -125,7 +128,7 @@ export function resolveEnvironment(given: string | undefined, repo: RepoPaths): 
     throw new UsageError(halfMade(repo, name) ?? `unknown environment "${name}"; environments: ${choices}`)
   }
   const twin = known.find((other) => other !== name && dnsName(other) === dnsName(name))
-  if (twin) throw new UserError(`environments "${name}" and "${twin}" would share resource names; rename one`)
+  if (twin) throw new UsageError(`environments "${name}" and "${twin}" would share resource names; rename one`)
   const { config, volumes, podTemplate } = repo
   const configDir = path.join(config, name)
   const ownPod = path.join(configDir, 'pod.yaml')

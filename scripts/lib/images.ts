@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { type BuildArgs, mergeBuildArgs, parseAssignment, readArgsFile } from './build-args.ts'
 import { parseCommandLine, type Values } from './cli.ts'
-import { UsageError, UserError } from './errors.ts'
+import { UsageError } from './errors.ts'
 import { defaultTag, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from './names.ts'
 import { buildOptions } from './options.ts'
 import type { RepoPaths } from './paths.ts'
@@ -56,7 +56,9 @@ export function buildSettings(
     try {
       fs.accessSync(caBundle, fs.constants.R_OK)
     } catch {
-      throw new UserError(`CA bundle ${caBundle} is not a readable file`)
+      throw new UsageError(
+        `CA bundle ${caBundle} (--ca-bundle or JH_SLURM_BUILD_CA_BUNDLE) is not a readable file; give a PEM file`,
+      )
     }
   }
   const stageJobs = Number(values['stage-jobs'])

@@ -6,7 +6,7 @@
 // git bundle) or at another ref.
 import path from 'node:path'
 import type { BuildArgs } from './build-args.ts'
-import { UserError } from './errors.ts'
+import { UsageError } from './errors.ts'
 import { IMAGES, type ImageKey } from './names.ts'
 import type { RepoPaths } from './paths.ts'
 
@@ -52,7 +52,7 @@ export function devRepos(vars: NodeJS.ProcessEnv, repo: RepoPaths, argsOf: (imag
     const url = vars[overrideVars.url] || args.get(`${stem}_REPO`) || ''
     const ref = vars[overrideVars.ref] || args.get(`${stem}_REF`) || ''
     if (!ref)
-      throw new UserError(`no ref for ${name}: set ${overrideVars.ref} or ${stem}_REF in ${IMAGES[image]}/build.args`)
+      throw new UsageError(`no ref for ${name}: set ${overrideVars.ref} or ${stem}_REF in ${IMAGES[image]}/build.args`)
     const dest = path.join(repo.root, IMAGES[image], '_dev_build_data', name)
     return { name, image, url, ref, overrideVars, dest }
   })

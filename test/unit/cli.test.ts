@@ -70,7 +70,7 @@ test('build settings check the target, tag and CA bundle', () => {
   assert.throws(() => parse(['--tag', 'bad tag']), /invalid image tag/)
   assert.throws(
     () => parse(['--ca-bundle', '/nonexistent/ca.crt']),
-    /CA bundle \/nonexistent\/ca.crt is not a readable file/,
+    /CA bundle \/nonexistent\/ca.crt \(--ca-bundle or JH_SLURM_BUILD_CA_BUNDLE\) is not a readable file; give a PEM file/,
   )
   assert.is(parse([]).stageJobs, 2)
   assert.is(parse(['--stage-jobs', '1']).stageJobs, 1)

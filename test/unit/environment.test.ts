@@ -55,6 +55,30 @@ test('a half-made environment names the folder or file it lacks (exit 2)', () =>
   }
 })
 
+test('a bad launcher.yaml is a usage error naming the file and the setting', () => {
+  const broken = makeRepo({ dev_x: null })
+  const file = path.join(broken, 'config', 'dev_x', 'launcher.yaml')
+  const cases: Array<[string, RegExp]> = [
+    [
+      'hostPrt: 8000\n',
+      /launcher\.yaml: unknown setting hostPrt; fix or remove it \(known: hostPort, hubApiHostPort, target\)$/,
+    ],
+    ['target: stage-dev\n', /launcher\.yaml: hostPort is missing; add hostPort: <port>$/],
+    ['hostPort: [\n', /launcher\.yaml: not valid YAML/],
+  ]
+  for (const [text, pattern] of cases) {
+    fs.writeFileSync(file, text)
+    try {
+      resolveEnvironment('dev_x', repoPaths(broken))
+      assert.unreachable(text)
+    } catch (error) {
+      assert.match((error as Error).message, pattern)
+      assert.is((error as { exitCode?: number }).exitCode, 2, text)
+    }
+  }
+  fs.rmSync(broken, { recursive: true, force: true })
+})
+
 test('names that could leave config/ or volumes/ are refused before any lookup', () => {
   for (const bad of ['../dev_a', '/etc', 'dev_a/', '..', '.', 'a b', '-rf', 'dev_a\n']) {
     assert.throws(() => resolveEnvironment(bad, repoPaths(root)), /invalid environment name/)
