@@ -33,12 +33,17 @@ interface Contender {
 function makeScratchRepo(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true })
   const copy = (from: string, to = from) =>
-    fs.cpSync(path.join(repoRoot, from), path.join(dir, to), { recursive: true })
+    fs.cpSync(path.join(repoRoot, from), path.join(dir, to), {
+      recursive: true,
+      filter: (src) => path.basename(src) !== '.bundle',
+    })
   for (const item of ['bin', 'scripts', 'package.json', 'jh_slurm_pod.yaml', 'volumes/_shared']) copy(item)
   copy('volumes/dev_dummyauth', `volumes/${BENCH_ENV}`)
   copy('config/dev_dummyauth', `config/${BENCH_ENV}`)
   fs.writeFileSync(path.join(dir, 'config', BENCH_ENV, 'launcher.yaml'), `hostPort: ${BENCH_PORT}\n`)
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'))
+  // What `npm ci` does: the bundle the command runs while no source is newer.
+  execFileSync(process.execPath, ['bin/bundle.mjs'], { cwd: dir })
   for (const [image, trivial, clone] of [
     ['brics_jupyterhub', 'hub', 'bricsauthenticator'],
     ['brics_slurm', 'slurm', 'slurmspawner_wrappers'],
@@ -66,13 +71,16 @@ function standInClone(dir: string, pin: string | undefined): void {
   if (pin) git('tag', pin)
 }
 
-/** Ours, run in `dir` with the scratch store: by node, as typed, and without the build skip. */
+/** Ours, run in `dir` with the scratch store: by node, as typed, without the bundle, without the build skip. */
 function oursContenders(dir: string, store: string[], trace: boolean): Contender[] {
   const env: NodeJS.ProcessEnv = { ...process.env, JH_SLURM_PODMAN: store.join(' '), JH_SLURM_TRACE: trace ? '1' : '' }
   // The machine's build settings are for the real images.
   for (const key of ['JH_SLURM_HUB_ARGS_FILE', 'JH_SLURM_SLURM_ARGS_FILE', 'JH_SLURM_BUILD_CA_BUNDLE']) delete env[key]
   const upArgs = ['up', BENCH_ENV, '--wait', '0', '--tag', BENCH_ENV]
   const byNode = (args: string[]) => timed([process.execPath, 'bin/jh-slurm-pod.mjs', ...args], { cwd: dir, env })
+  // What the command runs when a source is newer than the bundle: the TypeScript through tsx.
+  const byTsx = (args: string[]) =>
+    timed([process.execPath, '--import', 'tsx', 'scripts/jh-slurm-pod.ts', ...args], { cwd: dir, env })
   const byNpm = (args: string[]) => timed(['npm', 'run', args[0] as string, '--', ...args.slice(1)], { cwd: dir, env })
   let nonce = 0
   // A changed file in each build context: podman build runs (all its layers cached), as before the skip.
@@ -84,6 +92,7 @@ function oursContenders(dir: string, store: string[], trace: boolean): Contender
   return [
     { name: 'ours (node)', up: () => byNode(upArgs), down: () => byNode(['down', BENCH_ENV]) },
     { name: 'ours (npm run)', up: () => byNpm(upArgs), down: () => byNpm(['down', BENCH_ENV]) },
+    { name: 'ours (tsx), no bundle', up: () => byTsx(upArgs), down: () => byTsx(['down', BENCH_ENV]) },
     {
       name: 'ours (node), no build skip',
       up: () => {
