@@ -18,6 +18,8 @@ const LOADERS: Record<CommandName, Loader> = {
   manifest: () => import('./manifest.ts'),
   play: () => import('./play.ts'),
   status: () => import('./status.ts'),
+  logs: () => import('./logs.ts'),
+  apply: () => import('./apply.ts'),
   completion: () => import('./completion.ts'),
 }
 

@@ -247,6 +247,37 @@ const status = {
   },
 } satisfies CommandSpec
 
+const logs = {
+  command: 'logs',
+  summary:
+    "Print an environment's logs: hub (the hub's output, the default), slurm (slurmctld, slurmd and sshd), or job [JOBID] (a job's output file, the newest job's by default; for Slurm on a cluster, where the file is and how to read it).",
+  positionals: ['<env>', '[hub|slurm|job]', '[JOBID]'],
+  options: {
+    follow: option({ type: 'boolean', short: 'f', description: 'keep printing what is added until Ctrl-C' }),
+  },
+} satisfies CommandSpec
+
+const apply = {
+  command: 'apply',
+  summary:
+    'Apply what changed since the environment was brought up or last applied, keeping its hub database, logins, homes, port, password and (when only the hub restarts) running servers: a development clone restarts the hub (the wrappers need nothing); hub configuration is copied, then the hub restarts; dev users and deploy settings replace the hub container with the new values and create new users; a Containerfile, build argument or base image rebuilds that image and replaces only its container. Nothing changed: does nothing. See docs/apply.md.',
+  positionals: ['<env>'],
+  options: {
+    watch: option({
+      type: 'boolean',
+      short: 'w',
+      description: 'apply again whenever files are saved, until Ctrl-C (the environment stays up)',
+    }),
+    'deploy-config': { ...deployConfigOption, defaultNote: 'the file up was given' },
+    wait: option({
+      type: 'string',
+      value: 'SECONDS',
+      default: '60',
+      description: 'wait this long for a restarted hub to answer',
+    }),
+  },
+} satisfies CommandSpec
+
 const completion = {
   command: 'completion',
   summary:
@@ -266,6 +297,8 @@ export const COMMANDS = {
   manifest,
   play,
   status,
+  logs,
+  apply,
   completion,
 }
 

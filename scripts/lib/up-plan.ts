@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs'
 import type { ClusterFiles } from './cluster-access.ts'
 import type { DeployConfigOverlay } from './deploy-config.ts'
+import { withDevMounts } from './dev-mounts.ts'
 import { resolveEnvironment } from './environment.ts'
 import { type BuildSettings, type ImageBuild, planImageBuild } from './images.ts'
 import { planRender, type RenderPlan } from './manifest-input.ts'
@@ -63,6 +64,8 @@ export async function planUp(options: UpOptions, repo: RepoPaths): Promise<UpPla
       : []
   return {
     ...render,
+    // At stage-dev the clones are mounted where the editable installs point (docs/apply.md).
+    pod: withDevMounts(render.pod, repos),
     options,
     builds,
     repos,

@@ -15,7 +15,7 @@ async function checkNotUp(envName: string): Promise<void> {
   const same = up.find((e) => e.names.env === envName)
   if (same)
     throw new UserError(
-      `environment ${envName} is already up (${describeResources(same.resources)}); run \`jh-slurm-pod down ${envName}\` first`,
+      `environment ${envName} is already up (${describeResources(same.resources)}); run \`jh-slurm-pod down ${envName}\` first, or bring your edits into it with \`jh-slurm-pod apply ${envName}\``,
     )
   const legacy = up.find((e) => e.names.env === LEGACY)
   if (legacy)

@@ -1,5 +1,7 @@
 // Starting the pod and waiting for the hub to answer.
 import fs from 'node:fs/promises'
+import { recordUp } from '../lib/applied.ts'
+import { seedVersionFiles } from '../lib/dev-mounts.ts'
 import { UserError } from '../lib/errors.ts'
 import { containerName, hubUrl } from '../lib/names.ts'
 import type { RepoPaths } from '../lib/paths.ts'
@@ -11,9 +13,14 @@ import { produced, type Task, type UpContext } from './context.ts'
 
 export async function startPod(plan: UpPlan, repo: RepoPaths, ctx: UpContext, task: Task): Promise<void> {
   const file = produced(ctx.manifestFile, 'the manifest')
-  await playManifest(file, (line) => (task.output = line), plan.options.network)
+  const { env, use, repos, builds, options } = plan
+  await seedVersionFiles(repos, builds)
+  await playManifest(file, (line) => (task.output = line), options.network)
   const password = ctx.secrets?.devLoginPassword
-  if (password) await fs.writeFile(repo.devLoginPasswordFile(plan.env.name), `${password}\n`, { mode: 0o600 })
+  if (password) await fs.writeFile(repo.devLoginPasswordFile(env.name), `${password}\n`, { mode: 0o600 })
+  // What the pod was made from: the starting point of the next `apply`.
+  const readsDevUsers = use.configMaps.includes('devUsers')
+  await recordUp({ env, readsDevUsers, repos, builds, build: options.build, deployConfig: options.deployConfig, repo })
 }
 
 /** Waits for the hub's health URL; on time out the hub's last log lines are noted for after the list. */

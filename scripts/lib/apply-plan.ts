@@ -1,0 +1,124 @@
+// What `apply` will do to a running environment, worked out before anything
+// runs: the record of the last up or apply, the present snapshot, and the
+// actions their differences call for.
+import { type AppliedRecord, readRecord } from './applied.ts'
+import { parseCommandLine } from './cli.ts'
+import type { DeployConfigOverlay } from './deploy-config.ts'
+import { type Environment, resolveEnvironment } from './environment.ts'
+import { type BuildSettings, buildSettings, type ImageBuild, planImageBuild } from './images.ts'
+import { DEV_TARGET, type ImageKey } from './names.ts'
+import { buildOptions } from './options.ts'
+import type { RepoPaths } from './paths.ts'
+import { requireUp, type RunningPod } from './running.ts'
+import { type Changes, compareSnapshots, type Snapshot, takeSnapshot } from './snapshot.ts'
+import { type DevRepo, devRepos } from './sources.ts'
+import { readPodTemplate, type TemplateUse, templateUse } from './template.ts'
+
+export interface ApplyOptions {
+  envName: string
+  /** Deploy settings laid over the environment's (default: what up was given). */
+  deployConfig?: DeployConfigOverlay
+  /** How long to wait for the hub after it restarts. */
+  waitSeconds: number
+}
+
+export interface ApplyPlan {
+  env: Environment
+  template: Record<string, unknown>
+  use: TemplateUse
+  running: RunningPod
+  record?: AppliedRecord
+  build: BuildSettings
+  builds: ImageBuild[]
+  repos: DevRepo[]
+  deployConfig?: DeployConfigOverlay
+  now: Snapshot
+  /** Undefined without a record: then everything but the images is applied. */
+  changes?: Changes
+  actions: Actions
+}
+
+export interface Actions {
+  rebuild: ImageKey[]
+  copyHubFiles: boolean
+  removeHubFiles: string[]
+  /** Dev users to create in the Slurm container; those removed from dev_users are only reported. */
+  newUsers: string[]
+  removedUsers: string[]
+  replace: { jupyterhub: boolean; slurm: boolean }
+  restartHub: boolean
+  /** Clones in use at once, with nothing to restart (the wrappers run anew on every call). */
+  live: string[]
+}
+
+/** The clones `up` mounts into the containers: those of the images built at stage-dev. */
+export function mountedRepos(build: BuildSettings, builds: ImageBuild[], repo: RepoPaths): DevRepo[] {
+  if (build.target !== DEV_TARGET) return []
+  const argsOf = (image: ImageKey) => (builds.find((b) => b.image === image) ?? planImageBuild(image, build, repo)).args
+  return devRepos(process.env, repo, argsOf).filter((r) => builds.some((b) => b.image === r.image))
+}
+
+/** Build settings from the environment variables alone (JH_SLURM_HUB_ARGS_FILE, ...), at the environment's stage. */
+function defaultBuild(env: Environment): BuildSettings {
+  const { values } = parseCommandLine({ command: 'apply', summary: '', options: buildOptions }, [])
+  return buildSettings(values, ['jupyterhub', 'slurm'], env.target)
+}
+
+export function decideActions(
+  changes: Changes | undefined,
+  now: Snapshot,
+  use: TemplateUse,
+  repos: DevRepo[],
+): Actions {
+  const imageOf = (name: string) => repos.find((r) => r.name === name)?.image
+  if (!changes) {
+    return {
+      rebuild: [],
+      copyHubFiles: true,
+      removeHubFiles: [],
+      newUsers: now.devUsers ?? [],
+      removedUsers: [],
+      replace: { jupyterhub: true, slurm: false },
+      restartHub: true,
+      live: [],
+    }
+  }
+  const rebuild = [...new Set([...changes.images, ...changes.packaging.flatMap((n) => imageOf(n) ?? [])])]
+  const envChanged = Boolean(changes.devUsers) || changes.deployConfig.length > 0
+  const hubReadsEnv = use.configMaps.length > 0
+  const replaceHub = rebuild.includes('jupyterhub') || (envChanged && hubReadsEnv)
+  const hubClone = changes.clones.some((n) => imageOf(n) === 'jupyterhub')
+  const copyHubFiles = changes.hubFiles.changed.length > 0 || changes.hubFiles.removed.length > 0
+  return {
+    rebuild,
+    copyHubFiles,
+    removeHubFiles: changes.hubFiles.removed,
+    newUsers: use.images.includes('slurm') ? (changes.devUsers?.added ?? []) : [],
+    removedUsers: changes.devUsers?.removed ?? [],
+    replace: { jupyterhub: replaceHub, slurm: rebuild.includes('slurm') },
+    restartHub: replaceHub || hubClone || copyHubFiles,
+    live: changes.clones.filter((n) => imageOf(n) !== 'jupyterhub' && !rebuild.includes(imageOf(n) as ImageKey)),
+  }
+}
+
+export async function planApply(options: ApplyOptions, repo: RepoPaths): Promise<ApplyPlan> {
+  const env = resolveEnvironment(options.envName, repo)
+  const [running, template] = await Promise.all([requireUp(env), readPodTemplate(env.podTemplate)])
+  const use = templateUse(template)
+  const record = readRecord(repo, env.name, running.id)
+  const build = record?.build ?? defaultBuild(env)
+  const builds = build.images.filter((i) => use.images.includes(i)).map((i) => planImageBuild(i, build, repo))
+  const repos = mountedRepos(build, builds, repo)
+  const deployConfig = options.deployConfig ?? record?.deployConfig
+  const now = await takeSnapshot({
+    env,
+    repos,
+    builds,
+    readsDevUsers: use.configMaps.includes('devUsers'),
+    deployConfig,
+    repo,
+  })
+  const changes = record ? compareSnapshots(record.snapshot, now) : undefined
+  const actions = decideActions(changes, now, use, repos)
+  return { env, template, use, running, record, build, builds, repos, deployConfig, now, changes, actions }
+}

@@ -1,0 +1,133 @@
+// Changing one container of a running pod: restart it, or replace it with
+// one on a new image or with new ConfigMap values, keeping everything else
+// of the pod (volumes, secrets, ports, the other container).
+import { spawn } from 'node:child_process'
+import { UserError } from './errors.ts'
+import { exec } from './exec.ts'
+import { podman, podmanCommand } from './podman.ts'
+import { pollUntil } from './wait.ts'
+
+interface InspectMount {
+  Type: string
+  Name?: string
+  Source: string
+  Destination: string
+  RW: boolean
+  SubPath?: string
+}
+
+interface InspectContainer {
+  ImageName: string
+  Pod: string
+  RestartCount?: number
+  Mounts: InspectMount[]
+  HostConfig?: { RestartPolicy?: { Name?: string } }
+  State: { Status: string }
+}
+
+export async function inspectContainer(name: string): Promise<InspectContainer> {
+  const [info] = JSON.parse((await podman(['container', 'inspect', name])).stdout) as InspectContainer[]
+  if (!info) throw new UserError(`container ${name} not found`)
+  return info
+}
+
+/** The --mount option that gives a new container the same mount (named volumes with subpaths, binds). */
+export function mountOption(mount: InspectMount): string {
+  const ro = mount.RW ? '' : ',ro=true'
+  if (mount.Type === 'bind') return `type=bind,source=${mount.Source},destination=${mount.Destination}${ro}`
+  const sub = mount.SubPath ? `,subpath=${mount.SubPath}` : ''
+  return `type=volume,source=${mount.Name},destination=${mount.Destination}${sub}${ro}`
+}
+
+export interface Replacement {
+  /** The image of the new container (default: the old one's). */
+  image?: string
+  /** Its environment from the ConfigMaps (the image's own comes with the image). */
+  env: Record<string, string>
+  /** Directories copied from the old container into the new one (the dev users' homes). */
+  carry?: string[]
+}
+
+/** `podman create` of a container like `old`, in the same pod, under `name`. */
+export function createArgs(name: string, old: InspectContainer, replacement: Replacement): string[] {
+  return [
+    'create',
+    '--pod',
+    old.Pod,
+    '--name',
+    name,
+    '--restart',
+    old.HostConfig?.RestartPolicy?.Name || 'always',
+    ...Object.entries(replacement.env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+    ...old.Mounts.flatMap((mount) => ['--mount', mountOption(mount)]),
+    replacement.image ?? old.ImageName,
+  ]
+}
+
+/** Copies a directory tree from one container to another, as a tar stream between two podman cp. */
+async function copyBetween(from: string, to: string, dir: string): Promise<void> {
+  const [command, ...rest] = podmanCommand()
+  const source = spawn(command as string, [...rest, 'cp', `${from}:${dir}`, '-'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const parent = dir.replace(/\/[^/]+\/?$/, '') || '/'
+  await exec([...podmanCommand(), 'cp', '-', `${to}:${parent}`], { input: source.stdout })
+}
+
+/**
+ * Replaces a container of a running pod: the new one is created beside it,
+ * the old one stops (a hub stops cleanly: its servers keep running), what is
+ * to be carried over is copied, then the new one takes the old name and starts.
+ */
+export async function replaceContainer(name: string, replacement: Replacement): Promise<void> {
+  const old = await inspectContainer(name)
+  const next = `${name}-next`
+  await podman(['rm', '--force', '--ignore', next])
+  await podman(createArgs(next, old, replacement))
+  await podman(['stop', '--time', '10', name])
+  for (const dir of replacement.carry ?? []) await copyBetween(name, next, dir)
+  await podman(['rm', '--force', name])
+  await podman(['rename', next, name])
+  await podman(['start', name])
+}
+
+export async function restartContainer(name: string): Promise<void> {
+  await podman(['restart', '--time', '10', name])
+}
+
+/** The part of a hub log that says why it stopped: from the first error on, at most `max` lines. */
+export function whyHubFailed(log: string, max = 40): string[] {
+  const lines = log.split('\n').filter((l) => l.trim())
+  const first = lines.findIndex((l) => /Traceback|\[E |\[C |Error|error:/.test(l))
+  const from = first === -1 ? Math.max(0, lines.length - 20) : first
+  return lines.slice(from, from + max)
+}
+
+/**
+ * Waits until the hub answers `healthUrl`; fails early when its container
+ * stops or restarts (the hub exited, say on a configuration error), with the
+ * hub's log lines since `since` that say why.
+ */
+export async function waitForHub(name: string, healthUrl: string, since: Date, timeoutMs: number): Promise<void> {
+  const startCount = (await inspectContainer(name)).RestartCount ?? 0
+  let checks = 0
+  const { value } = await pollUntil(
+    timeoutMs,
+    async () => {
+      if (++checks % 4 === 0) {
+        const info = await inspectContainer(name)
+        if (info.State.Status !== 'running' || (info.RestartCount ?? 0) > startCount) return 'failed'
+      }
+      const answer = await fetch(healthUrl, { signal: AbortSignal.timeout(2000) }).catch(() => undefined)
+      return answer?.ok ? 'up' : undefined
+    },
+    100,
+  )
+  if (value === 'up') return
+  const logs = await podman(['logs', '--since', since.toISOString(), name], { nothrow: true })
+  const why = whyHubFailed(`${logs.stdout}\n${logs.stderr}`)
+  if (why.length) process.stderr.write(`the hub log says:\n${why.map((l) => `  ${l}`).join('\n')}\n`)
+  throw new UserError(
+    value === 'failed'
+      ? 'the hub did not come back: it stopped (see its log above); the environment stays up: fix the cause and apply again'
+      : `the hub did not answer ${healthUrl} within ${timeoutMs / 1000} s; the environment stays up (jh-slurm-pod logs <env> hub)`,
+  )
+}

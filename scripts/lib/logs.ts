@@ -1,0 +1,149 @@
+// `jh-slurm-pod logs`: the hub's log, the Slurm side's logs and a job's output
+// file, found for the user instead of by hand inside the containers.
+import { UserError } from './errors.ts'
+import type { Environment } from './environment.ts'
+import { containerName } from './names.ts'
+import { podman } from './podman.ts'
+import { type PodContainers, podmanPassThrough } from './running.ts'
+
+export const LOG_KINDS = ['hub', 'slurm', 'job'] as const
+export type LogKind = (typeof LOG_KINDS)[number]
+
+export interface LogsRequest {
+  env: Environment
+  kind: LogKind
+  jobId?: string
+  follow: boolean
+}
+
+/** The Slurm container's logs (sshd shows the hub's logins and the wrappers it ran). */
+export const SLURM_LOGS = ['/var/log/slurmctld.log', '/var/log/slurmd.log', '/var/log/sshd.log']
+
+/** The job output file the batch script names in the job's home (volumes/_shared/.../jh_slurm_hub.py: --output). */
+const JOB_OUTPUT_NAME = 'jupyterhub_slurmspawner_%j.log'
+const JOB_OUTPUT = /\/jupyterhub_slurmspawner_(\d+)\.log$/
+
+export interface JobOutput {
+  id: number
+  file: string
+}
+
+/** Picks the job asked for, or the newest (highest id); a one-line error when there is none. */
+export function pickJob(outputs: JobOutput[], jobId: string | undefined, where: string): JobOutput {
+  if (outputs.length === 0) throw new UserError(`no job has written an output file in ${where} yet`)
+  const sorted = [...outputs].sort((a, b) => a.id - b.id)
+  if (jobId === undefined) return sorted[sorted.length - 1] as JobOutput
+  const found = sorted.find((o) => String(o.id) === jobId)
+  if (!found) {
+    const known = sorted.map((o) => o.id).join(', ')
+    throw new UserError(`no output file of job ${jobId} in ${where} (jobs with one: ${known})`)
+  }
+  return found
+}
+
+export function parseJobOutputs(listing: string): JobOutput[] {
+  return listing
+    .split('\n')
+    .map((line) => line.trim())
+    .flatMap((file) => {
+      const match = JOB_OUTPUT.exec(file)
+      return match ? [{ id: Number(match[1]), file }] : []
+    })
+}
+
+/** One line about a job from `scontrol show job -o`: its user, state and reason, when Slurm still knows it. */
+export function describeJob(job: JobOutput, scontrol: string): string {
+  const field = (key: string) => new RegExp(`(?:^|\\s)${key}=(\\S+)`).exec(scontrol)?.[1]
+  const facts = [
+    field('UserId')?.replace(/\(\d+\)$/, ''),
+    field('JobState') && `state ${field('JobState')}`,
+    field('Reason') && field('Reason') !== 'None' ? `reason ${field('Reason')}` : undefined,
+    field('ExitCode') && `exit code ${field('ExitCode')}`,
+  ].filter(Boolean)
+  return `==> job ${job.id}${facts.length ? ` (${facts.join(', ')})` : ''}: ${job.file} <==`
+}
+
+async function inPodJob(request: LogsRequest): Promise<number> {
+  const slurm = containerName(request.env.names, 'slurm')
+  const where = `the Slurm container of ${request.env.name} (/home/<project>/<user>/)`
+  const listing = await podman([
+    'exec',
+    slurm,
+    'find',
+    '/home',
+    '-mindepth',
+    '3',
+    '-maxdepth',
+    '3',
+    '-name',
+    'jupyterhub_slurmspawner_*.log',
+  ])
+  const job = pickJob(parseJobOutputs(listing.stdout), request.jobId, where)
+  const details = await podman(['exec', slurm, 'scontrol', '-o', 'show', 'job', String(job.id)], { nothrow: true })
+  process.stdout.write(`${describeJob(job, details.exitCode === 0 ? details.stdout : '')}\n`)
+  return podmanPassThrough(['exec', slurm, 'tail', '-n', '+1', ...(request.follow ? ['-F'] : []), job.file])
+}
+
+/**
+ * The jobs the hub submitted, from its log (batchspawner logs each
+ * submission's template values, the job's home directory among them, then
+ * the job id), with where each job's output file is.
+ */
+export function submittedJobs(hubLog: string): JobOutput[] {
+  const jobs: JobOutput[] = []
+  let homedir: string | undefined
+  for (const line of hubLog.split('\n')) {
+    const options = /Spawner script options: .*'homedir': '([^']+)'/.exec(line)
+    if (options) homedir = options[1]
+    const submitted = /Job submitted\. output: (\d+)/.exec(line)
+    if (submitted && homedir) {
+      const id = Number(submitted[1])
+      jobs.push({ id, file: `${homedir}/${JOB_OUTPUT_NAME.replace('%j', String(id))}` })
+    }
+  }
+  return jobs
+}
+
+/** Slurm elsewhere: the file is on the cluster; say which, and how to read it. */
+async function externalJob(request: LogsRequest): Promise<number> {
+  const hub = containerName(request.env.names, 'jupyterhub')
+  const log = await podman(['logs', hub])
+  const jobs = submittedJobs(`${log.stdout}\n${log.stderr}`)
+  const job = pickJob(jobs, request.jobId, `the hub log of ${request.env.name}`)
+  const host = (await podman(['exec', hub, 'printenv', 'DEPLOY_CONFIG_SSH_HOSTNAME'], { nothrow: true })).stdout.trim()
+  const user = /^\/home\/[^/]+\/([^/]+)\//.exec(job.file)?.[1] ?? '<user>'
+  process.stdout.write(
+    [
+      `job ${job.id} ran on the cluster${host ? ` (login node ${host})` : ''}, not in this pod.`,
+      `Its output file there: ${job.file}`,
+      `Read it as ${user} (or an administrator) on the cluster, e.g.: ssh ${user}@${host || '<login node>'} cat ${job.file}`,
+      '',
+    ].join('\n'),
+  )
+  return 0
+}
+
+export async function showLogs(request: LogsRequest, containers: PodContainers): Promise<number> {
+  const { env, kind, follow } = request
+  if (kind === 'hub')
+    return podmanPassThrough(['logs', ...(follow ? ['--follow'] : []), containerName(env.names, 'jupyterhub')])
+  if (kind === 'job' && !containers.slurm) return externalJob(request)
+  if (!containers.slurm)
+    throw new UserError(
+      `environment ${env.name} has no Slurm container: its Slurm runs on the cluster, read its logs there`,
+    )
+  if (containers.slurm !== 'running')
+    throw new UserError(
+      `the Slurm container of ${env.name} is ${containers.slurm}, not running (see jh-slurm-pod status)`,
+    )
+  if (kind === 'job') return inPodJob(request)
+  return podmanPassThrough([
+    'exec',
+    containerName(env.names, 'slurm'),
+    'tail',
+    '-n',
+    '+1',
+    ...(follow ? ['-F'] : []),
+    ...SLURM_LOGS,
+  ])
+}

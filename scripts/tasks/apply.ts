@@ -1,0 +1,250 @@
+// The tasks of `apply`: each action the plan decided on is one task, in the
+// order that keeps the hub's downtime short (builds and copies first, the
+// hub's restart last), then the wait for the hub to answer again.
+import { Listr, type ListrTask } from 'listr2'
+import type { ApplyPlan } from '../lib/apply-plan.ts'
+import { writeRecord } from '../lib/applied.ts'
+import type { Snapshot } from '../lib/snapshot.ts'
+import { replaceContainer, restartContainer, waitForHub } from '../lib/containers.ts'
+import { deployConfigData } from '../lib/deploy-config.ts'
+import { exec } from '../lib/exec.ts'
+import { baseImageOf, buildImage, imageInputs, listImages } from '../lib/images.ts'
+import { containerName, DEV_USERS_KEY, hubUrl, type ImageKey, TEMPLATE_NAMES } from '../lib/names.ts'
+import { podman } from '../lib/podman.ts'
+import type { ContainerKey } from '../lib/running.ts'
+import { volumeOwners } from '../lib/owners.ts'
+import type { RepoPaths } from '../lib/paths.ts'
+import { packVolume, volumeEntries, volumeImportCommand, volumeSpecs } from '../lib/volumes.ts'
+
+/** The start-up hook of the dev Slurm image that creates the dev users (idempotent). */
+export const CREATE_USERS_HOOK = '/usr/local/lib/slurm-pod/start.d/10-create-dev-users.sh'
+
+export interface ApplyContext {
+  /** The parts of the snapshot that are now in the environment. */
+  applied: Snapshot
+}
+
+interface TemplateContainer {
+  name: string
+  envFrom?: Array<{ configMapRef?: { name: string } }>
+}
+
+/** A container's environment from the ConfigMaps the template gives it, with the present values. */
+export function containerEnv(plan: ApplyPlan, container: ContainerKey): Record<string, string> {
+  const spec = (plan.template as { spec?: { containers?: TemplateContainer[] } }).spec
+  const refs = spec?.containers?.find((c) => c.name === container)?.envFrom ?? []
+  const env: Record<string, string> = {}
+  for (const ref of refs) {
+    const name = ref.configMapRef?.name
+    if (name === TEMPLATE_NAMES.configMaps.devUsers) env[DEV_USERS_KEY] = (plan.now.devUsers ?? []).join(' ')
+    if (name === TEMPLATE_NAMES.configMaps.deployConfig)
+      Object.assign(env, deployConfigData(new Map(Object.entries(plan.now.deployConfig))))
+  }
+  return env
+}
+
+async function rebuild(plan: ApplyPlan, image: string, onLine: (line: string) => void): Promise<void> {
+  const build = plan.builds.find((b) => b.image === image)
+  if (!build) return
+  const { inputs } = imageInputs(build, await listImages([build.ref, baseImageOf(build) ?? []].flat()))
+  await buildImage(build, onLine, inputs)
+}
+
+/** Lays the hub configuration over the hub's volume (state files such as the database are not in it). */
+async function copyHubFiles(plan: ApplyPlan): Promise<void> {
+  const spec = volumeSpecs(plan.env, volumeOwners(), ['jupyterhub'])[0]
+  if (!spec) return
+  const entries = await volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
+  await exec(volumeImportCommand(spec.name), { input: packVolume(entries) })
+  if (plan.actions.removeHubFiles.length === 0) return
+  // The hub mounts its configuration read-only; a passing container removes what is gone.
+  const hub = containerName(plan.env.names, 'jupyterhub')
+  const image = (await podman(['container', 'inspect', '--format', '{{.ImageName}}', hub])).stdout.trim()
+  const files = plan.actions.removeHubFiles.map((f) => `/volume/${f.replace(/^\.\//, '')}`)
+  await podman(['run', '--rm', '--entrypoint', 'rm', '-v', `${spec.name}:/volume`, image, '-f', ...files])
+}
+
+const say = (list: string[]) => list.join(', ')
+
+/** What a finished task put into the environment, for the record (see ApplyContext). */
+type Part = 'hubFiles' | 'settings' | 'clones' | ImageKey
+
+function markApplied(ctx: ApplyContext, plan: ApplyPlan, ...parts: Part[]): void {
+  const { now } = plan
+  const applied = ctx.applied
+  for (const part of parts) {
+    if (part === 'hubFiles') applied.hubFiles = now.hubFiles
+    else if (part === 'settings') Object.assign(applied, { devUsers: now.devUsers, deployConfig: now.deployConfig })
+    else if (part === 'clones') applied.clones = now.clones
+    else {
+      applied.images = { ...applied.images, [part]: now.images[part] }
+      for (const repo of plan.repos.filter((r) => r.image === part))
+        applied.packaging = { ...applied.packaging, [repo.name]: now.packaging[repo.name] as string }
+    }
+  }
+}
+
+function buildTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  return plan.actions.rebuild.map((image) => ({
+    title: `Rebuild ${plan.builds.find((b) => b.image === image)?.ref ?? image} (its Containerfile, build arguments, base image or packaging changed)`,
+    task: async (_ctx, task) => {
+      await rebuild(plan, image, (line) => (task.output = line))
+    },
+    rendererOptions: { outputBar: 3 },
+  }))
+}
+
+function hubFileTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  const { changes, actions } = plan
+  if (!actions.copyHubFiles) return []
+  const what = changes
+    ? say([...changes.hubFiles.changed, ...changes.hubFiles.removed.map((f) => `${f} (removed)`)])
+    : 'all files'
+  return [
+    {
+      title: `Copy the hub configuration into ${plan.env.names.volumes.jupyterhub}: ${what}`,
+      task: async (ctx) => {
+        await copyHubFiles(plan)
+        markApplied(ctx, plan, 'hubFiles')
+      },
+    },
+  ]
+}
+
+function userTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  const { newUsers, removedUsers } = plan.actions
+  const slurm = containerName(plan.env.names, 'slurm')
+  return [
+    ...(newUsers.length
+      ? [
+          {
+            title: `Create dev users in the Slurm container: ${say(newUsers)}`,
+            task: async (_ctx: ApplyContext, task: { output: string }) => {
+              const all = `${DEV_USERS_KEY}=${(plan.now.devUsers ?? []).join(' ')}`
+              await podman(['exec', '--env', all, slurm, CREATE_USERS_HOOK], { onLine: (l) => (task.output = l) })
+            },
+          },
+        ]
+      : []),
+    ...(removedUsers.length
+      ? [
+          {
+            title: `Kept the Unix accounts and homes of users no longer in dev_users: ${say(removedUsers)} (down and up to drop them)`,
+            task: () => {},
+          },
+        ]
+      : []),
+  ]
+}
+
+function containerTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  const { actions, changes } = plan
+  const hub = containerName(plan.env.names, 'jupyterhub')
+  const slurmTask: ListrTask<ApplyContext>[] = actions.replace.slurm
+    ? [
+        {
+          title: 'Replace the Slurm container (new image; the users and their homes are carried over)',
+          task: async (ctx) => {
+            const ref = plan.builds.find((b) => b.image === 'slurm')?.ref
+            const env = containerEnv(plan, 'slurm')
+            await replaceContainer(containerName(plan.env.names, 'slurm'), { image: ref, env, carry: ['/home'] })
+            markApplied(ctx, plan, 'slurm')
+          },
+        },
+      ]
+    : []
+  const why = [
+    ...(actions.rebuild.includes('jupyterhub') ? ['new image'] : []),
+    ...(changes?.devUsers ? ['dev users'] : []),
+    ...(changes?.deployConfig.length ? [`deploy settings ${say(changes.deployConfig)}`] : []),
+    ...(changes?.clones.filter((n) => plan.repos.find((r) => r.name === n)?.image === 'jupyterhub') ?? []),
+    ...(actions.copyHubFiles ? ['configuration'] : []),
+    ...(changes ? [] : ['no record of the last apply']),
+  ]
+  const hubTask: ListrTask<ApplyContext>[] = actions.restartHub
+    ? [
+        {
+          title: `${actions.replace.jupyterhub ? 'Replace' : 'Restart'} the hub container (${say(why)})`,
+          task: async (ctx) => {
+            if (actions.replace.jupyterhub) {
+              const ref = plan.builds.find((b) => b.image === 'jupyterhub')?.ref
+              await replaceContainer(hub, { image: ref, env: containerEnv(plan, 'jupyterhub') })
+            } else await restartContainer(hub)
+            markApplied(
+              ctx,
+              plan,
+              'settings',
+              'clones',
+              ...(actions.rebuild.includes('jupyterhub') ? (['jupyterhub'] as const) : []),
+            )
+          },
+        },
+      ]
+    : []
+  // Clones with nothing to restart are in use already; they count as applied.
+  const liveTask: ListrTask<ApplyContext>[] = actions.live.length
+    ? [
+        {
+          title: `In use already, nothing to restart: ${say(actions.live)}`,
+          task: (ctx) => markApplied(ctx, plan, 'clones'),
+        },
+      ]
+    : []
+  return [...slurmTask, ...hubTask, ...liveTask]
+}
+
+export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<ApplyContext>[] {
+  const hub = containerName(plan.env.names, 'jupyterhub')
+  const port = plan.running.hostPort
+  return [
+    ...buildTasks(plan),
+    ...hubFileTasks(plan),
+    ...userTasks(plan),
+    ...containerTasks(plan),
+    {
+      title: 'Wait for the hub to answer',
+      enabled: () => plan.actions.restartHub && waitSeconds > 0 && port !== undefined,
+      task: async (_ctx, task) => {
+        const started = Date.now()
+        await waitForHub(
+          hub,
+          new URL('hub/health', hubUrl(port as number)).toString(),
+          new Date(started - 1000),
+          waitSeconds * 1000,
+        )
+        task.title = `The hub answers again (${((Date.now() - started) / 1000).toFixed(1)} s)`
+      },
+    },
+  ]
+}
+
+/** One line per kind of change, for the summary. */
+export function describeChanges(plan: ApplyPlan): string {
+  const { changes } = plan
+  if (!changes) return 'no record of the last up or apply of this pod: applied the configuration, users and settings'
+  const parts = [
+    changes.clones.length && `clones ${say(changes.clones)}`,
+    changes.hubFiles.changed.length + changes.hubFiles.removed.length && 'hub configuration',
+    changes.devUsers && 'dev users',
+    changes.deployConfig.length && 'deploy settings',
+    plan.actions.rebuild.length && `images ${say(plan.actions.rebuild)}`,
+  ].filter(Boolean)
+  return `applied: ${parts.join('; ')}`
+}
+
+/** Runs the plan's tasks; records what reached the environment even when a task fails. */
+export async function runApplyTasks(plan: ApplyPlan, waitSeconds: number, repo: RepoPaths): Promise<void> {
+  const ctx: ApplyContext = { applied: structuredClone(plan.record?.snapshot ?? plan.now) }
+  const list = new Listr<ApplyContext>(applyTasks(plan, waitSeconds), {
+    ctx,
+    exitOnError: true,
+    registerSignalListeners: false,
+    rendererOptions: { collapseSubtasks: false },
+  })
+  try {
+    await list.run()
+  } finally {
+    const { running, build, deployConfig } = plan
+    writeRecord(repo, plan.env.name, { pod: running.id, build, deployConfig, snapshot: ctx.applied })
+  }
+}

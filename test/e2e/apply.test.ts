@@ -1,0 +1,263 @@
+// End to end, on real podman: edits reach a running dev_dummyauth through
+// `npm run apply` as a user makes them (the clone, the hub configuration,
+// dev_users, the deploy settings, a Containerfile), each seen from outside;
+// a server started before a hub-only apply keeps answering; a broken
+// configuration is reported and then fixed; `logs` shows each log, including
+// why a spawn failed; watch mode applies a saved edit.
+import fs from 'node:fs'
+import path from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { devReposFor } from '../../scripts/lib/clones.ts'
+import { exec } from '../../scripts/lib/exec.ts'
+import { listEnvironments } from '../../scripts/lib/environment.ts'
+import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
+import { podmanSucceeds } from '../../scripts/lib/podman.ts'
+import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
+import { teardown } from '../../scripts/lib/teardown.ts'
+import { formAction, formXsrf, HubClient } from './lib/browserless.ts'
+import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
+import { phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+
+const ENV = 'dev_dummyauth'
+const HUB = 'http://127.0.0.1:8000/'
+const names = resourceNames(ENV)
+const HUB_CONTAINER = containerName(names, 'jupyterhub')
+const SLURM_CONTAINER = containerName(names, 'slurm')
+const USER = 'testuser'
+const ACCOUNT = 'testuser.project1'
+const repo = repoPaths()
+const everything = () => [...listEnvironments(repo).map(resourceNames), LEGACY_NAMES]
+
+/** The files the tests edit, as a user would; each is put back afterwards. */
+const files = {
+  hubConfig: path.join(repoRoot, 'volumes', ENV, 'jupyterhub_root', 'etc', 'jupyterhub', 'jupyterhub_config.py'),
+  devUsers: path.join(repoRoot, 'config', ENV, 'dev_users'),
+  deployConfig: path.join(repoRoot, 'config', ENV, 'deploy-config.yaml'),
+  slurmContainerfile: path.join(repoRoot, 'brics_slurm', 'Containerfile'),
+}
+const FORM_FILE = path.join('src', 'bricsauthenticator', 'spawner_options_form.py')
+
+const edit = (file: string, change: (text: string) => string) =>
+  fs.writeFileSync(file, change(fs.readFileSync(file, 'utf8')))
+const announce = (text: string) => (config: string) =>
+  `${config.replace(/\n# e2e announcement[\s\S]*$/, '\n')}# e2e announcement\nc = get_config()  # noqa: F821\nc.JupyterHub.template_vars = {"announcement": "${text}"}\n`
+
+await whenProvisioned(() => {
+  const upEnv = upEnvironment()
+  const client = new HubClient(HUB)
+  const saved = new Map<string, string>()
+  const clone = devReposFor(repo, { ...process.env, ...upEnv }).find((r) => r.name === 'bricsauthenticator')
+  const apply = (args: string[] = []) => npmRun('apply', [ENV, ...args], { env: upEnv })
+  const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
+  const serverAnswers = async () => (await client.request(`jupyter/user/${USER}/api/status`)).status === 200
+  const jobOf = async () => (await inSlurm(['squeue', '-h', '-u', ACCOUNT, '-o', '%i'])).trim()
+  let jobId = ''
+
+  async function startServer(): Promise<void> {
+    const form = await client.request('jupyter/hub/spawn')
+    await client.request(formAction(form.body), {
+      form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
+    })
+  }
+
+  test.before(async () => {
+    for (const file of Object.values(files)) saved.set(file, fs.readFileSync(file, 'utf8'))
+    await teardown(repo, everything())
+  })
+
+  test.after(async () => {
+    for (const [file, text] of saved) fs.writeFileSync(file, text)
+    if (clone) await exec(['git', '-C', clone.dest, 'checkout', '--', FORM_FILE], { nothrow: true })
+    await teardown(repo, everything()).catch((e: unknown) => console.error(`cleanup: ${e}`))
+  })
+
+  test('up, log in; apply with nothing changed says so and does nothing', async () => {
+    const up = await phase('apply suite: up', () => npmRun('up', [ENV], { env: upEnv }))
+    assert.is(up.code, 0, 'up failed')
+    let page = await client.request('jupyter/hub/login')
+    page = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password: password() } })
+    assert.match(page.url, /\/jupyter\/hub\/spawn$/)
+    const hubId = await podmanOut(['container', 'inspect', '--format', '{{.Id}}', HUB_CONTAINER])
+    const run = await apply()
+    assert.is(run.code, 0)
+    assert.match(run.output, /dev_dummyauth: nothing changed since the last up or apply, nothing to do/)
+    assert.is(
+      await podmanOut(['container', 'inspect', '--format', '{{.Id}} {{.RestartCount}}', HUB_CONTAINER]),
+      `${hubId} 0`,
+    )
+  })
+
+  test('a clone edit shows in the spawn form after apply, without an image build; the login survives', async () => {
+    assert.ok(clone, 'the bricsauthenticator clone')
+    edit(path.join(clone.dest, FORM_FILE), (t) => t.replace('Choose a project:', 'Choose a project (edited clone):'))
+    const run = await phase('apply: clone edit', () => apply())
+    assert.is(run.code, 0)
+    assert.match(run.output, /Restart the hub container \(bricsauthenticator\)/)
+    assert.not.match(run.output, /Rebuild|STEP \d/)
+    const form = await client.request('jupyter/hub/spawn')
+    assert.is(form.status, 200, 'still logged in: same database and cookie secret')
+    assert.match(form.body, /Choose a project \(edited clone\):/)
+  })
+
+  test('a server started before a hub configuration edit keeps answering; the edit shows in the page', async () => {
+    await startServer()
+    await phase('apply suite: server ready', () =>
+      waitFor('the notebook server', 300_000, async () => ((await serverAnswers()) ? true : undefined), 1000),
+    )
+    jobId = await jobOf()
+    assert.match(jobId, /^\d+$/)
+    edit(files.hubConfig, announce('Announcement from the e2e apply test'))
+    const run = await phase('apply: configuration edit', () => apply())
+    assert.is(run.code, 0)
+    assert.match(
+      run.output,
+      /Copy the hub configuration into jupyterhub-root-dev-dummyauth: \.\/etc\/jupyterhub\/jupyterhub_config\.py/,
+    )
+    assert.match((await client.request('jupyter/hub/home')).body, /Announcement from the e2e apply test/)
+    await waitFor('the server through the proxy', 30_000, async () => ((await serverAnswers()) ? true : undefined), 500)
+    assert.is(await jobOf(), jobId, 'the same Slurm job')
+  })
+
+  test('a broken configuration is reported with the hub log lines that say why; the fix brings the hub back', async () => {
+    edit(files.hubConfig, (t) => `${t}this is not python(\n`)
+    const broken = await phase('apply: broken configuration', () => apply(['--wait', '60']))
+    assert.is(broken.code, 1)
+    assert.match(broken.output, /SyntaxError/)
+    assert.match(broken.output, /error: the hub did not come back/)
+    assert.ok(await podmanSucceeds(['pod', 'exists', names.pod]), 'the environment stays up')
+    edit(files.hubConfig, (t) => t.replace('this is not python(\n', ''))
+    const fixed = await phase('apply: fixed configuration', () => apply())
+    assert.is(fixed.code, 0)
+    assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
+    await waitFor(
+      'the server through the proxy',
+      60_000,
+      async () => ((await serverAnswers()) ? true : undefined),
+      1000,
+    )
+  })
+
+  test('a new dev user is created in the Slurm container; none is removed silently', async () => {
+    edit(files.devUsers, (t) => t.replace('otheruser.project1', 'newuser.project3'))
+    const run = await phase('apply: dev users', () => apply())
+    assert.is(run.code, 0)
+    assert.match(run.output, /Create dev users in the Slurm container: newuser\.project3/)
+    assert.match(run.output, /Kept the Unix accounts and homes of users no longer in dev_users: otheruser\.project1/)
+    assert.match(await inSlurm(['getent', 'passwd', 'newuser.project3']), /:\/home\/project3\/newuser\.project3:/)
+    assert.match(await inSlurm(['getent', 'passwd', 'otheruser.project1']), /otheruser/)
+    const env = await podmanOut(['exec', HUB_CONTAINER, 'printenv', 'DEV_USER_CONFIG_UNIX_USERNAMES'])
+    assert.match(env, /newuser\.project3/)
+    await waitFor(
+      'the server through the proxy',
+      60_000,
+      async () => ((await serverAnswers()) ? true : undefined),
+      1000,
+    )
+  })
+
+  test('logs: the hub, the Slurm side and the newest job; unknown or absent environments are one line', async () => {
+    const hub = await npmRun('logs', [ENV])
+    assert.is(hub.code, 0)
+    assert.match(hub.output, /JupyterHub is now running at/)
+    const slurm = await npmRun('logs', [ENV, 'slurm'])
+    assert.is(slurm.code, 0)
+    for (const log of ['slurmctld', 'slurmd', 'sshd'])
+      assert.match(slurm.output, new RegExp(`==> /var/log/${log}\\.log <==`))
+    assert.match(slurm.output, /Accepted publickey for jupyterspawner/)
+    const job = await npmRun('logs', [ENV, 'job'])
+    assert.is(job.code, 0)
+    assert.match(job.output, new RegExp(`==> job ${jobId} \\(${ACCOUNT.replace('.', '\\.')}, state RUNNING`))
+    assert.match(job.output, /jupyterhub_slurmspawner_\d+\.log <==/)
+    const unknown = await npmRun('logs', ['no_such_env'])
+    assert.is(unknown.code, 2)
+    assert.is(unknown.output.trim().split('\n').length, 1)
+    const absent = await npmRun('logs', ['dev_realauth', 'hub'])
+    assert.is(absent.code, 1)
+    assert.equal(
+      absent.output.trim(),
+      'error: environment dev_realauth is not up; bring it up with `jh-slurm-pod up dev_realauth`',
+    )
+  })
+
+  test('a spawn made to fail by a deploy setting: logs job shows why', async () => {
+    const stop = await client.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
+    assert.ok([202, 204].includes(stop.status))
+    await waitFor('the server to stop', 60_000, async () => ((await jobOf()) === '' ? true : undefined), 1000)
+    edit(files.deployConfig, (t) =>
+      t.replace(/^jupyterUserEnvDir: .*$/m, 'jupyterUserEnvDir: /opt/jupyter/no-such-env'),
+    )
+    const run = await phase('apply: deploy setting', () => apply())
+    assert.is(run.code, 0)
+    assert.match(run.output, /Replace the hub container \(deploy settings jupyterUserEnvDir\)/)
+    await startServer()
+    const job = await waitFor('the failed job in logs job', 120_000, async () => {
+      const out = await npmRun('logs', [ENV, 'job'])
+      return /No such file or directory/.test(out.output) && !out.output.includes(`job ${jobId} `) ? out : undefined
+    })
+    assert.match(job.output, /batchspawner-singleuser/)
+    edit(files.deployConfig, () => saved.get(files.deployConfig) as string)
+    assert.is((await apply()).code, 0)
+  })
+
+  test('watch mode applies a saved edit; Ctrl-C stops watching and leaves the environment up', async () => {
+    let edited = false
+    const run = await phase('apply --watch: one edit', () =>
+      npmRun('apply', [ENV, '--watch'], {
+        env: upEnv,
+        via: 'node',
+        watch: (output) => {
+          if (!edited && output.includes('watching dev_dummyauth')) {
+            edited = true
+            edit(files.hubConfig, announce('Saved while watching'))
+          }
+          return /applied: hub configuration/.test(output) ? 'SIGINT' : undefined
+        },
+      }),
+    )
+    assert.is(run.code, 0)
+    assert.match(run.output, /saved: volumes\/dev_dummyauth\/jupyterhub_root\/etc\/jupyterhub\/jupyterhub_config\.py/)
+    assert.match(run.output, /SIGINT: stopped watching; dev_dummyauth stays up/)
+    assert.match((await client.request('jupyter/hub/home')).body, /Saved while watching/)
+  })
+
+  test('a Containerfile edit rebuilds that image and replaces only its container; homes are kept', async () => {
+    const hubBefore = await podmanOut([
+      'container',
+      'inspect',
+      '--format',
+      '{{.Id}} {{.State.StartedAt}}',
+      HUB_CONTAINER,
+    ])
+    const slurmBefore = await podmanOut(['container', 'inspect', '--format', '{{.Id}}', SLURM_CONTAINER])
+    const stamp = String(Date.now())
+    edit(files.slurmContainerfile, (t) =>
+      t.replace(
+        /^(COPY --chmod=0700 container-scripts\/10-create-dev-users\.sh .*)$/m,
+        `$1\nLABEL jh-slurm-pod.e2e-apply="${stamp}"`,
+      ),
+    )
+    const run = await phase('apply: Slurm image', () => apply())
+    assert.is(run.code, 0)
+    assert.match(run.output, /Rebuild localhost\/brics_slurm:dev-latest/)
+    assert.not.match(run.output, /Rebuild localhost\/brics_jupyterhub/)
+    const image = await podmanOut(['container', 'inspect', '--format', '{{.ImageName}}', SLURM_CONTAINER])
+    assert.is(
+      await podmanOut(['image', 'inspect', '--format', '{{index .Labels "jh-slurm-pod.e2e-apply"}}', image]),
+      stamp,
+    )
+    assert.is.not(await podmanOut(['container', 'inspect', '--format', '{{.Id}}', SLURM_CONTAINER]), slurmBefore)
+    assert.is(
+      await podmanOut(['container', 'inspect', '--format', '{{.Id}} {{.State.StartedAt}}', HUB_CONTAINER]),
+      hubBefore,
+    )
+    await waitFor('the job log carried over', 30_000, async () =>
+      (await inSlurm(['ls', `/home/project1/${ACCOUNT}/jupyterhub_slurmspawner_${jobId}.log`]).catch(() => ''))
+        ? true
+        : undefined,
+    )
+    assert.match(await inSlurm(['getent', 'passwd', 'newuser.project3']), /newuser/)
+  })
+})
+
+test.run()
