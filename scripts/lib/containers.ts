@@ -17,6 +17,8 @@ interface InspectMount {
 }
 
 interface InspectContainer {
+  /** The image's ID, and the name it was created from. */
+  Image: string
   ImageName: string
   Pod: string
   RestartCount?: number
@@ -40,7 +42,7 @@ export function mountOption(mount: InspectMount): string {
 }
 
 export interface Replacement {
-  /** The image of the new container (default: the old one's). */
+  /** The image of the new container (default: the very image the old one runs). */
   image?: string
   /** Its environment from the ConfigMaps (the image's own comes with the image). */
   env: Record<string, string>
@@ -60,7 +62,7 @@ export function createArgs(name: string, old: InspectContainer, replacement: Rep
     old.HostConfig?.RestartPolicy?.Name || 'always',
     ...Object.entries(replacement.env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
     ...old.Mounts.flatMap((mount) => ['--mount', mountOption(mount)]),
-    replacement.image ?? old.ImageName,
+    replacement.image ?? old.Image,
   ]
 }
 

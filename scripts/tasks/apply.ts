@@ -137,23 +137,28 @@ function userTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   ]
 }
 
-function containerTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+/** The image a replaced container runs: the rebuilt one, or (new settings only) the one it ran. */
+const newImage = (plan: ApplyPlan, image: ImageKey): string | undefined =>
+  plan.actions.rebuild.includes(image) ? plan.builds.find((b) => b.image === image)?.ref : undefined
+
+function slurmTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  if (!plan.actions.replace.slurm) return []
+  return [
+    {
+      title: 'Replace the Slurm container (new image; the users and their homes are carried over)',
+      task: async (ctx) => {
+        const replacement = { image: newImage(plan, 'slurm'), env: containerEnv(plan, 'slurm'), carry: ['/home'] }
+        await replaceContainer(containerName(plan.env.names, 'slurm'), replacement)
+        markApplied(ctx, plan, 'slurm')
+      },
+    },
+  ]
+}
+
+/** Why the hub restarts, for the task's title. */
+function hubReasons(plan: ApplyPlan): string[] {
   const { actions, changes } = plan
-  const hub = containerName(plan.env.names, 'jupyterhub')
-  const slurmTask: ListrTask<ApplyContext>[] = actions.replace.slurm
-    ? [
-        {
-          title: 'Replace the Slurm container (new image; the users and their homes are carried over)',
-          task: async (ctx) => {
-            const ref = plan.builds.find((b) => b.image === 'slurm')?.ref
-            const env = containerEnv(plan, 'slurm')
-            await replaceContainer(containerName(plan.env.names, 'slurm'), { image: ref, env, carry: ['/home'] })
-            markApplied(ctx, plan, 'slurm')
-          },
-        },
-      ]
-    : []
-  const why = [
+  return [
     ...(actions.rebuild.includes('jupyterhub') ? ['new image'] : []),
     ...(changes?.devUsers ? ['dev users'] : []),
     ...(changes?.deployConfig.length ? [`deploy settings ${say(changes.deployConfig)}`] : []),
@@ -161,36 +166,33 @@ function containerTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
     ...(actions.copyHubFiles ? ['configuration'] : []),
     ...(changes ? [] : ['no record of the last apply']),
   ]
-  const hubTask: ListrTask<ApplyContext>[] = actions.restartHub
-    ? [
-        {
-          title: `${actions.replace.jupyterhub ? 'Replace' : 'Restart'} the hub container (${say(why)})`,
-          task: async (ctx) => {
-            if (actions.replace.jupyterhub) {
-              const ref = plan.builds.find((b) => b.image === 'jupyterhub')?.ref
-              await replaceContainer(hub, { image: ref, env: containerEnv(plan, 'jupyterhub') })
-            } else await restartContainer(hub)
-            markApplied(
-              ctx,
-              plan,
-              'settings',
-              'clones',
-              ...(actions.rebuild.includes('jupyterhub') ? (['jupyterhub'] as const) : []),
-            )
-          },
-        },
-      ]
-    : []
-  // Clones with nothing to restart are in use already; they count as applied.
-  const liveTask: ListrTask<ApplyContext>[] = actions.live.length
-    ? [
-        {
-          title: `In use already, nothing to restart: ${say(actions.live)}`,
-          task: (ctx) => markApplied(ctx, plan, 'clones'),
-        },
-      ]
-    : []
-  return [...slurmTask, ...hubTask, ...liveTask]
+}
+
+function hubTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  const { actions } = plan
+  if (!actions.restartHub) return []
+  const hub = containerName(plan.env.names, 'jupyterhub')
+  const rebuilt = actions.rebuild.includes('jupyterhub') ? (['jupyterhub'] as const) : []
+  return [
+    {
+      title: `${actions.replace.jupyterhub ? 'Replace' : 'Restart'} the hub container (${say(hubReasons(plan))})`,
+      task: async (ctx) => {
+        if (actions.replace.jupyterhub)
+          await replaceContainer(hub, { image: newImage(plan, 'jupyterhub'), env: containerEnv(plan, 'jupyterhub') })
+        else await restartContainer(hub)
+        markApplied(ctx, plan, 'settings', 'clones', ...rebuilt)
+      },
+    },
+  ]
+}
+
+/** Clones with nothing to restart are in use already; they count as applied. */
+function liveTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  const { live } = plan.actions
+  if (!live.length) return []
+  return [
+    { title: `In use already, nothing to restart: ${say(live)}`, task: (ctx) => markApplied(ctx, plan, 'clones') },
+  ]
 }
 
 export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<ApplyContext>[] {
@@ -200,7 +202,9 @@ export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<Appl
     ...buildTasks(plan),
     ...hubFileTasks(plan),
     ...userTasks(plan),
-    ...containerTasks(plan),
+    ...slurmTasks(plan),
+    ...hubTasks(plan),
+    ...liveTasks(plan),
     {
       title: 'Wait for the hub to answer',
       enabled: () => plan.actions.restartHub && waitSeconds > 0 && port !== undefined,

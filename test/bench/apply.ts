@@ -78,7 +78,11 @@ async function startServer(client: HubClient): Promise<void> {
   if (!value) throw new UserError('the notebook server did not start within 120 s')
 }
 
-const answers = async (client: HubClient) => (await client.request(`jupyter/user/${USER}/api/status`)).status === 200
+/** JupyterLab through the proxy, as a browser opens it (the first time through the server's OAuth with the hub). */
+async function answers(client: HubClient): Promise<boolean> {
+  const lab = await client.request(`jupyter/user/${USER}/lab`)
+  return lab.status === 200 && lab.url.includes(`/jupyter/user/${USER}/lab`)
+}
 
 function editForm(cloneDir: string, label: string): void {
   const file = path.join(cloneDir, FORM_FILE)

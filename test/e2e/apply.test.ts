@@ -50,7 +50,11 @@ await whenProvisioned(() => {
   const clone = devReposFor(repo, { ...process.env, ...upEnv }).find((r) => r.name === 'bricsauthenticator')
   const apply = (args: string[] = []) => npmRun('apply', [ENV, ...args], { env: upEnv })
   const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
-  const serverAnswers = async () => (await client.request(`jupyter/user/${USER}/api/status`)).status === 200
+  // JupyterLab through the proxy, as a browser opens it (the first time through the server's OAuth with the hub).
+  const serverAnswers = async () => {
+    const lab = await client.request(`jupyter/user/${USER}/lab`)
+    return lab.status === 200 && lab.url.includes(`/jupyter/user/${USER}/lab`)
+  }
   const jobOf = async () => (await inSlurm(['squeue', '-h', '-u', ACCOUNT, '-o', '%i'])).trim()
   let jobId = ''
 

@@ -191,6 +191,17 @@ await whenProvisioned(() => {
     const script = await onCluster(['scontrol', 'write', 'batch_script', job[0] as string, '-'])
     assert.match(script, /^#SBATCH --gpus=0$/m)
     await phase('extslurm: server ready', () => serverThroughProxy(client, 'the server on the cluster'))
+    // `logs job`: the output file is on the cluster, so logs says where it is and how to read it; it is there.
+    const output = `/home/project1/${ACCOUNT}/jupyterhub_slurmspawner_${job[0]}.log`
+    const logs = await npmRun('logs', ['dev_dummyauth_extslurm', 'job'])
+    assert.is(logs.code, 0)
+    assert.match(logs.output, new RegExp(`job ${job[0]} ran on the cluster \\(login node ${CLUSTER_HOST}\\)`))
+    assert.ok(logs.output.includes(`Its output file there: ${output}`), logs.output)
+    assert.ok(logs.output.includes(`ssh ${ACCOUNT}@${CLUSTER_HOST} cat ${output}`), logs.output)
+    assert.is(await onCluster(['stat', '-c', '%U', output]), ACCOUNT)
+    const slurmLogs = await npmRun('logs', ['dev_dummyauth_extslurm', 'slurm'])
+    assert.is(slurmLogs.code, 1)
+    assert.match(slurmLogs.output, /error: environment dev_dummyauth_extslurm has no Slurm container/)
     const sshd = await onCluster(['cat', '/var/log/sshd.log'])
     assert.match(sshd, /Accepted publickey for jupyterspawner from 10\.\d+\.\d+\.\d+/)
     await stopAndWait(client)

@@ -126,6 +126,7 @@ test('a tree digest follows content and names, not caches', () => {
 
 test('a replacement container gets the same mounts, subpaths and read-only flags, in the same pod', () => {
   const old = {
+    Image: 'abc123',
     ImageName: 'localhost/brics_jupyterhub:dev-latest',
     Pod: 'podid',
     Mounts: [
@@ -157,8 +158,9 @@ test('a replacement container gets the same mounts, subpaths and read-only flags
     'type=volume,source=jupyterhub-root-x,destination=/etc/jupyterhub,subpath=etc/jupyterhub,ro=true',
     '--mount',
     'type=bind,source=/repo/clone,destination=/srv/dev_data/clone,ro=true',
-    'localhost/brics_jupyterhub:dev-latest',
+    'abc123',
   ])
+  assert.is(createArgs('hub-next', old, { env: {}, image: 'localhost/new:tag' }).at(-1), 'localhost/new:tag')
 })
 
 test.run()
