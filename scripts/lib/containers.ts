@@ -41,6 +41,13 @@ export function mountOption(mount: InspectMount): string {
   return `type=volume,source=${mount.Name},destination=${mount.Destination}${sub}${ro}`
 }
 
+/**
+ * How long a container may take to stop before it is killed. A healthy hub
+ * stops in a moment; one still reading its configuration (or failing to)
+ * runs as PID 1 without its signal handlers and ignores SIGTERM.
+ */
+const STOP_SECONDS = 3
+
 export interface Replacement {
   /** The image of the new container (default: the very image the old one runs). */
   image?: string
@@ -84,7 +91,7 @@ export async function replaceContainer(name: string, replacement: Replacement): 
   const next = `${name}-next`
   await podman(['rm', '--force', '--ignore', next])
   await podman(createArgs(next, old, replacement))
-  await podman(['stop', '--time', '10', name])
+  await podman(['stop', '--time', String(STOP_SECONDS), name])
   for (const dir of replacement.carry ?? []) await copyBetween(name, next, dir)
   await podman(['rm', '--force', name])
   await podman(['rename', next, name])
@@ -92,14 +99,20 @@ export async function replaceContainer(name: string, replacement: Replacement): 
 }
 
 export async function restartContainer(name: string): Promise<void> {
-  await podman(['restart', '--time', '10', name])
+  await podman(['restart', '--time', String(STOP_SECONDS), name])
 }
 
-/** The part of a hub log that says why it stopped: from the first error on, at most `max` lines. */
+/**
+ * The part of a hub log that says why it stopped: from the last error or
+ * traceback on (a hub that keeps failing says the same each time), at most
+ * `max` lines; the shutdown of the hub that was restarted is not it.
+ */
 export function whyHubFailed(log: string, max = 40): string[] {
-  const lines = log.split('\n').filter((l) => l.trim())
-  const first = lines.findIndex((l) => /Traceback|\[E |\[C |Error|error:/.test(l))
-  const from = first === -1 ? Math.max(0, lines.length - 20) : first
+  const lines = log.split('\n').filter((l) => l.trim() && !/Received signal SIGTERM/.test(l))
+  const starts = lines.flatMap((l, i) => (/^\s*\[[EC] |^\s*Traceback/.test(l) ? [i] : []))
+  const last = starts.at(-1)
+  // A traceback belongs to the error line right before it.
+  const from = last === undefined ? Math.max(0, lines.length - 20) : starts.includes(last - 1) ? last - 1 : last
   return lines.slice(from, from + max)
 }
 

@@ -53,14 +53,21 @@ test('jobs on a cluster are found in the hub log: home directory, then job id', 
   ])
 })
 
-test('the lines of a failed hub start that say why come from the first error on', () => {
+test('the lines of a failed hub start that say why: the last error and its traceback, not the shutdown before', () => {
+  const failure = [
+    '[E 2026-11-27 17:01:56.956 JupyterHub app:3929]',
+    '    Traceback (most recent call last):',
+    '      File "/etc/jupyterhub/jupyterhub_config.py", line 26',
+    "    SyntaxError: '(' was never closed",
+  ]
   const log = [
-    '[I hub] starting',
-    'Traceback (most recent call last):',
-    '  File "/etc/jupyterhub/jupyterhub_config.py", line 3',
-    'SyntaxError: invalid syntax',
+    '[C 2026-11-27 17:01:53.486 JupyterHub app:3874] Received signal SIGTERM, initiating shutdown...',
+    '[I 2026-11-27 17:01:53.487 JupyterHub app:3515] ...done',
+    '[I 2026-11-27 17:01:55.000 JupyterHub app:3359] Running JupyterHub version 5.4.2',
+    ...failure,
   ].join('\n')
-  assert.equal(whyHubFailed(log), log.split('\n').slice(1))
+  assert.equal(whyHubFailed(log), failure)
+  assert.equal(whyHubFailed(`${log}\n${failure.join('\n')}`), failure, 'a hub failing again: its last failure')
 })
 
 test.run()
