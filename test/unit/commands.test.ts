@@ -220,7 +220,9 @@ test('completion: bash completes commands, options and environment names from th
       { encoding: 'utf8' },
     ).stdout.trim()
   assert.is(complete('jh-slurm-pod', 'ma'), 'manifest')
-  assert.is(complete('jh-slurm-pod', 'up', 'dev_d'), 'dev_dummyauth dev_dummyauth_extslurm')
+  const devD = environments.filter((e) => e.startsWith('dev_d'))
+  assert.ok(devD.length > 1, 'environments to complete')
+  assert.is(complete('jh-slurm-pod', 'up', 'dev_d'), devD.join(' '))
   assert.is(complete('jh-slurm-pod', 'up', '--keep'), '--keep-build-data')
   assert.is(complete('jh-slurm-pod', 'down', '--'), '--all --help')
   assert.is(complete('jh-slurm-pod', 'completion', ''), 'bash zsh')
