@@ -12,6 +12,7 @@ import { reportError, UsageError, UserError } from './lib/errors.ts'
 import { killRunning } from './lib/exec.ts'
 import { buildSettings } from './lib/images.ts'
 import { acquireLock } from './lib/lock.ts'
+import { baseUrlOf } from './lib/base-url.ts'
 import { hubUrl, resourceNames } from './lib/names.ts'
 import { COMMANDS } from './lib/options.ts'
 import type { RepoPaths } from './lib/paths.ts'
@@ -119,7 +120,7 @@ function printSummary(plan: UpPlan, ctx: UpContext, repo: RepoPaths): void {
   const password = ctx.secrets?.devLoginPassword
   const lines = [
     '',
-    `Environment ${envName} is up: ${hubUrl(plan.ports.proxy)}`,
+    `Environment ${envName} is up: ${hubUrl(plan.ports.proxy, baseUrlOf(plan.deployConfig))}`,
     ...(password ? [`Dev login password (dummy login): ${password} (also in ${passwordFile}, mode 0600)`] : []),
     keepBuildData
       ? `Build data kept in ${ctx.buildDir} — it holds private keys; delete it with: rm -rf ${ctx.buildDir}`

@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
 import { UsageError } from './errors.ts'
+import { checkBaseUrl } from './base-url.ts'
 import { readUserFile } from './paths.ts'
 
 export type DeployConfig = Map<string, string>
@@ -24,6 +25,8 @@ export const DEPLOY_KEYS: Record<string, string> = {
   bricsPlatform: 'platform name whose resources in the "projects" claim grant access',
   jwtAudience: 'expected "aud" claim of the tokens',
   jwtLeeway: 'seconds of clock skew allowed when checking "exp" and "iat"',
+  baseUrl: "URL prefix of the hub and the users' servers, e.g. /jupyter/",
+  slurmGpus: 'GPUs the Slurm node in the pod advertises (gres gpu; 0 for none)',
 }
 
 export const FILE_NAME = 'deploy-config.yaml'
@@ -50,9 +53,24 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       )
     if (!['string', 'number', 'boolean'].includes(typeof value))
       throw new UsageError(`${source}: ${key} must be a string or a number`)
-    config.set(key, String(value))
+    config.set(key, checkValue(key, String(value), source))
   }
   return config
+}
+
+/** Settings the launcher reads too are checked here, before anything runs. */
+const CHECKS: Record<string, (value: string) => { value: string } | { error: string }> = {
+  baseUrl: checkBaseUrl,
+  slurmGpus: (value) =>
+    /^\d{1,2}$/.test(value) && Number(value) <= 64
+      ? { value: String(Number(value)) }
+      : { error: `slurmGpus must be a whole number from 0 to 64, not '${value}'` },
+}
+
+function checkValue(key: string, value: string, source: string): string {
+  const checked = CHECKS[key]?.(value) ?? { value }
+  if ('error' in checked) throw new UsageError(`${source}: ${checked.error}`)
+  return checked.value
 }
 
 /** Reads a settings file; `givenWith` names the option or variable it came from, for the messages. */

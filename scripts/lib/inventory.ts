@@ -1,6 +1,7 @@
 // What exists in podman now, in three calls made at once, and which
 // environments it belongs to. `up`, `down` and `status` all start from here
 // instead of asking about each resource in turn.
+import { baseUrlFromLabels } from './base-url.ts'
 import { ENV_LABEL, LEGACY_NAMES, PORT_LABEL, type ResourceNames, resourceNames } from './names.ts'
 import { podman } from './podman.ts'
 
@@ -93,6 +94,8 @@ export interface UpEnvironment {
   pod?: PodState
   resources: Resource[]
   hostPort?: number
+  /** The hub's URL prefix. */
+  baseUrl?: string
 }
 
 /**
@@ -109,7 +112,8 @@ export function environmentsUp(inventory: Inventory, known: string[]): UpEnviron
     if (resources.length === 0) continue
     const pod = inventory.pods.find((p) => p.name === names.pod)
     const port = Number(pod?.labels[PORT_LABEL])
-    up.push({ names, pod, resources, hostPort: Number.isInteger(port) && port > 0 ? port : undefined })
+    const hostPort = Number.isInteger(port) && port > 0 ? port : undefined
+    up.push({ names, pod, resources, hostPort, baseUrl: pod && baseUrlFromLabels(pod.labels) })
   }
   return up
 }

@@ -8,6 +8,8 @@ export const DEV_USERS_KEY = 'DEV_USER_CONFIG_UNIX_USERNAMES'
 /** Pod labels: which environment a pod belongs to and the host port it publishes. */
 export const ENV_LABEL = 'jh-slurm-pod/environment'
 export const PORT_LABEL = 'jh-slurm-pod/host-port'
+/** The hub's URL prefix (lib/base-url.ts). */
+export const BASE_URL_LABEL = 'jh-slurm-pod/base-url'
 
 /** Directories under volumes/<env>/ holding each volume's initial contents. */
 export const VOLUME_DIRS = {
@@ -95,9 +97,10 @@ export const DEV_TARGET = 'stage-dev'
 export const defaultTag = (target: string): string => `${target.replace(/^stage-/, '')}-latest`
 export const TARGETS = ['stage-base', 'stage-dev', 'stage-prod'] as const
 
-/** Where the hub is published on the host; the port is the environment's. */
+/** Where the hub is published on the host; the port and the prefix (deploy setting baseUrl) are the environment's. */
 export const HUB_HOST = '127.0.0.1'
-export const hubUrl = (port: number): string => `http://${HUB_HOST}:${port}/jupyter/`
+export const DEFAULT_BASE_URL = '/jupyter/'
+export const hubUrl = (port: number, baseUrl = DEFAULT_BASE_URL): string => `http://${HUB_HOST}:${port}${baseUrl}`
 
 /** The containers `podman kube play` creates are named <pod>-<container>. */
 export const containerName = (names: ResourceNames, container: 'jupyterhub' | 'slurm'): string =>

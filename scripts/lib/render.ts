@@ -3,6 +3,7 @@
 // the Pod of its template, each under the environment's own name.
 import fs from 'node:fs/promises'
 import YAML from 'yaml'
+import { baseUrlLabel, baseUrlOf } from './base-url.ts'
 import type { ClusterAccess } from './cluster-access.ts'
 import { type DeployConfig, deployConfigData } from './deploy-config.ts'
 import { type DevUser, devUsersValue } from './dev-users.ts'
@@ -168,6 +169,12 @@ function secretDocs(input: ManifestInput): Record<SecretKey, () => Doc> {
   }
 }
 
+/** The pod with more labels. */
+function labelled(pod: Doc, labels: Record<string, string>): Doc {
+  const { metadata } = pod as { metadata?: { labels?: Record<string, string> } }
+  return { ...pod, metadata: { ...metadata, labels: { ...metadata?.labels, ...labels } } }
+}
+
 /** The ConfigMaps and Secrets the pod uses, then the pod; nothing it does not use. */
 export function renderManifest(input: ManifestInput): string {
   const { names, pod } = input
@@ -183,7 +190,7 @@ export function renderManifest(input: ManifestInput): string {
     ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin'], use.secrets)
       .filter((k) => !input.omitSecrets?.includes(k))
       .map((k) => secrets[k]()),
-    podForEnvironment(pod, names, input.ports, input.images),
+    labelled(podForEnvironment(pod, names, input.ports, input.images), baseUrlLabel(baseUrlOf(input.deployConfig))),
   ]
   return docs.map((doc) => new YAML.Document(doc).toString({ lineWidth: 0 })).join('---\n')
 }

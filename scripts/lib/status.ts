@@ -16,7 +16,7 @@ export function describe(up: UpEnvironment): EnvironmentStatus {
   const prefix = `${up.names.pod}-`
   return {
     environment: up.names.env,
-    url: up.hostPort ? hubUrl(up.hostPort) : up.names.env === LEGACY && up.pod ? hubUrl(8000) : null,
+    url: up.hostPort ? hubUrl(up.hostPort, up.baseUrl) : up.names.env === LEGACY && up.pod ? hubUrl(8000) : null,
     pod: up.pod ? { name: up.pod.name, state: up.pod.state } : null,
     containers: (up.pod?.containers ?? []).map((c) => ({
       name: c.name.startsWith(prefix) ? c.name.slice(prefix.length) : c.name,

@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises'
 import { recordUp } from '../lib/applied.ts'
 import { seedVersionFiles } from '../lib/dev-mounts.ts'
+import { baseUrlOf } from '../lib/base-url.ts'
 import { UserError } from '../lib/errors.ts'
 import { containerName, hubUrl } from '../lib/names.ts'
 import type { RepoPaths } from '../lib/paths.ts'
@@ -26,7 +27,7 @@ export async function startPod(plan: UpPlan, repo: RepoPaths, ctx: UpContext, ta
 /** Waits for the hub's health URL; on time out the hub's last log lines are noted for after the list. */
 export async function waitForHub(plan: UpPlan, ctx: UpContext): Promise<void> {
   const seconds = plan.options.waitSeconds
-  const health = new URL('hub/health', hubUrl(plan.ports.proxy)).toString()
+  const health = new URL('hub/health', hubUrl(plan.ports.proxy, baseUrlOf(plan.deployConfig))).toString()
   if (await waitForHttp(health, seconds * 1000)) return
   const logs = await podman(['logs', '--tail', '15', containerName(plan.env.names, 'jupyterhub')], { nothrow: true })
   const tail = `${logs.stdout}${logs.stderr}`.trim()

@@ -89,6 +89,7 @@ test('combined manifest: two ConfigMaps, three immutable Secrets, the Pod, all n
     ...template.metadata.labels,
     'jh-slurm-pod/environment': 'dev_dummyauth',
     'jh-slurm-pod/host-port': '8123',
+    'jh-slurm-pod/base-url': 'jupyter',
   })
   const back = JSON.stringify(pod)
     .replaceAll('-dev-dummyauth', '')
@@ -151,6 +152,8 @@ test("dev_realauth commits the cluster settings and bricsauthenticator's four; a
     [...own.keys()],
     [
       'logLevel',
+      'baseUrl',
+      'slurmGpus',
       'sshHostname',
       'slurmSpawnerWrappersBin',
       'jupyterUserEnvDir',
@@ -183,7 +186,7 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
   fs.writeFileSync(site, 'oidcServer: http://x\n')
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: site }),
-    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/,
+    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, baseUrl, slurmGpus, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/,
   )
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: path.join(dir, 'missing.yaml') }),

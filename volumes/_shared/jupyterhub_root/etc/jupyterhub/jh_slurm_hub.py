@@ -3,8 +3,7 @@ The JupyterHub configuration every environment shares.
 
 Each environment's jupyterhub_config.py (volumes/<env>/jupyterhub_root/)
 calls configure() with what differs between environments: which login, how
-often to poll a starting server, whether the batch script asks for GPUs,
-where the hub API listens. Everything else is here: the Slurm spawner, the
+often to poll a starting server, where the hub API listens. Everything else is here: the Slurm spawner, the
 SSH commands through the slurmspawner wrappers and the batch script.
 
 Values that differ between deployments of the same environment (cluster
@@ -44,10 +43,13 @@ def require_env(name: str) -> str:
     return value
 
 
-def deploy_setting(key: str) -> str:
-    """A deploy setting: camelCase key -> DEPLOY_CONFIG_UPPER_SNAKE variable."""
+def deploy_setting(key: str, default: str = "") -> str:
+    """A deploy setting: camelCase key -> DEPLOY_CONFIG_UPPER_SNAKE variable; required unless it has a default."""
     snake = "".join(f"_{ch}" if ch.isupper() else ch for ch in key).upper()
-    return require_env(f"DEPLOY_CONFIG_{snake}")
+    name = f"DEPLOY_CONFIG_{snake}"
+    if default:
+        return os.environ.get(name) or default
+    return require_env(name)
 
 
 # ----------------------------------------------------------------- logins
@@ -174,13 +176,11 @@ class ReadyWaitingSlurmSpawner(BricsSlurmSpawner):
 # What sets the environments apart, in named groups for configure():
 #   where Slurm runs ...
 SLURM_IN_POD = {
-    # The pod's own Slurm: no GPUs; jobs share the pod's loopback.
-    "gpus": False,
+    # The pod's own Slurm: jobs share the pod's loopback.
     "hub_bind_url": "http://127.0.0.1:8081",
 }
 EXTERNAL_SLURM = {
-    # A real cluster: GPUs as the user chooses; jobs reach the API from elsewhere.
-    "gpus": True,
+    # A real cluster: jobs reach the API from elsewhere.
     "hub_bind_url": "http://0.0.0.0:8081",
 }
 #   ... and how eagerly a starting server is watched.
@@ -202,7 +202,6 @@ def configure(
     c,
     *,
     authenticator,
-    gpus: bool,
     hub_bind_url: str,
     startup_poll_interval: float,
     poll_interval: int,
@@ -211,8 +210,7 @@ def configure(
 ):
     """
     authenticator: a class, or "oidc" for BricsAuthenticator with the issuer
-    settings. gpus: whether the batch script asks Slurm for the GPUs the user
-    chose. hub_bind_url: where the hub API listens (jobs reach it at the
+    settings. hub_bind_url: where the hub API listens (jobs reach it at the
     hubConnectUrl deploy setting). startup_poll_interval / poll_interval:
     seconds between job state queries while a server starts / runs (each is
     an ssh + squeue round trip to slurmctld). wait_ready_fast: report a
@@ -224,10 +222,12 @@ def configure(
     c.JupyterHub.log_level = deploy_setting("logLevel")
 
     # ------------------------------------------------------------- network
-    # The public proxy listens on all interfaces under /jupyter.
-    c.JupyterHub.bind_url = "http://:8000/jupyter"
+    # The public proxy listens on all interfaces under the deploy setting baseUrl.
+    c.JupyterHub.bind_url = f"http://:8000{deploy_setting('baseUrl', '/jupyter/')}"
     c.JupyterHub.hub_bind_url = hub_bind_url
     c.JupyterHub.hub_connect_url = deploy_setting("hubConnectUrl")
+    # Upstream's: the login cookie's signature expires after 12 hours.
+    c.JupyterHub.cookie_max_age_days = 0.5
     # Keep Slurm jobs running when the hub stops, so a restarted hub
     # reconnects to them instead of cancelling every user's session.
     c.JupyterHub.cleanup_servers = False
@@ -271,6 +271,8 @@ def configure(
     # default passes only what sbatch exported; --export=ALL makes srun pass
     # the whole batch script environment (including the activated Python).
     c.BatchSpawnerBase.req_srun = "srun --export=ALL"
+    # Upstream's: one node, so that the GPUs a user picks are not spread over nodes.
+    c.BatchSpawnerBase.req_options = "--nodes=1"
 
     # Slurm commands run on the cluster's login node: ssh as jupyterspawner,
     # whom sudoers allows to run the slurmspawner wrappers as any job user.
@@ -302,9 +304,9 @@ def configure(
     c.BatchSpawnerBase.batch_query_cmd = f"SLURMSPAWNER_JOB_ID={{{{job_id}}}} {wrappers}/slurmspawner_squeue"
     c.BatchSpawnerBase.batch_cancel_cmd = f"SLURMSPAWNER_JOB_ID={{{{job_id}}}} {wrappers}/slurmspawner_scancel"
 
-    gpu_line = "#SBATCH --gpus={{ngpus}}" if gpus else "##SBATCH --gpus={{ngpus}}  (off: this environment's Slurm has no GPUs)"
-    # batchspawner 1.3's SlurmSpawner script plus: activation of the user
-    # environment, and Jupyter data files from the cluster's data directory.
+    # batchspawner 1.3's SlurmSpawner script plus: the GPUs the user picked
+    # (every environment's Slurm has GPUs), activation of the user environment,
+    # and Jupyter data files from the cluster's data directory.
     c.BatchSpawnerBase.batch_script = """#!/bin/bash
 #SBATCH --output={{homedir}}/jupyterhub_slurmspawner_%j.log
 #SBATCH --job-name=spawner-jupyterhub
@@ -315,7 +317,7 @@ def configure(
 {% endif %}{% if runtime    %}#SBATCH --time={{runtime}}
 {% endif %}{% if memory     %}#SBATCH --mem={{memory}}
 {% endif %}{% if gres       %}#SBATCH --gres={{gres}}
-{% endif %}{% if ngpus      %}GPU_LINE
+{% endif %}{% if ngpus      %}#SBATCH --gpus={{ngpus}}
 {% endif %}{% if nprocs     %}#SBATCH --cpus-per-task={{nprocs}}
 {% endif %}{% if reservation%}#SBATCH --reservation={{reservation}}
 {% endif %}{% if options    %}#SBATCH {{options}}{% endif %}
@@ -341,4 +343,4 @@ trap 'echo SIGTERM received' TERM
 {% if srun %}{{srun}} {% endif %}{{cmd}}
 echo "jupyterhub-singleuser ended gracefully"
 {{epilogue}}
-""".replace("GPU_LINE", gpu_line)
+"""

@@ -1,0 +1,47 @@
+// The hub's URL prefix (deploy setting baseUrl) and the GPU count (slurmGpus):
+// checked when read, carried on the pod, and found again by status.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { describe } from '../../scripts/lib/status.ts'
+import { baseUrlFromLabels, baseUrlLabel, baseUrlOf } from '../../scripts/lib/base-url.ts'
+import { parseDeployConfig } from '../../scripts/lib/deploy-config.ts'
+import { resourceNames } from '../../scripts/lib/names.ts'
+
+test('baseUrl: a path of plain segments, a trailing slash added; anything else is a one-line error', () => {
+  assert.is(baseUrlOf(parseDeployConfig('baseUrl: /jupyter\n', 'f.yaml')), '/jupyter/')
+  assert.is(baseUrlOf(parseDeployConfig('baseUrl: /aip1/notebooks/\n', 'f.yaml')), '/aip1/notebooks/')
+  assert.is(baseUrlOf(parseDeployConfig('baseUrl: /\n', 'f.yaml')), '/')
+  assert.is(baseUrlOf(parseDeployConfig('logLevel: INFO\n', 'f.yaml')), '/jupyter/')
+  for (const bad of ['jupyter/', '/a.b/', '//', '/a//b/', '/x y/', `/${'a'.repeat(64)}/`, '/-a/'])
+    assert.throws(
+      () => parseDeployConfig(`baseUrl: "${bad}"\n`, 'f.yaml'),
+      (e: Error) => /^f\.yaml: baseUrl must be a path such as \/jupyter\//.test(e.message) && !e.message.includes('\n'),
+      bad,
+    )
+})
+
+test('slurmGpus: a whole number from 0 to 64', () => {
+  assert.is(parseDeployConfig('slurmGpus: 0\n', 'f.yaml').get('slurmGpus'), '0')
+  assert.is(parseDeployConfig('slurmGpus: "04"\n', 'f.yaml').get('slurmGpus'), '4')
+  for (const bad of ['-1', '65', '2.5', 'four', ''])
+    assert.throws(
+      () => parseDeployConfig(`slurmGpus: "${bad}"\n`, 'f.yaml'),
+      /^f\.yaml: slurmGpus must be a whole number from 0 to 64/,
+      bad,
+    )
+})
+
+test('the prefix survives the round trip through a pod label, and status prints it', () => {
+  for (const base of ['/jupyter/', '/aip1/notebooks/', '/']) {
+    const labels = baseUrlLabel(base)
+    assert.match(Object.values(labels)[0] as string, /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/)
+    assert.is(baseUrlFromLabels(labels), base)
+  }
+  assert.is(baseUrlFromLabels({}), '/jupyter/')
+  const names = resourceNames('dev_dummyauth')
+  const pod = { name: names.pod, state: 'Running', labels: baseUrlLabel('/aip1/nb/'), containers: [] }
+  const up = { names, pod, resources: [], hostPort: 8000, baseUrl: baseUrlFromLabels(pod.labels) }
+  assert.is(describe(up).url, 'http://127.0.0.1:8000/aip1/nb/')
+})
+
+test.run()
