@@ -25,7 +25,9 @@ import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
 import { inCI, outputDir, phase, timings, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
 const HUB = 'http://127.0.0.1:8000/'
-const REALAUTH_HUB = 'http://127.0.0.1:8001/'
+// dev_realauth runs under a prefix of its own (deploy setting baseUrl).
+const REALAUTH_BASE = '/aip1/notebooks/'
+const REALAUTH_HUB = `http://127.0.0.1:8001${REALAUTH_BASE}`
 const dummy = resourceNames('dev_dummyauth')
 const realauth = resourceNames('dev_realauth')
 const HUB_CONTAINER = containerName(dummy, 'jupyterhub')
@@ -127,6 +129,29 @@ await whenProvisioned(() => {
     assert.not.match(sudo, /\(ALL/)
   })
 
+  test("homes are private; a project's directory is its members' only", async () => {
+    const as = (user: string, command: string[]) =>
+      podman(['exec', '--user', user, SLURM_CONTAINER, ...command], { nothrow: true })
+    assert.is(await inSlurm(['stat', '-c', '%a %U', HOME]), `700 ${ACCOUNT}`)
+    assert.is((await as(ACCOUNT, ['cat', `${HOME}/.bashrc`])).exitCode, 0)
+    // Another user of the same project can neither list nor read it.
+    for (const command of [
+      ['ls', HOME],
+      ['cat', `${HOME}/.bashrc`],
+    ]) {
+      const peek = await as('otheruser.project1', command)
+      assert.is.not(peek.exitCode, 0, command.join(' '))
+      assert.match(peek.stderr, /Permission denied/)
+    }
+    assert.is(await inSlurm(['stat', '-c', '%a %U %G', '/projects/project1']), '2770 root project1')
+    assert.is((await as('otheruser.project1', ['touch', '/projects/project1/from-otheruser'])).exitCode, 0)
+    assert.is(await inSlurm(['stat', '-c', '%G', '/projects/project1/from-otheruser']), 'project1')
+    assert.match((await as('testuser.project2', ['ls', '/projects/project1'])).stderr, /Permission denied/)
+    // The public half: written by the project, read by all.
+    assert.is((await as(ACCOUNT, ['touch', '/projects/project1/public/shared'])).exitCode, 0)
+    assert.is((await as('testuser.project2', ['ls', '/projects/public/project1'])).stdout.trim(), 'shared')
+  })
+
   test('the images hold the pinned releases of the real packages', async () => {
     const hub = await podmanOut(['exec', HUB_CONTAINER, 'python3', '-m', 'pip', 'show', 'bricsauthenticator'])
     assert.match(hub, /^Version: 0\.7\.0$/m)
@@ -211,6 +236,12 @@ await whenProvisioned(() => {
     assert.is(job[2], 'spawner-jupyterhub')
     const details = await inSlurm(['scontrol', 'show', 'job', jobId])
     assert.match(details, new RegExp(`UserId=${ACCOUNT.replace('.', '\\.')}\\(`))
+    // The GPU the form asked for, on one node (upstream's req_options).
+    assert.match(details, /TresPerJob=gres:gpu:1\b/)
+    assert.match(details, /NumNodes=1\b/)
+    const script = await inSlurm(['scontrol', 'write', 'batch_script', jobId, '-'])
+    assert.match(script, /^#SBATCH --gpus=1$/m)
+    assert.match(script, /^#SBATCH --nodes=1$/m)
     const log = `${HOME}/jupyterhub_slurmspawner_${jobId}.log`
     await waitFor(
       'the job log',
@@ -280,6 +311,7 @@ await whenProvisioned(() => {
         await page.fill('input[name="password"]', devLoginPassword())
         await Promise.all([page.waitForURL(/\/hub\/spawn/), page.click('button[type="submit"], input[type="submit"]')])
         await page.selectOption('select[name="brics_project"]', 'project1.brics')
+        await page.selectOption('select[name="ngpus"]', '2')
         await page.click(
           '#spawn_form input[type="submit"], #spawn_form button[type="submit"], form input[type="submit"], form button[type="submit"]',
         )
@@ -299,7 +331,7 @@ await whenProvisioned(() => {
           .waitFor({ timeout: 120_000 })
         await page.click('.jp-NotebookPanel .jp-Cell .cm-content')
         await page.keyboard.type(
-          'import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"))',
+          'import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_GPUS_ON_NODE"))',
         )
         await page.keyboard.press('Shift+Enter')
         const result = await page.waitForSelector('.jp-OutputArea-output:has-text("RESULT")', { timeout: 120_000 })
@@ -313,12 +345,21 @@ await whenProvisioned(() => {
     } finally {
       await browser.close()
     }
-    assert.is(output.trim(), `RESULT ${ACCOUNT} ${browserJob}`)
+    // The 2 GPUs picked in the form reached the job.
+    assert.is(output.trim(), `RESULT ${ACCOUNT} ${browserJob} 2`)
+    assert.match(await inSlurm(['scontrol', 'show', 'job', browserJob]), /TresPerJob=gres:gpu:2\b/)
     const stop = await client.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
     assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
     await waitFor('the browser-started job to end', 120_000, async () =>
       (await inSlurm(['squeue', '-h', '-u', ACCOUNT])) === '' ? true : undefined,
     )
+  })
+
+  test('the hub log holds no locale warning from the ssh commands it ran', async () => {
+    const logs = await podman(['logs', HUB_CONTAINER])
+    const log = `${logs.stdout}${logs.stderr}`
+    assert.match(log, /slurmspawner_squeue/, 'the hub ran ssh commands and logged them')
+    assert.not.match(log, /setlocale/)
   })
 
   test('9. dev_realauth comes up beside dev_dummyauth: tokens from a real issuer; only valid ones with a project on the platform get in', async () => {
@@ -331,13 +372,15 @@ await whenProvisioned(() => {
       const settings = path.join(outputDir, 'realauth-deploy-config.yaml')
       fs.writeFileSync(
         settings,
-        `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`,
+        `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\nbaseUrl: ${REALAUTH_BASE}\n`,
       )
       const run = await phase('up dev_realauth', () =>
         npmRun('up', ['dev_realauth'], { env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings } }),
       )
       assert.is(run.code, 0)
-      assert.match(run.output, /Environment dev_realauth is up: http:\/\/127\.0\.0\.1:8001\/jupyter\//)
+      assert.match(run.output, /Environment dev_realauth is up: http:\/\/127\.0\.0\.1:8001\/aip1\/notebooks\/\n/)
+      // Nothing answers under the default prefix.
+      assert.not.ok((await fetch(new URL('/jupyter/hub/health', REALAUTH_HUB))).ok)
 
       // v0.7.0's claims: project1 has a resource on the configured platform, project2 only elsewhere.
       const claims = {
@@ -367,7 +410,7 @@ await whenProvisioned(() => {
       ]
       for (const [what, token, status] of refusals) {
         const stranger = new HubClient(REALAUTH_HUB)
-        const response = await stranger.request('jupyter/hub/login', {
+        const response = await stranger.request('hub/login', {
           headers: token ? { 'X-Auth-Id-Token': token } : {},
         })
         assert.is(response.status, status, `${what}: ${response.status}`)
@@ -380,11 +423,11 @@ await whenProvisioned(() => {
       )
 
       const user = new HubClient(REALAUTH_HUB)
-      const form = await user.request('jupyter/hub/login', {
+      const form = await user.request('hub/login', {
         headers: { 'X-Auth-Id-Token': await issuer.token(claims) },
       })
       assert.is(form.status, 200)
-      assert.match(form.url, /\/jupyter\/hub\/spawn$/)
+      assert.match(form.url, /:8001\/aip1\/notebooks\/hub\/spawn$/)
       assert.equal(selectOptions(form.body, 'brics_project'), ['project1.brics'])
       await phase('realauth: spawn request', () =>
         user.request(formAction(form.body), {
@@ -402,8 +445,8 @@ await whenProvisioned(() => {
           'the realauth notebook server',
           420_000,
           async () => {
-            const r = await user.request(`jupyter/user/${USER}/lab`)
-            return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
+            const r = await user.request(`user/${USER}/lab`)
+            return r.status === 200 && r.url.includes(`${REALAUTH_BASE}user/${USER}/lab`) ? r : undefined
           },
           2000,
         ),
@@ -414,7 +457,7 @@ await whenProvisioned(() => {
       )
       // The job ran in dev_realauth's own Slurm, not in the other environment's.
       assert.is(await inSlurm(['squeue', '-h']), '')
-      const stop = await user.api(`jupyter/hub/api/users/${USER}/server`, 'DELETE')
+      const stop = await user.api(`hub/api/users/${USER}/server`, 'DELETE')
       assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
       await waitFor('the realauth job to end', 120_000, async () =>
         (await inRealauthSlurm(['squeue', '-h'])) === '' ? true : undefined,
@@ -425,7 +468,8 @@ await whenProvisioned(() => {
   })
 
   test('10. status shows both environments running, each answering on its own URL', async () => {
-    for (const hub of [HUB, REALAUTH_HUB]) assert.ok((await fetch(new URL('jupyter/hub/health', hub))).ok, hub)
+    for (const health of [new URL('jupyter/hub/health', HUB), new URL('hub/health', REALAUTH_HUB)])
+      assert.ok((await fetch(health)).ok, health.toString())
     const text = await npmRun('status')
     assert.is(text.code, 0)
     assert.match(
@@ -434,7 +478,7 @@ await whenProvisioned(() => {
     )
     assert.match(
       text.output,
-      /dev_realauth\s+http:\/\/127\.0\.0\.1:8001\/jupyter\/\s+pod jupyterhub-slurm-dev-realauth Running \(jupyterhub running, slurm running\)/,
+      /dev_realauth\s+http:\/\/127\.0\.0\.1:8001\/aip1\/notebooks\/\s+pod jupyterhub-slurm-dev-realauth Running \(jupyterhub running, slurm running\)/,
     )
     const json = await npmRun('status', ['--json'])
     assert.is(json.code, 0)
@@ -450,7 +494,7 @@ await whenProvisioned(() => {
       environments.map((e) => [e.environment, e.url, e.pod.state]),
       [
         ['dev_dummyauth', 'http://127.0.0.1:8000/jupyter/', 'Running'],
-        ['dev_realauth', 'http://127.0.0.1:8001/jupyter/', 'Running'],
+        ['dev_realauth', REALAUTH_HUB, 'Running'],
       ],
     )
     for (const e of environments)

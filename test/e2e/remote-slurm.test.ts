@@ -14,7 +14,7 @@ import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { podman } from '../../scripts/lib/podman.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
-import { CLUSTER_HOST, CLUSTER_NETWORK, type Cluster, startCluster } from './lib/cluster.ts'
+import { CLUSTER_GPUS, CLUSTER_HOST, CLUSTER_NETWORK, type Cluster, startCluster } from './lib/cluster.ts'
 import { serveBundle } from './lib/git-server.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { npmRun, podmanOut, waitFor } from './lib/run.ts'
@@ -27,7 +27,14 @@ const extslurm = resourceNames('dev_dummyauth_extslurm')
 const prod = resourceNames('prod')
 const EXT_HUB = 'http://127.0.0.1:8002/'
 const PROD_HUB = 'http://127.0.0.1:8003/'
-const form = { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '0', partition: '', reservation: '' }
+/** The spawn form as a user fills it: project1, one hour, N of the GPUs it offers (1 to 4). */
+const form = (ngpus = '1') => ({
+  brics_project: 'project1.brics',
+  runtime: '01:00:00',
+  ngpus,
+  partition: '',
+  reservation: '',
+})
 
 await whenProvisioned(() => {
   const upEnv = upEnvironment()
@@ -144,7 +151,7 @@ await whenProvisioned(() => {
     assert.is(run.code, 0, 'up failed')
     const client = await dummyLogin(EXT_HUB, 'dev_dummyauth_extslurm')
     const spawnForm = await client.request('jupyter/hub/spawn')
-    await client.request(formAction(spawnForm.body), { form })
+    await client.request(formAction(spawnForm.body), { form: form() })
     const log = await waitFor('the refusal in the hub log', 60_000, async () => {
       const text = await hubLog()
       return /Host key verification failed/.test(text) ? text : undefined
@@ -175,9 +182,30 @@ await whenProvisioned(() => {
     )
 
     const client = await dummyLogin(EXT_HUB, 'dev_dummyauth_extslurm')
-    const spawnForm = await client.request('jupyter/hub/spawn')
+    let spawnForm = await client.request('jupyter/hub/spawn')
     assert.equal(selectOptions(spawnForm.body, 'brics_project'), ['project1.brics', 'project2.brics'])
-    await phase('extslurm: spawn request', () => client.request(formAction(spawnForm.body), { form }))
+    assert.equal(selectOptions(spawnForm.body, 'ngpus'), ['1', '2', '3', '4'])
+
+    // More GPUs than the cluster has: Slurm refuses the job, and the hub tells the user why.
+    assert.ok(CLUSTER_GPUS < 4)
+    const refused = await client.request(formAction(spawnForm.body), { form: form('4') })
+    const reason = /Requested node configuration is not available/
+    const page = reason.test(refused.body)
+      ? refused.body
+      : await waitFor("Slurm's reason on the spawn page", 60_000, async () => {
+          const again = await client.request(refused.url)
+          return reason.test(again.body) ? again.body : undefined
+        })
+    assert.match(page, reason)
+    assert.is(await onCluster(['squeue', '-h']), '', 'a refused job is in the queue')
+    await waitFor('the failed spawn to be over', 60_000, async () => {
+      const user = JSON.parse((await client.api(`jupyter/hub/api/users/${USER}`)).body)
+      return user.servers?.[''] ? undefined : true
+    })
+
+    // The next spawn, with GPUs the cluster has, works.
+    spawnForm = await client.request('jupyter/hub/spawn')
+    await phase('extslurm: spawn request', () => client.request(formAction(spawnForm.body), { form: form('2') }))
     // Running, so that it has a node: a job waits in the queue a moment before the scheduler places it.
     const job = await waitFor('the job running on the cluster', 120_000, async () => {
       const line = (await onCluster(['squeue', '-h', '-o', '%i|%u|%N']))
@@ -187,9 +215,11 @@ await whenProvisioned(() => {
       return fields?.[2] ? fields : undefined
     })
     assert.is(job[2], CLUSTER_HOST)
-    // The batch script asks for GPUs, as on a real cluster.
+    // The batch script asks for the GPUs picked, on one node; Slurm gave them.
     const script = await onCluster(['scontrol', 'write', 'batch_script', job[0] as string, '-'])
-    assert.match(script, /^#SBATCH --gpus=0$/m)
+    assert.match(script, /^#SBATCH --gpus=2$/m)
+    assert.match(script, /^#SBATCH --nodes=1$/m)
+    assert.match(await onCluster(['scontrol', 'show', 'job', job[0] as string]), /TresPerJob=gres:gpu:2\b/)
     await phase('extslurm: server ready', () => serverThroughProxy(client, 'the server on the cluster'))
     // `logs job`: the output file is on the cluster, so logs says where it is and how to read it; it is there.
     const output = `/home/project1/${ACCOUNT}/jupyterhub_slurmspawner_${job[0]}.log`
@@ -205,6 +235,9 @@ await whenProvisioned(() => {
     const sshd = await onCluster(['cat', '/var/log/sshd.log'])
     assert.match(sshd, /Accepted publickey for jupyterspawner from 10\.\d+\.\d+\.\d+/)
     await stopAndWait(client)
+    const log = await hubLog()
+    assert.match(log, /slurmspawner_squeue/, 'the hub ran ssh commands and logged them')
+    assert.not.match(log, /setlocale/)
 
     const down = await phase('down dev_dummyauth_extslurm', () => npmRun('down', ['dev_dummyauth_extslurm']))
     assert.is(down.code, 0)
@@ -314,7 +347,7 @@ await whenProvisioned(() => {
       })
       assert.is(spawnForm.status, 200)
       assert.equal(selectOptions(spawnForm.body, 'brics_project'), ['project1.brics'])
-      await user.request(formAction(spawnForm.body), { form })
+      await user.request(formAction(spawnForm.body), { form: form() })
       await waitFor('the prod job in the cluster queue', 120_000, async () =>
         (await onCluster(['squeue', '-h', '-o', '%u'])).split('\n').includes(ACCOUNT) ? true : undefined,
       )

@@ -6,7 +6,9 @@
 // - sshd listens on the network (the image's drop-in listens on loopback);
 // - jupyterspawner accepts the key the test gives the hub, from anywhere;
 // - its host key is the one sshd generates at start, read back for the
-//   known_hosts line the hub is given.
+//   known_hosts line the hub is given;
+// - it has CLUSTER_GPUS GPUs (fewer than the spawn form's 4, so that a user
+//   can ask for more than there are).
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -17,6 +19,7 @@ import { pollUntil } from '../../../scripts/lib/wait.ts'
 export const CLUSTER_NETWORK = 'jh-slurm-e2e-cluster'
 export const CLUSTER_HOST = 'jh-slurm-e2e-login'
 const IMAGE = 'localhost/brics_slurm:dev-latest'
+export const CLUSTER_GPUS = 2
 
 export interface Cluster {
   /** The hub's SSH client key (private key file, mode 0600) and its public half. */
@@ -65,6 +68,8 @@ export async function startCluster(dir: string, devUsers: string[]): Promise<Clu
     CLUSTER_NETWORK,
     '--env',
     `DEV_USER_CONFIG_UNIX_USERNAMES=${devUsers.join(' ')}`,
+    '--env',
+    `DEPLOY_CONFIG_SLURM_GPUS=${CLUSTER_GPUS}`,
     '--volume',
     `${authorizedKeys}:/home/jupyterspawner/.ssh/authorized_keys`,
     '--volume',
