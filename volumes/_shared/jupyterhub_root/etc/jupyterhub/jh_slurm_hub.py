@@ -29,6 +29,7 @@ import batchspawner  # noqa: F401
 from bricsauthenticator import BricsAuthenticator
 from bricsauthenticator.spawner import BricsSlurmSpawner
 from jupyterhub.handlers import BaseHandler
+from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 # Files the pod mounts into the hub's srv dir (ssh_key, dev_login_password)
@@ -147,7 +148,29 @@ def configure_oidc(c):
 
 # ----------------------------------------------------------------- spawner
 
-class ReadyWaitingSlurmSpawner(BricsSlurmSpawner):
+class SlurmSpawner(BricsSlurmSpawner):
+    """
+    BricsSlurmSpawner that shows the user why a job could not be submitted
+    (sbatch's own message, e.g. "Requested node configuration is not
+    available" for more GPUs than the cluster has). batchspawner raises a
+    plain RuntimeError, of which JupyterHub shows only "500 Internal Server
+    Error"; an HTTPError with jupyterhub_message is shown on the spawn form,
+    which the user can then submit again.
+    """
+
+    async def submit_batch_script(self):
+        try:
+            return await super().submit_batch_script()
+        except RuntimeError as error:
+            reason = str(error).strip() or "no message"
+            refusal = web.HTTPError(500, "job submission failed: %s", reason)
+            refusal.jupyterhub_message = f"The job could not be submitted: {reason}"
+            # JupyterHub 5.4's spawn handler copies an HTTPError's headers.
+            refusal.headers = {}
+            raise refusal from error
+
+
+class ReadyWaitingSlurmSpawner(SlurmSpawner):
     """
     BricsSlurmSpawner that, once the job has said where its server listens,
     checks every `ready_poll_interval` seconds until the server answers before
@@ -247,9 +270,9 @@ def configure(
         c.JupyterHub.authenticator_class = authenticator
 
     # ------------------------------------------------------------- spawner
-    # BricsSlurmSpawner: the user picks a project; the job runs as the Unix
-    # user <user>.<project> through Slurm.
-    c.JupyterHub.spawner_class = ReadyWaitingSlurmSpawner if wait_ready_fast else "brics"
+    # BricsSlurmSpawner (SlurmSpawner above): the user picks a project; the
+    # job runs as the Unix user <user>.<project> through Slurm.
+    c.JupyterHub.spawner_class = ReadyWaitingSlurmSpawner if wait_ready_fast else SlurmSpawner
 
     # Pass none of the hub's own environment (PATH, LANG, ...) into the job:
     # it would describe the hub container, not the Slurm node. Only what
