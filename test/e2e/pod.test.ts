@@ -119,7 +119,15 @@ await whenProvisioned(() => {
       assert.is.not(run.exitCode, 0, bad)
       assert.match(run.stderr, /invalid name/, bad)
     }
+    // A project becomes a group: one named like a system group would hand its users that group's rights.
+    const systemGroup = await podman(['exec', '-e', 'DEV_USER_CONFIG_UNIX_USERNAMES=eve.sudo', SLURM_CONTAINER, hook], {
+      nothrow: true,
+    })
+    assert.is.not(systemGroup.exitCode, 0)
+    assert.match(systemGroup.stderr, /project 'sudo' of 'eve\.sudo' is the name of a system group/)
+    assert.is((await podman(['exec', SLURM_CONTAINER, 'id', 'eve.sudo'], { nothrow: true })).exitCode, 1)
     assert.match(await inSlurm(['id', ACCOUNT]), /jupyterusers/)
+    assert.match(await inSlurm(['id', '-nG', ACCOUNT]), /\bproject1\b/)
     assert.match(
       await inSlurm(['getent', 'passwd', 'otheruser.project1']),
       /:\/home\/project1\/otheruser\.project1:\/bin\/bash$/,
@@ -360,6 +368,26 @@ await whenProvisioned(() => {
     const log = `${logs.stdout}${logs.stderr}`
     assert.match(log, /slurmspawner_squeue/, 'the hub ran ssh commands and logged them')
     assert.not.match(log, /setlocale/)
+    // ssh does pass the hub's locale on: one the Slurm node lacks is warned about (and would be in the log).
+    const ssh = (locale: string) =>
+      podman(
+        [
+          'exec',
+          '-e',
+          `LC_ALL=${locale}`,
+          HUB_CONTAINER,
+          'ssh',
+          '-o',
+          'BatchMode=yes',
+          '-i',
+          '/srv/jupyterhub/ssh_key',
+          'jupyterspawner@localhost',
+          'true',
+        ],
+        { nothrow: true },
+      )
+    assert.match((await ssh('xx_XX.UTF-8')).stderr, /setlocale: LC_ALL: cannot change locale \(xx_XX\.UTF-8\)/)
+    assert.not.match((await ssh('en_US.UTF-8')).stderr, /setlocale/)
   })
 
   test('9. dev_realauth comes up beside dev_dummyauth: tokens from a real issuer; only valid ones with a project on the platform get in', async () => {
