@@ -6,6 +6,7 @@ import type { ApplyPlan } from '../lib/apply-plan.ts'
 import { writeRecord } from '../lib/applied.ts'
 import type { Snapshot } from '../lib/snapshot.ts'
 import { replaceContainer, restartContainer, waitForHub } from '../lib/containers.ts'
+import { baseUrlOf } from '../lib/base-url.ts'
 import { deployConfigData } from '../lib/deploy-config.ts'
 import { exec } from '../lib/exec.ts'
 import { baseImageOf, buildImage, imageInputs, listImages } from '../lib/images.ts'
@@ -212,7 +213,10 @@ export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<Appl
         const started = Date.now()
         await waitForHub(
           hub,
-          new URL('hub/health', hubUrl(port as number)).toString(),
+          new URL(
+            'hub/health',
+            hubUrl(port as number, baseUrlOf(new Map(Object.entries(plan.now.deployConfig)))),
+          ).toString(),
           new Date(started - 1000),
           waitSeconds * 1000,
         )
