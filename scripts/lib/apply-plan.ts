@@ -95,7 +95,8 @@ export function decideActions(
     removeHubFiles: changes.hubFiles.removed,
     newUsers: use.images.includes('slurm') ? (changes.devUsers?.added ?? []) : [],
     removedUsers: changes.devUsers?.removed ?? [],
-    replace: { jupyterhub: replaceHub, slurm: rebuild.includes('slurm') },
+    // The Slurm node's GPUs are set up when its container starts (configure-gpus).
+    replace: { jupyterhub: replaceHub, slurm: rebuild.includes('slurm') || changes.deployConfig.includes('slurmGpus') },
     restartHub: replaceHub || hubClone || copyHubFiles,
     live: changes.clones.filter((n) => imageOf(n) !== 'jupyterhub' && !rebuild.includes(imageOf(n) as ImageKey)),
   }

@@ -59,6 +59,13 @@ test('a configuration edit copies the files and restarts the hub; a removed file
   assert.not.ok(actions.replace.jupyterhub)
 })
 
+test('a new GPU count replaces the Slurm container (its gres is set up at start); other settings do not', () => {
+  const gpus = decide({ ...base, deployConfig: { ...base.deployConfig, slurmGpus: '2' } })
+  assert.equal(gpus.replace, { jupyterhub: true, slurm: true })
+  const level = decide({ ...base, deployConfig: { ...base.deployConfig, logLevel: 'INFO' } })
+  assert.equal(level.replace, { jupyterhub: true, slurm: false })
+})
+
 test('dev users: the hub is replaced with the new list, new users are created, removed ones only reported', () => {
   const actions = decide({ ...base, devUsers: ['testuser.project1', 'newuser.project3'] })
   assert.equal(actions.newUsers, ['newuser.project3'])
