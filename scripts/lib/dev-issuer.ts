@@ -12,8 +12,8 @@ import { HUB_HOST } from './names.ts'
 export const DEV_ISSUER = 'dev-issuer'
 export const LOGIN_FRONT = 'login-front'
 const CONTAINERS = [DEV_ISSUER, LOGIN_FRONT]
-/** Ports inside the pod that the front cannot take: the hub's proxy, the hub API, the issuer. */
-const TAKEN_IN_POD = [8000, 8081, 8010]
+/** Ports inside the pod that the front cannot take: the hub's proxy and its API, the hub API, the issuer. */
+const TAKEN_IN_POD = [8000, 8009, 8081, 8010]
 const HUB_PROXY_PORT = 8000
 
 type Doc = Record<string, unknown>

@@ -86,7 +86,7 @@ test('prod and the other environments never run them', async () => {
 test('bad input: a port the pod uses, bad lifetimes or names, each one line', async () => {
   const env = resolveEnvironment('dev_realauth', repo)
   const template = await readPodTemplate(env.podTemplate)
-  for (const port of [8000, 8081, 8010])
+  for (const port of [8000, 8009, 8081, 8010])
     assert.throws(() => checkFrontPort(template, port), new RegExp(`port ${port} is used inside the pod`))
   const settings = (extra: Record<string, string>) => new Map([['oidcServer', 'dev-issuer'], ...Object.entries(extra)])
   assert.throws(
