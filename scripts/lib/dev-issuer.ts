@@ -5,7 +5,7 @@
 // runs without them, exactly as a pod that never had them.
 import type { DeployConfig } from './deploy-config.ts'
 import { parseDevUsers } from './dev-users.ts'
-import { UserError } from './errors.ts'
+import { UsageError, UserError } from './errors.ts'
 import { HUB_HOST } from './names.ts'
 
 /** The oidcServer value that names the pod's own issuer; also the container's name. */
@@ -47,12 +47,16 @@ function checkSettings(config: DeployConfig, source: string): void {
     ['devIssuerSessionLifetime', session],
   ]) {
     if (!/^[1-9][0-9]*$/.test(value as string))
-      throw new UserError(`${source}: ${key} must be a whole number of seconds, got "${value}"`)
+      throw new UsageError(`${source}: ${key} must be a whole number of seconds, got "${value}"`)
   }
   if (Number(session) < Number(token))
-    throw new UserError(`${source}: devIssuerSessionLifetime must not be shorter than devIssuerTokenLifetime`)
+    throw new UsageError(`${source}: devIssuerSessionLifetime must not be shorter than devIssuerTokenLifetime`)
   const others = config.get('devIssuerOtherProjects')?.trim()
-  if (others) parseDevUsers(others.split(/\s+/).join('\n'), `${source}: devIssuerOtherProjects`)
+  try {
+    if (others) parseDevUsers(others.split(/\s+/).join('\n'), `${source}: devIssuerOtherProjects`)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
 }
 
 /**
@@ -78,7 +82,7 @@ export function podForIssuer(template: Doc, config: DeployConfig, envName: strin
     pod.spec.volumes = pod.spec.volumes?.filter((v) => mounted.has(v.name))
     return pod
   }
-  checkSettings(config, `config/${envName}`)
+  checkSettings(config, `deploy settings of ${envName}`)
   for (const container of pod.spec.containers) {
     if (CONTAINERS.includes(container.name)) continue
     for (const port of container.ports ?? []) {

@@ -11,10 +11,11 @@ import path from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { environmentsUpNow, teardown } from '../../scripts/down.ts'
 import { listEnvironments } from '../../scripts/lib/environment.ts'
 import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
+import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
+import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
 import { outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
@@ -23,11 +24,11 @@ const URL_HOME = 'http://127.0.0.1:8001/jupyter/'
 const names = resourceNames(ENV)
 const usersFile = path.join(repoRoot, 'config', ENV, 'dev_users')
 /** Seconds: the token is renewed several times during a spawn; the session outlives one login's work. */
-const TOKEN_LIFETIME = 20
-const SESSION_LIFETIME = 120
+const TOKEN_LIFETIME = 15
+const SESSION_LIFETIME = 75
 const LOGIN_FORM = /\/oidc\/interaction\//
 
-const everything = () => [...listEnvironments().map(resourceNames), LEGACY_NAMES]
+const everything = () => [...listEnvironments(repoPaths()).map(resourceNames), LEGACY_NAMES]
 const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
 const inRealauthSlurm = (command: string[]) => inSlurm(command, ENV)
 
@@ -64,13 +65,13 @@ await whenProvisioned(() => {
     if (fs.existsSync(usersFile)) savedUsers = fs.readFileSync(usersFile, 'utf8')
     // What the README tells a new user to do.
     fs.copyFileSync(`${usersFile}.example`, usersFile)
-    await teardown(everything())
+    await teardown(repoPaths(), everything())
     browser = await launch()
   })
 
   test.after(async () => {
     await browser?.close()
-    await teardown(everything()).catch((e) => console.error(`cleanup: ${e}`))
+    await teardown(repoPaths(), everything()).catch((e) => console.error(`cleanup: ${e}`))
     if (savedUsers === undefined) fs.rmSync(usersFile, { force: true })
     else fs.writeFileSync(usersFile, savedUsers)
   })
@@ -166,8 +167,32 @@ await whenProvisioned(() => {
       assert.match(text, /403/)
       assert.match(text, /No projects with valid platform/)
       assert.not.match(text, /Traceback/)
+      await page.screenshot({ path: path.join(outputDir, 'realauth-403.png') })
     })
     await page.close()
+  })
+
+  test('a client that only follows links and fills forms logs in and starts a server', async () => {
+    const client = new HubClient(URL_HOME)
+    const form = await client.request('')
+    assert.match(form.url, LOGIN_FORM)
+    const spawn = await client.request(formAction(form.body), { form: { username: 'otheruser', password: password() } })
+    assert.match(spawn.url, /\/jupyter\/hub\/spawn$/)
+    assert.equal(selectOptions(spawn.body, 'brics_project'), ['project1.brics'])
+    await client.request(formAction(spawn.body), {
+      form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
+    })
+    const lab = await waitFor('the server through the front', 420_000, async () => {
+      const r = await client.request('user/otheruser/lab')
+      return r.status === 200 && r.url.includes('/jupyter/user/otheruser/lab') ? r : undefined
+    })
+    assert.match(lab.body, /JupyterLab/)
+    assert.match(await inRealauthSlurm(['squeue', '-h', '-o', '%u']), /otheruser\.project1/)
+    const stop = await client.api('hub/api/users/otheruser/server', 'DELETE')
+    assert.ok([202, 204].includes(stop.status), `DELETE server answered ${stop.status}`)
+    await waitFor('the job to end', 120_000, async () =>
+      (await inRealauthSlurm(['squeue', '-h', '-u', 'otheruser.project1'])) === '' ? true : undefined,
+    )
   })
 
   test('when the session runs out, the next page is the login again, not an error', async () => {
@@ -197,7 +222,7 @@ await whenProvisioned(() => {
   test('down removes the environment, issuer and front included', async () => {
     const run = await npmRun('down', [ENV])
     assert.is(run.code, 0)
-    assert.equal((await environmentsUpNow()).up, [])
+    assert.equal((await environmentsUpNow(repoPaths())).up, [])
   })
 })
 
