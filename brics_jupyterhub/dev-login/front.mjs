@@ -1,3 +1,4 @@
+// @ts-check
 // dev_realauth's login front, in Zenith's place: it listens on the
 // environment's published port, sends a browser without a session to the
 // issuer's login (authorization code flow with PKCE, by openid-client), keeps
@@ -12,6 +13,25 @@ import { createProxyServer } from 'http-proxy-3'
 import { custom, generators, Issuer } from 'openid-client'
 import { CALLBACK_PATH, callbackUrl, escapeHtml, ISSUER_PATH, readSettings, runMain } from './settings.mjs'
 
+/** @typedef {import('./settings.mjs').Settings} Settings */
+/** @typedef {import('openid-client').TokenSet} TokenSet */
+/** @typedef {{ nonce: string, verifier: string, returnTo: string, expires: number }} Login */
+/**
+ * @typedef {object} Session
+ * @property {TokenSet} tokenSet
+ * @property {number} tokenExpires when the ID token expires (ms)
+ * @property {number} expires when the session ends (ms)
+ * @property {Promise<void>} [renewing] a renewal under way
+ */
+/**
+ * @typedef {object} FrontState
+ * @property {Settings} settings
+ * @property {Map<string, Login>} pending logins under way, by state
+ * @property {Map<string, Session>} sessions by cookie
+ * @property {() => Promise<import('openid-client').BaseClient>} client
+ */
+/** @typedef {import('http-proxy-3').ProxyServer} Proxy */
+
 const SESSION_COOKIE = 'jh_front_session'
 const STATE_COOKIE = 'jh_front_state'
 const TOKEN_HEADER = 'x-auth-id-token'
@@ -19,6 +39,7 @@ const TOKEN_HEADER = 'x-auth-id-token'
 const OPEN_PATHS = ['/jupyter/hub/health']
 const LOGOUT_PATH = '/jupyter/hub/logout'
 
+/** @param {http.IncomingMessage} req */
 function cookiesOf(req) {
   const cookies = new Map()
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -28,16 +49,26 @@ function cookiesOf(req) {
   return cookies
 }
 
+/** @type {(name: string, value: string, maxAge: number) => string} */
 const cookie = (name, value, maxAge) =>
   `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${value ? maxAge : 0}`
 
 const newId = () => crypto.randomBytes(24).toString('base64url')
 
-/** The ID token's expiry, from its own `exp` (the front trusts what it just received from the issuer). */
+/**
+ * The ID token's expiry, from its own `exp` (the front trusts what it just received from the issuer).
+ * @param {TokenSet} tokenSet
+ */
 const expiryOf = (tokenSet) => tokenSet.claims().exp * 1000
 
-function textPage(res, status, title, text, headers = {}) {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers })
+/**
+ * @param {http.ServerResponse} res
+ * @param {number} status
+ * @param {string} title
+ * @param {string} text
+ */
+function textPage(res, status, title, text) {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
   res.end(
     `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head>` +
       `<body><h1>${title}</h1><p>${escapeHtml(text)}</p><p><a href="/jupyter/">Start again</a></p></body></html>`,
@@ -47,8 +78,11 @@ function textPage(res, status, title, text, headers = {}) {
 /**
  * The front's state: the OIDC client (made on first use, once the issuer
  * answers), logins under way by state, and sessions by cookie.
+ * @param {Settings} settings
+ * @returns {FrontState}
  */
 function frontState(settings) {
+  /** @type {import('openid-client').BaseClient | undefined} */
   let client
   return {
     settings,
@@ -70,10 +104,15 @@ function frontState(settings) {
   }
 }
 
-/** Sends the browser to the issuer's login; it comes back to the callback, then to `returnTo`. */
+/**
+ * Sends the browser to the issuer's login; it comes back to the callback, then to `returnTo`.
+ * @param {FrontState} state
+ * @param {http.IncomingMessage} req
+ * @param {http.ServerResponse} res
+ */
 async function startLogin(state, req, res) {
   const client = await state.client()
-  const login = { nonce: generators.nonce(), verifier: generators.codeVerifier(), returnTo: req.url }
+  const login = { nonce: generators.nonce(), verifier: generators.codeVerifier(), returnTo: req.url ?? '/' }
   const id = generators.state()
   state.pending.set(id, { ...login, expires: Date.now() + 600_000 })
   const location = client.authorizationUrl({
@@ -89,7 +128,12 @@ async function startLogin(state, req, res) {
   res.end()
 }
 
-/** The issuer sent the browser back: exchange the code, open a session, return to where the login started. */
+/**
+ * The issuer sent the browser back: exchange the code, open a session, return to where the login started.
+ * @param {FrontState} state
+ * @param {http.IncomingMessage} req
+ * @param {http.ServerResponse} res
+ */
 async function finishLogin(state, req, res) {
   const id = cookiesOf(req).get(STATE_COOKIE) ?? ''
   const login = state.pending.get(id)
@@ -116,12 +160,17 @@ async function finishLogin(state, req, res) {
   res.end()
 }
 
-/** Renews the session's ID token with its refresh token; on failure the session ends. */
+/**
+ * Renews the session's ID token with its refresh token; on failure the session ends.
+ * @param {FrontState} state
+ * @param {string} id
+ * @param {Session} session
+ */
 async function renew(state, id, session) {
   session.renewing ??= (async () => {
     try {
       const client = await state.client()
-      session.tokenSet = await client.refresh(session.tokenSet.refresh_token)
+      session.tokenSet = await client.refresh(session.tokenSet.refresh_token ?? '')
       session.tokenExpires = expiryOf(session.tokenSet)
     } catch {
       state.sessions.delete(id)
@@ -132,10 +181,14 @@ async function renew(state, id, session) {
   await session.renewing
 }
 
-/** The session's ID token, renewed when it expires within a third of its lifetime; undefined when there is none. */
+/**
+ * The session's ID token, renewed when it expires within a third of its lifetime; undefined when there is none.
+ * @param {FrontState} state
+ * @param {http.IncomingMessage} req
+ */
 async function idTokenOf(state, req) {
-  const id = cookiesOf(req).get(SESSION_COOKIE)
-  const session = id && state.sessions.get(id)
+  const id = cookiesOf(req).get(SESSION_COOKIE) ?? ''
+  const session = state.sessions.get(id)
   if (!session) return undefined
   if (session.expires <= Date.now()) {
     state.sessions.delete(id)
@@ -146,13 +199,22 @@ async function idTokenOf(state, req) {
   return state.sessions.has(id) ? session.tokenSet.id_token : undefined
 }
 
-/** A navigation (a person following a link) is sent to the login; a script's request gets a plain 401. */
+/**
+ * A navigation (a person following a link) is sent to the login; a script's request gets a plain 401.
+ * @param {http.IncomingMessage} req
+ */
 const isNavigation = (req) =>
-  ['GET', 'HEAD'].includes(req.method) && [undefined, 'navigate'].includes(req.headers['sec-fetch-mode'])
+  ['GET', 'HEAD'].includes(req.method ?? '') && [undefined, 'navigate'].includes(req.headers['sec-fetch-mode'])
 
+/**
+ * @param {FrontState} state
+ * @param {Proxy} proxy
+ * @param {http.IncomingMessage} req
+ * @param {http.ServerResponse} res
+ */
 async function handle(state, proxy, req, res) {
   const { settings } = state
-  const path = new URL(req.url, settings.origin).pathname
+  const path = new URL(req.url ?? '/', settings.origin).pathname
   delete req.headers[TOKEN_HEADER]
   if (req.headers.host !== new URL(settings.origin).host && isNavigation(req)) {
     // One origin for cookies and redirects: the one the issuer URL names.
@@ -171,13 +233,20 @@ async function handle(state, proxy, req, res) {
   req.headers[TOKEN_HEADER] = token
   if (path === LOGOUT_PATH) {
     // The hub's logout passes, and the front's session ends with it.
-    state.sessions.delete(cookiesOf(req).get(SESSION_COOKIE))
+    state.sessions.delete(cookiesOf(req).get(SESSION_COOKIE) ?? '')
     res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0))
   }
   proxy.web(req, res, { target: settings.hubUrl })
 }
 
-/** WebSockets (kernels, terminals) need a live session too; they cannot be sent to a login page. */
+/**
+ * WebSockets (kernels, terminals) need a live session too; they cannot be sent to a login page.
+ * @param {FrontState} state
+ * @param {Proxy} proxy
+ * @param {http.IncomingMessage} req
+ * @param {import('node:stream').Duplex} socket
+ * @param {Buffer} head
+ */
 async function handleUpgrade(state, proxy, req, socket, head) {
   delete req.headers[TOKEN_HEADER]
   const token = await idTokenOf(state, req)
@@ -189,13 +258,16 @@ async function handleUpgrade(state, proxy, req, socket, head) {
   proxy.ws(req, socket, head, { target: state.settings.hubUrl })
 }
 
-/** The front's HTTP server (not yet listening). */
+/**
+ * The front's HTTP server (not yet listening).
+ * @param {Settings} settings
+ */
 export function createFront(settings) {
   const state = frontState(settings)
   const proxy = createProxyServer({ xfwd: true })
   proxy.on('error', (error, _req, res) => {
     if (res instanceof http.ServerResponse && !res.headersSent)
-      textPage(res, 502, 'Not reachable', `The hub or the issuer did not answer (${error.code ?? error.message}).`)
+      textPage(res, 502, 'Not reachable', `The hub or the issuer did not answer (${error.message}).`)
     else res?.destroy?.()
   })
   const server = http.createServer((req, res) => {

@@ -1,3 +1,4 @@
+// @ts-check
 // dev_realauth's development OpenID Connect issuer, on oidc-provider: users
 // are the dev users, their ID tokens carry `short_name` and the `projects`
 // claim in bricsauthenticator v0.7.0's shape, and the login asks for the
@@ -18,12 +19,17 @@ import {
   runMain,
 } from './settings.mjs'
 
+/** @typedef {import('./settings.mjs').Settings} Settings */
+
 /**
  * The `projects` claim of a user: one `<PROJECT>.brics` per dev user of
  * theirs with a resource on the platform, and one per off-platform entry with
  * a resource on another platform only.
+ * @param {Settings} settings
+ * @param {string} user
  */
 export function projectsClaim(settings, user) {
+  /** @type {(project: string, platform: string) => [string, object]} */
   const entry = (project, platform) => [
     `${project}.${PORTAL}`,
     { name: `Dev project ${project}`, resources: [{ name: platform, username: `${user}.${project}` }] },
@@ -34,13 +40,20 @@ export function projectsClaim(settings, user) {
   ])
 }
 
-/** Who can log in: every <USER> of the dev users and of the off-platform entries. */
+/**
+ * Who can log in: every <USER> of the dev users and of the off-platform entries.
+ * @param {Settings} settings
+ */
 export const knownUsers = (settings) =>
   new Set([...settings.devUsers, ...settings.otherProjects].map((entry) => entry.user))
 
-/** Consent is implied for the one client: a grant of the openid scope is made on first use. */
+/**
+ * Consent is implied for the one client: a grant of the openid scope is made on first use.
+ * @param {import('oidc-provider').KoaContextWithOIDC} ctx
+ */
 async function loadExistingGrant(ctx) {
   const { client, session, result } = ctx.oidc
+  if (!client || !session) return undefined
   const grantId = result?.consent?.grantId ?? session.grantIdFor(client.clientId)
   const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined
   if (existing || !session.accountId) return existing
@@ -50,10 +63,15 @@ async function loadExistingGrant(ctx) {
   return grant
 }
 
+/** @type {(title: string, body: string) => string} */
 const page = (title, body) =>
   `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`
 
-/** Errors as a short page: what went wrong, no stack. */
+/**
+ * Errors as a short page: what went wrong, no stack.
+ * @param {import('oidc-provider').KoaContextWithOIDC} ctx
+ * @param {import('oidc-provider').ErrorOut} out
+ */
 async function renderError(ctx, out) {
   ctx.type = 'html'
   ctx.body = page(
@@ -63,7 +81,11 @@ async function renderError(ctx, out) {
   )
 }
 
-/** The oidc-provider configuration: one public client (the front, PKCE), RS256 ID tokens that expire in minutes. */
+/**
+ * The oidc-provider configuration: one public client (the front, PKCE), RS256 ID tokens that expire in minutes.
+ * @param {Settings} settings
+ * @returns {import('oidc-provider').Configuration}
+ */
 export function providerConfiguration(settings) {
   const jwk = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })
   const users = knownUsers(settings)
@@ -85,7 +107,7 @@ export function providerConfiguration(settings) {
     conformIdTokenClaims: false,
     findAccount: (_ctx, sub) =>
       users.has(sub)
-        ? { accountId: sub, claims: () => ({ sub, short_name: sub, projects: projectsClaim(settings, sub) }) }
+        ? { accountId: sub, claims: async () => ({ sub, short_name: sub, projects: projectsClaim(settings, sub) }) }
         : undefined,
     loadExistingGrant,
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -105,6 +127,10 @@ export function providerConfiguration(settings) {
   }
 }
 
+/**
+ * @param {string} uid
+ * @param {string} message
+ */
 function loginPage(uid, message = '') {
   return page(
     'Log in: dev_realauth',
@@ -120,6 +146,7 @@ function loginPage(uid, message = '') {
   )
 }
 
+/** @param {http.IncomingMessage} req */
 async function readForm(req) {
   let body = ''
   for await (const chunk of req) {
@@ -129,14 +156,24 @@ async function readForm(req) {
   return new URLSearchParams(body)
 }
 
+/** @type {(a: string, b: string) => boolean} */
 const sameSecret = (a, b) => {
+  /** @param {string} s */
   const hash = (s) => crypto.createHash('sha256').update(s).digest()
   return crypto.timingSafeEqual(hash(a), hash(b))
 }
 
-/** GET shows the login form; POST checks user name and password and finishes the interaction. */
+/**
+ * GET shows the login form; POST checks user name and password and finishes the interaction.
+ * @param {Provider} provider
+ * @param {Settings} settings
+ * @param {string} password
+ * @param {http.IncomingMessage} req
+ * @param {http.ServerResponse} res
+ */
 async function interaction(provider, settings, password, req, res) {
   const details = await provider.interactionDetails(req, res)
+  /** @type {(status: number, html: string) => void} */
   const send = (status, html) => {
     res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
     res.end(html)
@@ -149,21 +186,26 @@ async function interaction(provider, settings, password, req, res) {
   await provider.interactionFinished(req, res, { login: { accountId: user } }, { mergeWithLastSubmission: false })
 }
 
-/** The issuer's HTTP handler: its own login pages, and oidc-provider mounted at /oidc. */
+/**
+ * The issuer's HTTP handler: its own login pages, and oidc-provider mounted at /oidc.
+ * @param {Settings} settings
+ * @param {string} password
+ */
 export function createIssuer(settings, password) {
   const provider = new Provider(settings.issuer, providerConfiguration(settings))
   const callback = provider.callback()
   const interactionPath = new RegExp(`^${ISSUER_PATH}/interaction/[^/?]+(/login)?(\\?|$)`)
+  /** @type {http.RequestListener} */
   const handler = (req, res) => {
-    if (interactionPath.test(req.url)) {
+    const url = req.url ?? '/'
+    if (interactionPath.test(url)) {
       interaction(provider, settings, password, req, res).catch((error) => {
         res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
         res.end(page('Login error', `<p>${escapeHtml(error.message)}</p><p><a href="/jupyter/">Start again</a></p>`))
       })
-    } else if (req.url === ISSUER_PATH || req.url.startsWith(`${ISSUER_PATH}/`)) {
+    } else if (url === ISSUER_PATH || url.startsWith(`${ISSUER_PATH}/`)) {
       // oidc-provider finds its mount path from originalUrl, as under Express.
-      req.originalUrl = req.url
-      req.url = req.url.slice(ISSUER_PATH.length) || '/'
+      Object.assign(req, { originalUrl: url, url: url.slice(ISSUER_PATH.length) || '/' })
       callback(req, res)
     } else {
       res.writeHead(404).end()
