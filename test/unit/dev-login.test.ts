@@ -164,6 +164,18 @@ test('without a session: the health check passes, a script gets 401, a forged to
   assert.match(forged.url, /\/oidc\/interaction\//)
 })
 
+test('another host name for the same port is sent to the one the issuer URL names', async () => {
+  const port = new URL(base).port
+  // As a browser sends it (fetch would say it is a script's request), with another name for the host.
+  const headers = { host: `localhost:${port}`, 'sec-fetch-mode': 'navigate' }
+  const response = await new Promise<http.IncomingMessage>((resolve, reject) =>
+    http.get({ host: '127.0.0.1', port, path: '/jupyter/hub/home', headers }, resolve).on('error', reject),
+  )
+  response.resume()
+  assert.is(response.statusCode, 302)
+  assert.is(response.headers.location, `http://127.0.0.1:${port}/jupyter/hub/home`)
+})
+
 test('the token is renewed before it expires; when the session ends, the login comes back', async () => {
   const { client, after } = await logIn('testuser')
   const first = decodeJwt(tokenOf(after))
