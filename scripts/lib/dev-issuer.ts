@@ -6,7 +6,8 @@
 import type { DeployConfig } from './deploy-config.ts'
 import { parseDevUsers } from './dev-users.ts'
 import { UsageError, UserError } from './errors.ts'
-import { HUB_HOST } from './names.ts'
+import { HUB_HOST, type ResourceNames } from './names.ts'
+import { podmanSucceeds } from './podman.ts'
 
 /** The oidcServer value that names the pod's own issuer; also the container's name. */
 export const DEV_ISSUER = 'dev-issuer'
@@ -24,6 +25,7 @@ interface Port {
 }
 interface Container {
   name: string
+  command?: string[]
   ports?: Port[]
   volumeMounts?: Array<{ name: string }>
 }
@@ -109,4 +111,22 @@ export const isLoginFront = (container: { name: string }): boolean => container.
 /** Deploy settings as the pod gets them: the development issuer's URL in place of its name. */
 export function resolveIssuer(config: DeployConfig, port: number): DeployConfig {
   return usesDevIssuer(config) ? new Map(config).set('oidcServer', devIssuerUrl(port)) : config
+}
+
+/** The containers of the development issuer and the front in a pod as it runs, with their commands. */
+export const devLoginContainers = (pod: Doc): Array<{ name: string; command?: string[] }> =>
+  (pod as PodDoc).spec.containers.filter((c) => CONTAINERS.includes(c.name))
+
+/**
+ * `apply` replaces containers, it does not add or remove them: going from
+ * the development issuer to an outside one (or back) changes the pod's
+ * containers and its published port, which takes a down and an up.
+ */
+export async function checkSameIssuerKind(names: ResourceNames, pod: Doc): Promise<void> {
+  const running = await podmanSucceeds(['container', 'exists', `${names.pod}-${DEV_ISSUER}`])
+  if (running === runsDevIssuer(pod)) return
+  const now = runsDevIssuer(pod) ? `is ${DEV_ISSUER}` : 'names an outside issuer'
+  throw new UsageError(
+    `${names.env}: oidcServer now ${now}, which changes the pod's containers and port; apply cannot do that: jh-slurm-pod down ${names.env}, then up`,
+  )
 }

@@ -27,6 +27,7 @@ const usersFile = path.join(repoRoot, 'config', ENV, 'dev_users')
 const TOKEN_LIFETIME = 15
 const SESSION_LIFETIME = 75
 const LOGIN_FORM = /\/oidc\/interaction\//
+const lifetimes = () => `devIssuerTokenLifetime: "${TOKEN_LIFETIME}"\ndevIssuerSessionLifetime: "${SESSION_LIFETIME}"\n`
 
 const everything = () => [...listEnvironments(repoPaths()).map(resourceNames), LEGACY_NAMES]
 const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
@@ -77,13 +78,10 @@ await whenProvisioned(() => {
   })
 
   test('up dev_realauth with the committed issuer settings runs the issuer and the front in the pod', async () => {
-    const lifetimes = path.join(outputDir, 'realauth-lifetimes.yaml')
-    fs.writeFileSync(
-      lifetimes,
-      `devIssuerTokenLifetime: "${TOKEN_LIFETIME}"\ndevIssuerSessionLifetime: "${SESSION_LIFETIME}"\n`,
-    )
+    const settings = path.join(outputDir, 'realauth-lifetimes.yaml')
+    fs.writeFileSync(settings, lifetimes())
     const run = await phase('up dev_realauth (dev issuer)', () =>
-      npmRun('up', [ENV], { env: { ...upEnvironment(), JH_SLURM_DEPLOY_CONFIG: lifetimes } }),
+      npmRun('up', [ENV], { env: { ...upEnvironment(), JH_SLURM_DEPLOY_CONFIG: settings } }),
     )
     assert.is(run.code, 0)
     assert.match(run.output, /Environment dev_realauth is up: http:\/\/127\.0\.0\.1:8001\/jupyter\//)
@@ -169,6 +167,28 @@ await whenProvisioned(() => {
       assert.not.match(text, /Traceback/)
       await page.screenshot({ path: path.join(outputDir, 'realauth-403.png') })
     })
+    await page.close()
+  })
+
+  test('apply with new issuer settings replaces issuer, front and hub; the hub still checks tokens', async () => {
+    const settings = path.join(outputDir, 'realauth-apply.yaml')
+    fs.writeFileSync(
+      settings,
+      `${lifetimes()}devIssuerOtherProjects: "testuser.project9 outsider.elsewhere newcomer.elsewhere"\n`,
+    )
+    const run = await phase('apply dev_realauth (new issuer settings)', () =>
+      npmRun('apply', [ENV, '--deploy-config', settings], { env: upEnvironment() }),
+    )
+    assert.is(run.code, 0)
+    assert.match(run.output, /Replace dev-issuer, login-front/)
+    assert.match(run.output, /Replace the hub container \(deploy settings devIssuerOtherProjects/)
+    const env = await podmanOut(['exec', containerName(names, 'jupyterhub'), 'printenv', 'DEPLOY_CONFIG_OIDC_SERVER'])
+    assert.is(env, 'http://127.0.0.1:8001/oidc')
+    // The new user is known to the issuer, and the hub verifies the token it gets (403: no project on the platform).
+    const page = await (await browser.newContext()).newPage()
+    await page.goto(URL_HOME)
+    await logIn(page, 'newcomer')
+    assert.match((await page.textContent('body')) ?? '', /403[\s\S]*No projects with valid platform/)
     await page.close()
   })
 
