@@ -99,9 +99,8 @@ export function podForIssuer(template: Doc, config: DeployConfig, envName: strin
 /** The login front listens on the published port inside the pod too: it must not be one the pod uses. */
 export function checkFrontPort(pod: Doc, port: number): void {
   if (hasLoginFront(pod as PodDoc) && TAKEN_IN_POD.includes(port))
-    throw new UserError(
+    throw new UsageError(
       `port ${port} is used inside the pod (${TAKEN_IN_POD.join(', ')}); the login front needs another (--port)`,
-      2,
     )
 }
 
