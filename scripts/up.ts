@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
+import { runsDevIssuer } from './lib/dev-issuer.ts'
 import { makeBuildDir, markKept } from './lib/build-dirs.ts'
 import { defineCommand } from './lib/command.ts'
 import { deployConfigOverlay } from './lib/deploy-config.ts'
@@ -114,6 +115,10 @@ export async function up(options: UpOptions, repo: RepoPaths): Promise<number> {
   return code
 }
 
+/** Whose login the run's password opens. */
+const passwordFor = (plan: UpPlan): string =>
+  runsDevIssuer(plan.pod) ? 'development issuer, any dev user' : 'dummy login'
+
 function printSummary(plan: UpPlan, ctx: UpContext, repo: RepoPaths): void {
   const { envName, keepBuildData } = plan.options
   const passwordFile = path.relative(repo.root, repo.devLoginPasswordFile(envName))
@@ -121,7 +126,9 @@ function printSummary(plan: UpPlan, ctx: UpContext, repo: RepoPaths): void {
   const lines = [
     '',
     `Environment ${envName} is up: ${hubUrl(plan.ports.proxy, baseUrlOf(plan.deployConfig))}`,
-    ...(password ? [`Dev login password (dummy login): ${password} (also in ${passwordFile}, mode 0600)`] : []),
+    ...(password
+      ? [`Dev login password (${passwordFor(plan)}): ${password} (also in ${passwordFile}, mode 0600)`]
+      : []),
     keepBuildData
       ? `Build data kept in ${ctx.buildDir} — it holds private keys; delete it with: rm -rf ${ctx.buildDir}`
       : 'Build data (keys, manifest) deleted; pass --keep-build-data to keep it',

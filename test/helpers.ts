@@ -5,6 +5,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { parseCommandLine } from '../scripts/lib/cli.ts'
 import { resolveEnvironment } from '../scripts/lib/environment.ts'
+import { deployConfigOverlay } from '../scripts/lib/deploy-config.ts'
 import { manifestInput, planRender } from '../scripts/lib/manifest-input.ts'
 import { defaultTag } from '../scripts/lib/names.ts'
 import { buildOptions } from '../scripts/lib/options.ts'
@@ -101,9 +102,15 @@ export const OPERATOR_KNOWN_HOSTS = 'login.example ssh-ed25519 AAAAlogin\n'
  * committed settings, with stand-in keys (and the operator's files where the
  * environment's Slurm is elsewhere). Dev users: the file, else its example.
  */
-export async function renderEnvironmentManifest(envName: string) {
+export async function renderEnvironmentManifest(envName: string, deployConfigFile?: string, hostPort?: number) {
   const env = resolveEnvironment(envName, repo)
-  const settings = { tag: defaultTag(env.target), registry: 'localhost', clusterFiles: {} }
+  const settings = {
+    tag: defaultTag(env.target),
+    registry: 'localhost',
+    clusterFiles: {},
+    deployConfig: deployConfigOverlay(deployConfigFile),
+    hostPort,
+  }
   const planned = await planRender(env, settings, repo, 'manifest')
   const { use } = planned
   const external = usesExternalSlurm(use)

@@ -3,7 +3,8 @@
 // actions their differences call for.
 import { type AppliedRecord, readRecord } from './applied.ts'
 import { parseCommandLine } from './cli.ts'
-import type { DeployConfigOverlay } from './deploy-config.ts'
+import { type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
+import { checkSameIssuerKind, podForIssuer } from './dev-issuer.ts'
 import { type Environment, resolveEnvironment } from './environment.ts'
 import { type BuildSettings, buildSettings, type ImageBuild, planImageBuild } from './images.ts'
 import { DEV_TARGET, type ImageKey } from './names.ts'
@@ -104,9 +105,13 @@ export function decideActions(
 
 export async function planApply(options: ApplyOptions, repo: RepoPaths): Promise<ApplyPlan> {
   const env = resolveEnvironment(options.envName, repo)
-  const [running, template] = await Promise.all([requireUp(env), readPodTemplate(env.podTemplate)])
-  const use = templateUse(template)
+  const [running, rawTemplate] = await Promise.all([requireUp(env), readPodTemplate(env.podTemplate)])
   const record = readRecord(repo, env.name, running.id)
+  // The pod as these settings run it (dev_realauth: with or without its development issuer).
+  const settings = resolveDeployConfig(env.configDir, options.deployConfig ?? record?.deployConfig)
+  const template = podForIssuer(rawTemplate, settings, env.name)
+  await checkSameIssuerKind(env.names, template)
+  const use = templateUse(template)
   const build = record?.build ?? defaultBuild(env)
   const builds = build.images.filter((i) => use.images.includes(i)).map((i) => planImageBuild(i, build, repo))
   const repos = mountedRepos(build, builds, repo)

@@ -55,6 +55,8 @@ export interface Replacement {
   env: Record<string, string>
   /** Directories copied from the old container into the new one (the dev users' homes). */
   carry?: string[]
+  /** The command, where the pod gives one instead of the image's (dev_realauth's issuer and front). */
+  command?: string[]
 }
 
 /** `podman create` of a container like `old`, in the same pod, under `name`. */
@@ -70,6 +72,7 @@ export function createArgs(name: string, old: InspectContainer, replacement: Rep
     ...Object.entries(replacement.env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
     ...old.Mounts.flatMap((mount) => ['--mount', mountOption(mount)]),
     replacement.image ?? old.Image,
+    ...(replacement.command ?? []),
   ]
 }
 

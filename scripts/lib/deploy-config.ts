@@ -21,12 +21,17 @@ export const DEPLOY_KEYS: Record<string, string> = {
   jupyterUserEnvDir: 'the Python environment (venv or conda env) jobs start the Jupyter server from',
   jupyterDataDir: 'Jupyter data directory on the cluster, put first on JUPYTER_PATH',
   hubConnectUrl: 'URL at which jobs on the cluster reach the hub API',
-  oidcServer: 'OIDC issuer URL: the tokens\' "iss" claim; its /.well-known/openid-configuration is fetched',
+  oidcServer:
+    'OIDC issuer URL: the tokens\' "iss" claim; its /.well-known/openid-configuration is fetched. dev-issuer: the development issuer in the pod (dev_realauth)',
   bricsPlatform: 'platform name whose resources in the "projects" claim grant access',
   jwtAudience: 'expected "aud" claim of the tokens',
   jwtLeeway: 'seconds of clock skew allowed when checking "exp" and "iat"',
   baseUrl: "URL prefix of the hub and the users' servers, e.g. /jupyter/",
   slurmGpus: 'GPUs the Slurm node in the pod advertises (gres gpu; 0 for none)',
+  devIssuerOtherProjects:
+    'development issuer: <USER>.<PROJECT> entries (blank-separated) whose project has a resource on another platform only',
+  devIssuerTokenLifetime: 'development issuer: seconds an ID token is valid (the login front renews it)',
+  devIssuerSessionLifetime: 'development issuer: seconds a login lasts; then the login form comes back',
 }
 
 export const FILE_NAME = 'deploy-config.yaml'

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { type ClusterAccess, type ClusterFiles, readClusterAccess } from './cluster-access.ts'
 import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
+import { checkFrontPort, podForIssuer, resolveIssuer } from './dev-issuer.ts'
 import { type DevUser, readDevUsers } from './dev-users.ts'
 import type { Environment } from './environment.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keys.ts'
@@ -80,11 +81,15 @@ export async function planRender(
   repo: RepoPaths,
   purpose: Purpose,
 ): Promise<RenderPlan> {
-  const pod = await readPodTemplate(env.podTemplate)
+  const settingsOfEnv = resolveDeployConfig(env.configDir, settings.deployConfig)
+  // The deploy settings decide whether the pod runs dev_realauth's development issuer and login front.
+  const pod = podForIssuer(await readPodTemplate(env.podTemplate), settingsOfEnv, env.name)
+  const ports = { proxy: settings.hostPort ?? env.hostPort, hubApi: env.hubApiHostPort }
+  checkFrontPort(pod, ports.proxy)
+  const deployConfig = resolveIssuer(settingsOfEnv, ports.proxy)
   const use = templateUse(pod)
   const notes: string[] = []
   const users = use.configMaps.includes('devUsers') ? devUsersFor(env, repo, purpose, notes) : undefined
-  const deployConfig = resolveDeployConfig(env.configDir, settings.deployConfig)
   const external = usesExternalSlurm(use)
   const { cluster, omitSecrets } = external
     ? await clusterFor(env, settings.clusterFiles, purpose, notes)
@@ -93,7 +98,7 @@ export async function planRender(
     env,
     pod,
     use,
-    ports: { proxy: settings.hostPort ?? env.hostPort, hubApi: env.hubApiHostPort },
+    ports,
     images: builtImages(settings.tag, settings.registry),
     users,
     deployConfig,

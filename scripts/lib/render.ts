@@ -6,6 +6,7 @@ import YAML from 'yaml'
 import { baseUrlLabel, baseUrlOf } from './base-url.ts'
 import type { ClusterAccess } from './cluster-access.ts'
 import { type DeployConfig, deployConfigData } from './deploy-config.ts'
+import { isLoginFront } from './dev-issuer.ts'
 import { type DevUser, devUsersValue } from './dev-users.ts'
 import { UserError } from './errors.ts'
 import type { EnvironmentKeys, KeyPair } from './keys.ts'
@@ -14,7 +15,6 @@ import {
   DEV_TAG,
   DEV_USERS_KEY,
   ENV_LABEL,
-  IMAGES,
   type ImageKey,
   imageRef,
   PORT_LABEL,
@@ -26,6 +26,7 @@ import {
   type Doc,
   HUB_API_CONTAINER_PORT,
   HUB_CONTAINER_PORT,
+  imageKeyOf,
   keyOf,
   type PodDoc,
   type PodSpec,
@@ -66,7 +67,8 @@ export interface HostPorts {
 type Container = NonNullable<PodSpec['containers']>[number]
 
 function placeContainer(container: Container, names: ResourceNames, ports: HostPorts, images: ContainerImages): void {
-  const image = container.name in IMAGES ? images[container.name as ImageKey] : undefined
+  const key = imageKeyOf(container)
+  const image = key && images[key]
   if (image) container.image = image
   for (const source of container.envFrom ?? []) {
     if (source.configMapRef)
@@ -75,7 +77,11 @@ function placeContainer(container: Container, names: ResourceNames, ports: HostP
   }
   for (const port of container.ports ?? []) {
     if (port.hostPort === undefined) continue
-    if (port.containerPort === HUB_CONTAINER_PORT) port.hostPort = ports.proxy
+    if (isLoginFront(container)) {
+      // The issuer URL is the same inside the pod and out (docs/realauth.md).
+      port.containerPort = ports.proxy
+      port.hostPort = ports.proxy
+    } else if (port.containerPort === HUB_CONTAINER_PORT) port.hostPort = ports.proxy
     else if (port.containerPort === HUB_API_CONTAINER_PORT) {
       if (ports.hubApi === undefined)
         throw new UserError(`the pod publishes the hub API: set hubApiHostPort in config/${names.env}/launcher.yaml`)

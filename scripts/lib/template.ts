@@ -5,7 +5,15 @@ import fs from 'node:fs/promises'
 import YAML from 'yaml'
 import { UserError } from './errors.ts'
 import { describeFileError } from './paths.ts'
-import { type ConfigMapKey, IMAGES, type ImageKey, type SecretKey, TEMPLATE_NAMES, type VolumeKey } from './names.ts'
+import {
+  type ConfigMapKey,
+  IMAGES,
+  type ImageKey,
+  imageRef,
+  type SecretKey,
+  TEMPLATE_NAMES,
+  type VolumeKey,
+} from './names.ts'
 
 export type Doc = Record<string, unknown>
 
@@ -47,6 +55,12 @@ export interface TemplateUse {
 
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)]
 
+/** The image a container runs: the one it is named after, or the one its template image names (dev_realauth's dev-issuer and login-front). */
+export const imageKeyOf = (container: { name: string; image?: string }): ImageKey | undefined =>
+  container.name in IMAGES
+    ? (container.name as ImageKey)
+    : (Object.keys(IMAGES) as ImageKey[]).find((key) => container.image === imageRef(key))
+
 export function templateUse(template: Doc): TemplateUse {
   const spec = ((template as PodDoc).spec ?? {}) as PodSpec
   const volumes = spec.volumes ?? []
@@ -69,7 +83,7 @@ export function templateUse(template: Doc): TemplateUse {
         ),
       ),
     ),
-    images: uniq(containers.map((c) => c.name).filter((n): n is ImageKey => n in IMAGES)),
+    images: uniq(containers.flatMap((c) => imageKeyOf(c) ?? [])),
     publishesHubApi: containers.some((c) =>
       (c.ports ?? []).some((p) => p.containerPort === HUB_API_CONTAINER_PORT && p.hostPort !== undefined),
     ),

@@ -8,6 +8,7 @@ import type { Snapshot } from '../lib/snapshot.ts'
 import { replaceContainer, restartContainer, waitForHub } from '../lib/containers.ts'
 import { baseUrlOf } from '../lib/base-url.ts'
 import { deployConfigData } from '../lib/deploy-config.ts'
+import { devLoginContainers, resolveIssuer } from '../lib/dev-issuer.ts'
 import { exec } from '../lib/exec.ts'
 import { baseImageOf, buildImage, imageInputs, listImages } from '../lib/images.ts'
 import { containerName, DEV_USERS_KEY, hubUrl, type ImageKey, TEMPLATE_NAMES } from '../lib/names.ts'
@@ -31,15 +32,18 @@ interface TemplateContainer {
 }
 
 /** A container's environment from the ConfigMaps the template gives it, with the present values. */
-export function containerEnv(plan: ApplyPlan, container: ContainerKey): Record<string, string> {
+export function containerEnv(plan: ApplyPlan, container: ContainerKey | string): Record<string, string> {
   const spec = (plan.template as { spec?: { containers?: TemplateContainer[] } }).spec
   const refs = spec?.containers?.find((c) => c.name === container)?.envFrom ?? []
   const env: Record<string, string> = {}
   for (const ref of refs) {
     const name = ref.configMapRef?.name
     if (name === TEMPLATE_NAMES.configMaps.devUsers) env[DEV_USERS_KEY] = (plan.now.devUsers ?? []).join(' ')
-    if (name === TEMPLATE_NAMES.configMaps.deployConfig)
-      Object.assign(env, deployConfigData(new Map(Object.entries(plan.now.deployConfig))))
+    if (name === TEMPLATE_NAMES.configMaps.deployConfig) {
+      // With the development issuer, its URL on the pod's port (as up rendered it).
+      const port = plan.running.hostPort ?? plan.env.hostPort
+      Object.assign(env, deployConfigData(resolveIssuer(new Map(Object.entries(plan.now.deployConfig)), port)))
+    }
   }
   return env
 }
@@ -169,6 +173,25 @@ function hubReasons(plan: ApplyPlan): string[] {
   ]
 }
 
+/** dev_realauth's issuer and front read the same settings and run the hub image: they follow the hub. */
+function devLoginTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  const containers = devLoginContainers(plan.template)
+  if (!plan.actions.replace.jupyterhub || containers.length === 0) return []
+  return [
+    {
+      title: `Replace ${say(containers.map((c) => c.name))} (as the hub; logins start again)`,
+      task: async () => {
+        for (const { name, command } of containers)
+          await replaceContainer(`${plan.env.names.pod}-${name}`, {
+            image: newImage(plan, 'jupyterhub'),
+            env: containerEnv(plan, name),
+            command,
+          })
+      },
+    },
+  ]
+}
+
 function hubTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   const { actions } = plan
   if (!actions.restartHub) return []
@@ -204,6 +227,7 @@ export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<Appl
     ...hubFileTasks(plan),
     ...userTasks(plan),
     ...slurmTasks(plan),
+    ...devLoginTasks(plan),
     ...hubTasks(plan),
     ...liveTasks(plan),
     {

@@ -168,6 +168,9 @@ test('a replacement container gets the same mounts, subpaths and read-only flags
     'abc123',
   ])
   assert.is(createArgs('hub-next', old, { env: {}, image: 'localhost/new:tag' }).at(-1), 'localhost/new:tag')
+  // dev_realauth's issuer and front run a command of the pod's, not the image's.
+  const command = ['node', '/opt/dev-login/front.mjs']
+  assert.equal(createArgs('front-next', old, { env: {}, command }).slice(-3), ['abc123', ...command])
 })
 
 test.run()

@@ -163,8 +163,12 @@ test("dev_realauth commits the cluster settings and bricsauthenticator's four; a
       'bricsPlatform',
       'jwtAudience',
       'jwtLeeway',
+      'devIssuerOtherProjects',
+      'devIssuerTokenLifetime',
+      'devIssuerSessionLifetime',
     ],
   )
+  assert.is(own.get('oidcServer'), 'dev-issuer', 'out of the box, the development issuer in the pod')
   const dir = tempDir()
   const site = path.join(dir, 'site.yaml')
   fs.writeFileSync(site, 'oidcServer: http://issuer.test:8080/realms/dev\n')

@@ -247,6 +247,10 @@ def configure(
     # ------------------------------------------------------------- network
     # The public proxy listens on all interfaces under the deploy setting baseUrl.
     c.JupyterHub.bind_url = f"http://:8000{deploy_setting('baseUrl', '/jupyter/')}"
+    # The proxy's API on a fixed port rather than the default (the public
+    # port + 1 = 8001): dev_realauth's login front listens inside the pod on
+    # the environment's port, 8001 by default (docs/realauth.md).
+    c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:8009"
     c.JupyterHub.hub_bind_url = hub_bind_url
     c.JupyterHub.hub_connect_url = deploy_setting("hubConnectUrl")
     # Upstream's: the login cookie's signature expires after 12 hours.

@@ -1,0 +1,152 @@
+// @ts-check
+// Settings shared by dev_realauth's development issuer and login front, read
+// from the environment the pod gives both containers: the deploy settings
+// (DEPLOY_CONFIG_*), the dev users and, for the issuer, the run's password.
+// Plain JavaScript: it runs in the hub image's Node (18 in the stand-in base,
+// 20 in the real one) without a build step.
+import fs from 'node:fs'
+
+/** Where each part listens inside the pod. The front's port is the issuer URL's, which is also the published one. */
+export const ISSUER_PORT = 8010
+export const HUB_PROXY_URL = 'http://127.0.0.1:8000'
+/** The issuer is served under this path of the front's origin. */
+export const ISSUER_PATH = '/oidc'
+/** The front's own paths; everything else goes to the hub. */
+export const CALLBACK_PATH = '/_front/callback'
+export const PASSWORD_FILE = '/srv/dev-login/password'
+/** The portal part of project keys (<PROJECT>.brics), as upstream's dummy login has it. */
+export const PORTAL = 'brics'
+/** The platform of the resources of off-platform projects. */
+export const OTHER_PLATFORM = 'brics.elsewhere.clusters.shared'
+
+export class SettingsError extends Error {}
+
+/** @typedef {{ name: string, user: string, project: string }} DevName */
+/**
+ * @typedef {object} Settings
+ * @property {string} issuer the issuer URL, as the browser and the hub see it
+ * @property {string} origin the front's origin (the issuer URL's)
+ * @property {number} port the front's port (the issuer URL's, the published one)
+ * @property {string} audience the tokens' aud: the front's client ID
+ * @property {string} platform resources on it grant access
+ * @property {DevName[]} devUsers
+ * @property {DevName[]} otherProjects projects with a resource on another platform only
+ * @property {number} tokenLifetime seconds
+ * @property {number} sessionLifetime seconds
+ * @property {number} issuerPort where the issuer listens on 127.0.0.1
+ * @property {string} hubUrl where the front passes requests to (the hub's proxy)
+ */
+
+const NAME = /^[a-z_][a-z0-9_-]*\.[a-z_][a-z0-9_-]*$/
+
+/**
+ * `<USER>.<PROJECT>` names separated by blanks, as in DEV_USER_CONFIG_UNIX_USERNAMES.
+ * @param {string | undefined} text
+ * @param {string} what
+ * @returns {DevName[]}
+ */
+export function parseNames(text, what) {
+  const names = (text ?? '').split(/\s+/).filter(Boolean)
+  const bad = names.find((name) => !NAME.test(name))
+  if (bad !== undefined) throw new SettingsError(`${what}: "${bad}" is not of the form <USER>.<PROJECT>`)
+  return names.map((name) => {
+    const [user = '', project = ''] = name.split('.')
+    return { name, user, project }
+  })
+}
+
+/**
+ * @param {string | undefined} value
+ * @param {string} what
+ * @param {number} fallback
+ */
+function seconds(value, what, fallback) {
+  if (value === undefined || value === '') return fallback
+  if (!/^[1-9][0-9]*$/.test(value)) throw new SettingsError(`${what} must be a whole number of seconds, got "${value}"`)
+  return Number(value)
+}
+
+/**
+ * @param {NodeJS.ProcessEnv} env
+ * @param {string} name
+ */
+function required(env, name) {
+  const value = env[name]
+  if (!value) throw new SettingsError(`${name} is not set`)
+  return value
+}
+
+/**
+ * Everything both programs need, checked once. `issuer` is the issuer's URL
+ * as the browser and the hub see it (http://127.0.0.1:<published port>/oidc).
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Settings}
+ */
+export function readSettings(env = process.env) {
+  const issuer = required(env, 'DEPLOY_CONFIG_OIDC_SERVER')
+  let url
+  try {
+    url = new URL(issuer)
+  } catch {
+    throw new SettingsError(`DEPLOY_CONFIG_OIDC_SERVER is not a URL: "${issuer}"`)
+  }
+  if (url.pathname !== ISSUER_PATH)
+    throw new SettingsError(`DEPLOY_CONFIG_OIDC_SERVER must end in ${ISSUER_PATH}, got "${issuer}"`)
+  const tokenLifetime = seconds(env.DEPLOY_CONFIG_DEV_ISSUER_TOKEN_LIFETIME, 'devIssuerTokenLifetime', 300)
+  const sessionLifetime = seconds(env.DEPLOY_CONFIG_DEV_ISSUER_SESSION_LIFETIME, 'devIssuerSessionLifetime', 28800)
+  if (sessionLifetime < tokenLifetime)
+    throw new SettingsError('devIssuerSessionLifetime must not be shorter than devIssuerTokenLifetime')
+  return {
+    issuer,
+    origin: url.origin,
+    port: Number(url.port || 80),
+    audience: required(env, 'DEPLOY_CONFIG_JWT_AUDIENCE'),
+    platform: required(env, 'DEPLOY_CONFIG_BRICS_PLATFORM'),
+    devUsers: parseNames(env.DEV_USER_CONFIG_UNIX_USERNAMES, 'DEV_USER_CONFIG_UNIX_USERNAMES'),
+    otherProjects: parseNames(env.DEPLOY_CONFIG_DEV_ISSUER_OTHER_PROJECTS, 'devIssuerOtherProjects'),
+    tokenLifetime,
+    sessionLifetime,
+    issuerPort: ISSUER_PORT,
+    hubUrl: HUB_PROXY_URL,
+  }
+}
+
+/**
+ * The run's password (the dummy login's): the file the pod mounts from the dev-login Secret.
+ * @returns {string}
+ */
+export function readPassword(file = PASSWORD_FILE) {
+  let text
+  try {
+    text = fs.readFileSync(file, 'utf8').trim()
+  } catch (error) {
+    const { code, message } = /** @type {NodeJS.ErrnoException} */ (error)
+    throw new SettingsError(`cannot read the login password ${file}: ${code ?? message}`)
+  }
+  if (!text) throw new SettingsError(`the login password file ${file} is empty`)
+  return text
+}
+
+/**
+ * The redirect URI of the front.
+ * @param {Settings} settings
+ */
+export const callbackUrl = (settings) => `${settings.origin}${CALLBACK_PATH}`
+
+/** @param {unknown} text */
+export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/**
+ * Runs a program's main; a settings problem is one line on stderr and exit 1, never a stack trace.
+ * @param {string} name
+ * @param {() => Promise<void>} main
+ */
+export function runMain(name, main) {
+  // PID 1 of its container: without this, stopping the pod would wait for podman's kill timeout.
+  for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0))
+  main().catch((error) => {
+    const message = error instanceof SettingsError ? error.message : (error?.stack ?? String(error))
+    process.stderr.write(`${name}: ${message}\n`)
+    process.exit(1)
+  })
+}
