@@ -39,7 +39,8 @@ interface PodPsEntry {
   Containers?: Array<{ Id: string; Names: string; Status: string }> | null
 }
 
-const lines = (text: string): string[] =>
+/** The non-empty lines of a command's output. */
+export const lines = (text: string): string[] =>
   text
     .split('\n')
     .map((l) => l.trim())

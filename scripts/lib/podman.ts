@@ -31,14 +31,17 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /**
- * Runs `work` (which calls podman) beside the version check; a podman that
- * is missing or too old is what gets reported, not the failure it causes.
+ * Runs `work` (which calls podman); should it fail, a podman that is missing
+ * or too old is what gets reported, not the failure it caused. The version
+ * is asked only then, so that a command that works costs no extra call.
  */
 export async function withPodman<T>(work: () => Promise<T>): Promise<T> {
-  const [check, result] = await Promise.allSettled([checkPodman(), work()])
-  if (check.status === 'rejected') throw check.reason
-  if (result.status === 'rejected') throw result.reason
-  return result.value
+  try {
+    return await work()
+  } catch (error) {
+    await checkPodman()
+    throw error
+  }
 }
 
 /** Fails with what to do when podman is missing or too old; returns its version. */

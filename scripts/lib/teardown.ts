@@ -8,6 +8,7 @@ import { UsageError, UserError } from './errors.ts'
 import {
   environmentsUp,
   type Inventory,
+  lines,
   present,
   type Resource,
   resourcesOf,
@@ -17,7 +18,9 @@ import {
 import { acquireLock } from './lock.ts'
 import { LEGACY, type ResourceNames } from './names.ts'
 import type { RepoPaths } from './paths.ts'
-import { podman } from './podman.ts'
+import { checkPodman, podman } from './podman.ts'
+
+type Report = (resources: Resource[]) => void
 
 /** Removes the volumes and secrets named, in two podman calls at once. */
 async function removeVolumesAndSecrets(volumes: string[], secrets: string[]): Promise<void> {
@@ -27,25 +30,21 @@ async function removeVolumesAndSecrets(volumes: string[], secrets: string[]): Pr
   ])
 }
 
+/** Reports the volumes and secrets removed in removal order: the secrets' volumes after the secrets. */
+function reportVolumesAndSecrets(targets: ResourceNames[], volumes: string[], secrets: string[], report: Report) {
+  const isSecretName = new Set(targets.flatMap((t) => Object.values(t.secrets)))
+  report(volumes.filter((v) => !isSecretName.has(v)).map((name) => ({ kind: 'volume', name })))
+  report(secrets.map((name) => ({ kind: 'secret', name })))
+  report(volumes.filter((v) => isSecretName.has(v)).map((name) => ({ kind: 'volume', name })))
+}
+
 /**
- * Removes whatever of `targets` exists, in a few batched podman calls: pods
- * first, then volumes and secrets at once. Should removing a pod have taken
- * any of the others with it, they are looked up again and the rest removed.
- * Returns what was removed.
+ * Removes what of `targets` the inventory lists: pods first, then volumes and
+ * secrets at once. Should removing a pod have taken any of the others with
+ * it, they are looked up again and the rest removed.
  */
-export async function teardown(
-  repo: RepoPaths,
-  targets: ResourceNames[],
-  options: { onLine?: (line: string) => void; inventory?: Inventory } = {},
-): Promise<Resource[]> {
-  const { onLine } = options
-  const inventory = options.inventory ?? (await takeInventory())
+async function removeListed(targets: ResourceNames[], inventory: Inventory, report: Report): Promise<void> {
   const wanted = targets.flatMap(resourcesOf)
-  const removed: Resource[] = []
-  const report = (resources: Resource[]) => {
-    for (const r of resources) onLine?.(`removed ${r.kind} ${r.name}`)
-    removed.push(...resources)
-  }
   const pods = wanted.filter((r) => r.kind === 'pod' && present(inventory, r))
   if (pods.length) {
     await podman(['pod', 'rm', '--force', '--time', '10', ...pods.map((r) => r.name)])
@@ -63,11 +62,64 @@ export async function teardown(
     const now = await takeInventory()
     await removeVolumesAndSecrets(existing('volume', now), existing('secret', now))
   }
-  // Reported in removal order: the secrets' volumes after the secrets.
-  const isSecretName = new Set(targets.flatMap((t) => Object.values(t.secrets)))
-  report(volumes.filter((v) => !isSecretName.has(v)).map((name) => ({ kind: 'volume', name })))
-  report(secrets.map((name) => ({ kind: 'secret', name })))
-  report(volumes.filter((v) => isSecretName.has(v)).map((name) => ({ kind: 'volume', name })))
+  reportVolumesAndSecrets(targets, volumes, secrets, report)
+}
+
+/**
+ * Removes one environment by its names without listing pods and volumes
+ * first: `pod rm --ignore` and `volume rm --force` pass over what is gone and
+ * say what they removed. Secrets are listed beside the pod's removal, as
+ * `secret rm` answers with ids, not the names to report. Returns false when
+ * something was left (reported so far: what is known to be removed).
+ */
+async function removeByName(target: ResourceNames, report: Report): Promise<boolean> {
+  const [pod, secretList] = await Promise.all([
+    podman(['pod', 'rm', '--force', '--ignore', '--time', '10', target.pod]),
+    podman(['secret', 'ls', '--format', '{{.Name}}']),
+  ])
+  if (pod.stdout.trim()) report([{ kind: 'pod', name: target.pod }])
+  const listed = new Set(lines(secretList.stdout))
+  const secrets = Object.values(target.secrets).filter((name) => listed.has(name))
+  const volumes = [...new Set(resourcesOf(target).flatMap((r) => (r.kind === 'volume' ? [r.name] : [])))]
+  const [volumeRm, secretRm] = await Promise.all([
+    podman(['volume', 'rm', '--force', ...volumes], { nothrow: true }),
+    secrets.length ? podman(['secret', 'rm', ...secrets], { nothrow: true }) : undefined,
+  ])
+  const gone = new Set(lines(volumeRm.stdout))
+  const secretsGone = secretRm?.exitCode === 0
+  reportVolumesAndSecrets(
+    [target],
+    volumes.filter((v) => gone.has(v)),
+    secretsGone ? secrets : [],
+    report,
+  )
+  // Exit 1 of `volume rm` says only that some volume did not exist (podman-volume-rm(1)).
+  return volumeRm.exitCode <= 1 && (secretsGone || !secretRm)
+}
+
+/**
+ * Removes whatever of `targets` exists, in a few batched podman calls, and
+ * returns what was removed. One environment is removed by name; several, or
+ * one whose removal by name fell short, by what a listing finds.
+ */
+export async function teardown(
+  repo: RepoPaths,
+  targets: ResourceNames[],
+  options: { onLine?: (line: string) => void; inventory?: Inventory } = {},
+): Promise<Resource[]> {
+  const removed: Resource[] = []
+  const report: Report = (resources) => {
+    for (const r of resources) options.onLine?.(`removed ${r.kind} ${r.name}`)
+    removed.push(...resources)
+  }
+  const [only] = targets
+  const byName = targets.length === 1 && only !== undefined && !options.inventory
+  const finished = byName && (await removeByName(only, report).catch(() => false))
+  if (!finished) {
+    // Should the removal by name have failed, a podman that is missing or too old is what is reported.
+    if (byName) await checkPodman()
+    await removeListed(targets, options.inventory ?? (await takeInventory()), report)
+  }
   for (const target of targets) fs.rmSync(repo.devLoginPasswordFile(target.env), { force: true })
   return removed
 }

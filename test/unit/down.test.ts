@@ -22,7 +22,7 @@ test.after.each(() => {
 })
 test.after(() => fs.rmSync(root, { recursive: true, force: true }))
 
-test('down removes what exists of one environment in three batched calls and leaves the other', async () => {
+test('one environment is removed by name: no listing of pods or volumes, each call passing over what is gone', async () => {
   fake = useFakePodman({
     pods: [dummy.pod, realauth.pod],
     volumes: [dummy.volumes.slurm, dummy.secrets.hostKey, realauth.volumes.slurm],
@@ -38,22 +38,79 @@ test('down removes what exists of one environment in three batched calls and lea
     `removed volume ${dummy.secrets.hostKey}`,
   ])
   assert.is(removed.length, 5)
-  // The pod first; volumes and secrets then go at once, in either order.
-  const [pod, ...rest] = fake.calls().filter((c) => c.includes('rm'))
-  assert.equal(pod, ['pod', 'rm', '--force', '--time', '10', dummy.pod])
-  assert.equal(rest.sort(), [
+  const calls = fake.calls()
+  assert.not.ok(calls.some((c) => c.join(' ').match(/^(pod ps|volume ls|version)/)))
+  assert.equal(
+    calls.filter((c) => c[0] === 'pod'),
+    [['pod', 'rm', '--force', '--ignore', '--time', '10', dummy.pod]],
+  )
+  assert.equal(
+    calls.find((c) => c[0] === 'volume'),
+    ['volume', 'rm', '--force', ...Object.values(dummy.volumes), ...Object.values(dummy.secrets)],
+  )
+  assert.equal(
+    calls.find((c) => c.join(' ').startsWith('secret rm')),
     ['secret', 'rm', dummy.secrets.clientKey, dummy.secrets.devLogin],
-    ['volume', 'rm', '--force', dummy.volumes.slurm, dummy.secrets.hostKey],
-  ])
+  )
   const { pods, volumes, secrets } = fake.resources()
   assert.equal(
     { pods, volumes, secrets },
-    {
-      pods: [realauth.pod],
-      volumes: [realauth.volumes.slurm],
-      secrets: [realauth.secrets.clientKey],
-    },
+    { pods: [realauth.pod], volumes: [realauth.volumes.slurm], secrets: [realauth.secrets.clientKey] },
   )
+  assert.equal(await teardown(repoPaths(root), [dummy]), [], 'a second time removes nothing')
+})
+
+test('several environments are removed from a listing, in three batched calls', async () => {
+  fake = useFakePodman({
+    pods: [dummy.pod],
+    volumes: [dummy.volumes.slurm, realauth.volumes.jupyterhub],
+    secrets: [realauth.secrets.clientKey],
+  })
+  const lines: string[] = []
+  await teardown(repoPaths(root), [dummy, realauth], { onLine: (l) => lines.push(l) })
+  assert.equal(lines, [
+    `removed pod ${dummy.pod}`,
+    `removed volume ${dummy.volumes.slurm}`,
+    `removed volume ${realauth.volumes.jupyterhub}`,
+    `removed secret ${realauth.secrets.clientKey}`,
+  ])
+  const [pod, ...rest] = fake.calls().filter((c) => c.includes('rm'))
+  assert.equal(pod, ['pod', 'rm', '--force', '--time', '10', dummy.pod])
+  assert.equal(rest.sort(), [
+    ['secret', 'rm', realauth.secrets.clientKey],
+    ['volume', 'rm', '--force', dummy.volumes.slurm, realauth.volumes.jupyterhub],
+  ])
+  assert.equal(fake.resources().volumes, [])
+})
+
+test('a removal by name that falls short is finished from a listing, and all of it reported', async () => {
+  fake = useFakePodman({ pods: [dummy.pod], volumes: [dummy.volumes.slurm], secrets: [dummy.secrets.clientKey] })
+  // Fails the call by name only (the listing's call names only what exists).
+  process.env.FAKE_PODMAN_FAIL = `^volume rm .*${dummy.secrets.devLogin}$`
+  const lines: string[] = []
+  try {
+    await teardown(repoPaths(root), [dummy], { onLine: (l) => lines.push(l) })
+  } finally {
+    delete process.env.FAKE_PODMAN_FAIL
+  }
+  assert.equal(lines, [
+    `removed pod ${dummy.pod}`,
+    `removed secret ${dummy.secrets.clientKey}`,
+    `removed volume ${dummy.volumes.slurm}`,
+  ])
+  assert.equal(fake.resources().volumes, [])
+})
+
+test('a missing podman is named when removing by name', async () => {
+  process.env.JH_SLURM_PODMAN = '/nonexistent/podman'
+  try {
+    await teardown(repoPaths(root), [dummy])
+    assert.unreachable('missing podman accepted')
+  } catch (error) {
+    assert.match((error as Error).message, /^podman is not usable \(\/nonexistent\/podman: /)
+  } finally {
+    delete process.env.JH_SLURM_PODMAN
+  }
 })
 
 test('down with nothing up removes nothing and is idempotent', async () => {
