@@ -278,6 +278,16 @@ test('a remote podman: builds one at a time without --jobs, then volumes filled 
   assert.equal(fake.resources().pods, [names.pod])
 })
 
+test('a remote run that fails after its volumes were filled rolls them back', async () => {
+  fake = useFakePodman({ server: '5.4.2' })
+  process.env.FAKE_PODMAN_FAIL = '^kube play'
+  const { code, output } = await run()
+  assert.is(code, 1)
+  assert.ok(fake.calls().filter((c) => c[0] === 'run').length === 2, 'both volumes were filled')
+  assert.match(output, /removed volume jupyterhub-root-dev-dummyauth/)
+  assert.equal(fake.resources().volumes, [])
+})
+
 test('a local podman builds with --jobs, side by side, and imports volumes', async () => {
   fake = useFakePodman({})
   const { code, output } = await run()
