@@ -1,10 +1,10 @@
 // `jh-slurm-pod build-images`: build the hub and Slurm images (see lib/images.ts).
 import { defineCommand } from './lib/command.ts'
 import { UsageError } from './lib/errors.ts'
-import { buildImage, buildSettings, planImageBuild } from './lib/images.ts'
+import { buildImages, buildSettings, planImageBuild } from './lib/images.ts'
 import { IMAGES, type ImageKey } from './lib/names.ts'
 import { COMMANDS } from './lib/options.ts'
-import { checkPodman } from './lib/podman.ts'
+import { probePodman } from './lib/podman.ts'
 
 const isImage = (name: string): name is ImageKey => name in IMAGES
 
@@ -14,9 +14,7 @@ export const command = defineCommand(COMMANDS['build-images'], async ({ values }
   if (unknown !== undefined) throw new UsageError(`unknown image "${unknown}" (jupyterhub or slurm)`)
   const settings = buildSettings(values, images.filter(isImage))
   const builds = settings.images.map((image) => planImageBuild(image, settings, repo))
-  await checkPodman()
-  const refs = await Promise.all(
-    builds.map((build) => buildImage(build, (line) => process.stderr.write(`[${build.image}] ${line}\n`))),
-  )
+  const { remote } = await probePodman()
+  const refs = await buildImages(builds, remote, (build, line) => process.stderr.write(`[${build.image}] ${line}\n`))
   for (const ref of refs) console.log(`built ${ref}`)
 })

@@ -21,7 +21,7 @@ import { teardown } from './lib/teardown.ts'
 import { planUp, type UpOptions, type UpPlan } from './lib/up-plan.ts'
 import { checkTasks } from './tasks/checks.ts'
 import { cloneTasks } from './tasks/clones.ts'
-import { settled, stepTimings, stopIfInterrupted, timed, type UpContext } from './tasks/context.ts'
+import { produced, settled, stepTimings, stopIfInterrupted, timed, type UpContext } from './tasks/context.ts'
 import { listRunImages, makeTasks } from './tasks/make.ts'
 import { startPod, waitForHub } from './tasks/start.ts'
 
@@ -39,7 +39,9 @@ export function upTasks(plan: UpPlan, repo: RepoPaths): ListrTask<UpContext>[] {
     // The original builds, then makes volumes, keys and manifest; none of
     // these depends on the images, so they run while the builds do.
     timed(`Build images (${build.target}); meanwhile create volumes, generate SSH keys, render manifest`, (ctx, task) =>
-      listRunImages(plan).then((listed) => settled(ctx, task, makeTasks(plan, repo, listed))),
+      listRunImages(plan).then((listed) =>
+        settled(ctx, task, makeTasks(plan, repo, listed, produced(ctx.remote, 'the podman check'))),
+      ),
     ),
     timed('Start pod (podman kube play)', (ctx, task) => startPod(plan, repo, ctx, task)),
     {

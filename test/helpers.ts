@@ -37,6 +37,8 @@ export interface FakePodman {
 export function useFakePodman(
   initial: Partial<ReturnType<FakePodman['resources']>> & {
     version?: string
+    /** Set: the fake is a remote client of a service of this version. */
+    server?: string
     podLabels?: Record<string, Record<string, string>>
   } = {},
 ): FakePodman {

@@ -121,10 +121,42 @@ export function podmanBuildArgs(build: ImageBuild, inputs?: string): string[] {
   ]
 }
 
-/** podman build; `inputs` (from imageInputs) is recorded on the image. */
-export async function buildImage(build: ImageBuild, onLine?: (line: string) => void, inputs?: string): Promise<string> {
-  await podman(podmanBuildArgs(build, inputs), { onLine })
+/**
+ * The build line as run: a remote podman service gets no --jobs (stages built
+ * at once have crashed podman 5.4's service). The image is the same, and so
+ * is the inputs digest, which is taken from podmanBuildArgs.
+ */
+export function buildCommand(build: ImageBuild, remote: boolean, inputs?: string): string[] {
+  const args = podmanBuildArgs(build, inputs)
+  if (remote) args.splice(args.indexOf('--jobs'), 2)
+  return args
+}
+
+export interface BuildRun {
+  /** The podman is a remote client (see buildCommand). */
+  remote: boolean
+  onLine?: (line: string) => void
+  /** The digest of the inputs (imageInputs), recorded on the image. */
+  inputs?: string
+}
+
+/** podman build. */
+export async function buildImage(build: ImageBuild, { remote, onLine, inputs }: BuildRun): Promise<string> {
+  await podman(buildCommand(build, remote, inputs), { onLine })
   return build.ref
+}
+
+/** Builds images side by side, or one after another for a remote podman service (see buildCommand). */
+export async function buildImages(
+  builds: ImageBuild[],
+  remote: boolean,
+  onLine: (build: ImageBuild, line: string) => void,
+): Promise<string[]> {
+  const one = (build: ImageBuild) => buildImage(build, { remote, onLine: (line) => onLine(build, line) })
+  if (!remote) return Promise.all(builds.map(one))
+  const refs: string[] = []
+  for (const build of builds) refs.push(await one(build))
+  return refs
 }
 
 /**

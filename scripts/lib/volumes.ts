@@ -11,7 +11,7 @@ import { UserError } from './errors.ts'
 import { exec } from './exec.ts'
 import { ENV_LABEL, VOLUME_DIRS, type VolumeKey } from './names.ts'
 import type { Owner, VolumeOwners } from './owners.ts'
-import { podman, podmanCommand, podmanSucceeds } from './podman.ts'
+import { podman, podmanCommand, podmanSucceeds, remoteLimit } from './podman.ts'
 
 /** Files that only keep empty directories in git. */
 const SKIPPED = new Set(['.gitkeep'])
@@ -95,17 +95,48 @@ export function packVolume(entries: VolumeEntry[]): Readable {
 }
 
 /**
- * How to run `podman volume import`. On macOS the podman client is remote
- * and the import runs inside the podman machine instead.
+ * How a volume gets its files. A local podman imports the tar stream itself;
+ * a remote client (a podman machine on macOS) cannot (`volume import` is not
+ * in the remote API), so a short-lived container of an image that is there
+ * already unpacks the stream into the volume. JH_SLURM_VOLUME_IMPORT_VIA_MACHINE
+ * makes the machine's own podman import it, over `podman machine ssh`.
  */
-export function volumeImportCommand(name: string, platform = process.platform, vars = process.env): string[] {
-  const viaMachine = vars.JH_SLURM_VOLUME_IMPORT_VIA_MACHINE
-    ? /^(1|true|yes)$/i.test(vars.JH_SLURM_VOLUME_IMPORT_VIA_MACHINE)
-    : platform === 'darwin'
+export type VolumeFill = { via: 'import' } | { via: 'machine' } | { via: 'container'; image: string }
+
+/** The way to fill volumes for a podman that is `remote` or not; `image` is the one a container would run. */
+export function volumeFill(remote: boolean, image: string | undefined, vars = process.env): VolumeFill {
+  if (/^(1|true|yes)$/i.test(vars.JH_SLURM_VOLUME_IMPORT_VIA_MACHINE ?? '')) return { via: 'machine' }
+  if (!remote) return { via: 'import' }
+  if (!image) throw new UserError('the remote podman cannot import volumes, and no image is there to fill them with')
+  return { via: 'container', image }
+}
+
+/** The command that reads a tar stream on stdin into the volume `name`. */
+export function volumeFillCommand(name: string, fill: VolumeFill, vars = process.env): string[] {
   const podmanCmd = podmanCommand(vars)
-  return viaMachine
-    ? [...podmanCmd, 'machine', 'ssh', 'podman', 'volume', 'import', name, '-']
-    : [...podmanCmd, 'volume', 'import', name, '-']
+  if (fill.via === 'import') return [...podmanCmd, 'volume', 'import', name, '-']
+  if (fill.via === 'machine') return [...podmanCmd, 'machine', 'ssh', 'podman', 'volume', 'import', name, '-']
+  // As podman volume import does: numeric owners, the volume's own top
+  // directory left as it is; SELinux labelling off, so that the files get the
+  // volume's shared label as an import gives them.
+  return [
+    ...podmanCmd,
+    ...['run', '--interactive', '--rm', '--pull', 'never', '--network', 'none', '--user', '0:0'],
+    ...['--security-opt', 'label=disable', '--entrypoint', 'tar', '--volume', `${name}:/volume`, fill.image],
+    ...['--extract', '--numeric-owner', '--no-overwrite-dir', '--directory', '/volume', '--file', '-'],
+  ]
+}
+
+/** Fills the volume `name` with the archive of `entries`. */
+export async function fillVolume(
+  name: string,
+  entries: VolumeEntry[],
+  fill: VolumeFill,
+  onLine?: (line: string) => void,
+): Promise<void> {
+  await exec(volumeFillCommand(name, fill), { input: packVolume(entries), onLine }).catch((error: unknown) => {
+    throw remoteLimit(error)
+  })
 }
 
 export interface VolumeSpec {
@@ -145,6 +176,7 @@ export function volumeSpecs(
 /** Creates one volume and imports its initial contents; an existing volume is refused. */
 export async function createVolume(
   spec: VolumeSpec,
+  fill: VolumeFill,
   onLine?: (line: string) => void,
   checkExisting = true,
 ): Promise<void> {
@@ -158,7 +190,7 @@ export async function createVolume(
   }
   const entries = await volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
   await podman(['volume', 'create', '--label', `${ENV_LABEL}=${spec.envName}`, spec.name], { onLine })
-  await exec(volumeImportCommand(spec.name), { input: packVolume(entries), onLine })
+  await fillVolume(spec.name, entries, fill, onLine)
   onLine?.(
     `${spec.name}: ${entries.length} entries owned by ${spec.owner.uname}:${spec.owner.gname} (${spec.owner.uid}:${spec.owner.gid})`,
   )

@@ -9,14 +9,13 @@ import { replaceContainer, restartContainer, waitForHub } from '../lib/container
 import { baseUrlOf } from '../lib/base-url.ts'
 import { deployConfigData } from '../lib/deploy-config.ts'
 import { devLoginContainers, resolveIssuer } from '../lib/dev-issuer.ts'
-import { exec } from '../lib/exec.ts'
 import { baseImageOf, buildImage, imageInputs, listImages } from '../lib/images.ts'
 import { containerName, DEV_USERS_KEY, hubUrl, type ImageKey, TEMPLATE_NAMES } from '../lib/names.ts'
-import { podman } from '../lib/podman.ts'
+import { type PodmanInfo, podman, probePodman } from '../lib/podman.ts'
 import type { ContainerKey } from '../lib/running.ts'
 import { volumeOwners } from '../lib/owners.ts'
 import type { RepoPaths } from '../lib/paths.ts'
-import { packVolume, volumeEntries, volumeImportCommand, volumeSpecs } from '../lib/volumes.ts'
+import { fillVolume, volumeEntries, volumeFill, volumeSpecs } from '../lib/volumes.ts'
 
 /** The start-up hook of the dev Slurm image that creates the dev users (idempotent). */
 export const CREATE_USERS_HOOK = '/usr/local/lib/slurm-pod/start.d/10-create-dev-users.sh'
@@ -24,6 +23,8 @@ export const CREATE_USERS_HOOK = '/usr/local/lib/slurm-pod/start.d/10-create-dev
 export interface ApplyContext {
   /** The parts of the snapshot that are now in the environment. */
   applied: Snapshot
+  /** The podman check, made when a task first needs to know whether podman is remote. */
+  podman?: Promise<PodmanInfo>
 }
 
 interface TemplateContainer {
@@ -48,23 +49,32 @@ export function containerEnv(plan: ApplyPlan, container: ContainerKey | string):
   return env
 }
 
-async function rebuild(plan: ApplyPlan, image: string, onLine: (line: string) => void): Promise<void> {
+/** Whether podman is a remote client: asked once, by the first task that needs to know. */
+function isRemote(ctx: ApplyContext): Promise<boolean> {
+  ctx.podman ??= probePodman()
+  return ctx.podman.then((info) => info.remote)
+}
+
+async function rebuild(ctx: ApplyContext, plan: ApplyPlan, image: string, onLine: (line: string) => void) {
   const build = plan.builds.find((b) => b.image === image)
   if (!build) return
   const { inputs } = imageInputs(build, await listImages([build.ref, baseImageOf(build) ?? []].flat()))
-  await buildImage(build, onLine, inputs)
+  await buildImage(build, { remote: await isRemote(ctx), onLine, inputs })
 }
 
 /** Lays the hub configuration over the hub's volume (state files such as the database are not in it). */
-async function copyHubFiles(plan: ApplyPlan): Promise<void> {
+async function copyHubFiles(ctx: ApplyContext, plan: ApplyPlan): Promise<void> {
   const spec = volumeSpecs(plan.env, volumeOwners(), ['jupyterhub'])[0]
   if (!spec) return
   const entries = await volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
-  await exec(volumeImportCommand(spec.name), { input: packVolume(entries) })
+  const hub = containerName(plan.env.names, 'jupyterhub')
+  const hubImage = () =>
+    podman(['container', 'inspect', '--format', '{{.ImageName}}', hub]).then((r) => r.stdout.trim())
+  const remote = await isRemote(ctx)
+  await fillVolume(spec.name, entries, volumeFill(remote, remote ? await hubImage() : undefined))
   if (plan.actions.removeHubFiles.length === 0) return
   // The hub mounts its configuration read-only; a passing container removes what is gone.
-  const hub = containerName(plan.env.names, 'jupyterhub')
-  const image = (await podman(['container', 'inspect', '--format', '{{.ImageName}}', hub])).stdout.trim()
+  const image = await hubImage()
   const files = plan.actions.removeHubFiles.map((f) => `/volume/${f.replace(/^\.\//, '')}`)
   await podman(['run', '--rm', '--entrypoint', 'rm', '-v', `${spec.name}:/volume`, image, '-f', ...files])
 }
@@ -92,8 +102,8 @@ function markApplied(ctx: ApplyContext, plan: ApplyPlan, ...parts: Part[]): void
 function buildTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   return plan.actions.rebuild.map((image) => ({
     title: `Rebuild ${plan.builds.find((b) => b.image === image)?.ref ?? image} (its Containerfile, build arguments, base image or packaging changed)`,
-    task: async (_ctx, task) => {
-      await rebuild(plan, image, (line) => (task.output = line))
+    task: async (ctx, task) => {
+      await rebuild(ctx, plan, image, (line) => (task.output = line))
     },
     rendererOptions: { outputBar: 3 },
   }))
@@ -109,7 +119,7 @@ function hubFileTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
     {
       title: `Copy the hub configuration into ${plan.env.names.volumes.jupyterhub}: ${what}`,
       task: async (ctx) => {
-        await copyHubFiles(plan)
+        await copyHubFiles(ctx, plan)
         markApplied(ctx, plan, 'hubFiles')
       },
     },

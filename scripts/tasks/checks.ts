@@ -4,7 +4,7 @@ import type { ListrTask } from 'listr2'
 import { UserError } from '../lib/errors.ts'
 import { describeResources, environmentsUp, takeInventory } from '../lib/inventory.ts'
 import { HUB_HOST, LEGACY } from '../lib/names.ts'
-import { checkPodman } from '../lib/podman.ts'
+import { probePodman } from '../lib/podman.ts'
 import { checkPortFree, checkTool } from '../lib/preflight.ts'
 import type { UpPlan } from '../lib/up-plan.ts'
 import type { Task, UpContext } from './context.ts'
@@ -44,8 +44,10 @@ export function checkTasks(plan: UpPlan): ListrTask<UpContext>[] {
   return [
     {
       title: 'podman',
-      task: async (_ctx, task: Task) => {
-        task.title = `podman ${await checkPodman()}`
+      task: async (ctx, task: Task) => {
+        const { version, remote } = await probePodman()
+        ctx.remote = remote
+        task.title = `podman ${version}${remote ? ' (remote client)' : ''}`
       },
     },
     {

@@ -9,6 +9,8 @@ export interface UpContext {
   buildDir?: string
   secrets?: MadeSecrets
   manifestFile?: string
+  /** Whether podman is a remote client (the podman check finds out). */
+  remote?: boolean
   /** Said after the list has drawn (a clone not at its pin, the hub's log). */
   notes: string[]
   /** Set once the checks pass: from then on a failure rolls back. */

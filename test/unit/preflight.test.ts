@@ -4,7 +4,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { checkPodman, compareVersions, podmanCommand, withPodman } from '../../scripts/lib/podman.ts'
+import {
+  checkPodman,
+  compareVersions,
+  podman,
+  podmanCommand,
+  probePodman,
+  withPodman,
+} from '../../scripts/lib/podman.ts'
 import { checkPortFree, checkTool, findExecutable } from '../../scripts/lib/preflight.ts'
 import { type FakePodman, useFakePodman } from '../helpers.ts'
 
@@ -32,6 +39,33 @@ test('podman older than the minimum is refused with the reason', async () => {
   fake.restore()
   fake = useFakePodman({ version: '5.4.2' })
   assert.is(await checkPodman(), '5.4.2')
+})
+
+test('a remote client is told apart by the server it reports; an old service is refused', async () => {
+  fake = useFakePodman({ version: '5.4.2' })
+  assert.equal(await probePodman(), { version: '5.4.2', remote: false })
+  fake.restore()
+  fake = useFakePodman({ version: '5.4.2', server: '5.0.1' })
+  assert.equal(await probePodman(), { version: '5.0.1', remote: true })
+  fake.restore()
+  fake = useFakePodman({ version: '5.4.2', server: '4.3.1' })
+  await probePodman().then(
+    () => assert.unreachable('podman service 4.3.1 accepted'),
+    (error: Error) =>
+      assert.match(error.message, /^the podman service \(server side of the remote client\) 4\.3\.1 is too old/),
+  )
+})
+
+test('a command the remote client lacks is named in one line', async () => {
+  fake = useFakePodman({ volumes: ['v'], server: '5.4.2' })
+  await podman(['volume', 'import', 'v', '-'], { input: 'x' }).then(
+    () => assert.unreachable('volume import through the remote client accepted'),
+    (error: Error) =>
+      assert.is(
+        error.message,
+        `podman volume import is not offered by podman's remote client (JH_SLURM_PODMAN=podman); see docs/remote-podman.md`,
+      ),
+  )
 })
 
 test('a missing podman says how to get one', async () => {

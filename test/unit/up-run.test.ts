@@ -256,4 +256,47 @@ test('a later up skips a build whose inputs are unchanged, and builds when a fil
   assert.is(builds().length, 4)
 })
 
+test('a remote podman: builds one at a time without --jobs, then volumes filled through the built image', async () => {
+  fake = useFakePodman({ server: '5.4.2' })
+  const { code, output } = await run()
+  assert.is(code, 0, output)
+  assert.match(output, /podman 5\.4\.2 \(remote client\)/)
+  const calls = fake.calls()
+  const builds = calls.filter((c) => c[0] === 'build')
+  assert.is(builds.length, 2)
+  for (const build of builds) assert.not.ok(build.includes('--jobs'), build.join(' '))
+  assert.not.ok(calls.some((c) => c[1] === 'import'))
+  const fills = calls.filter((c) => c[0] === 'run')
+  assert.equal(fills.map((c) => c[c.indexOf('--volume') + 1]).sort(), [
+    `${names.volumes.jupyterhub}:/volume`,
+    `${names.volumes.slurm}:/volume`,
+  ])
+  // The image of the first build, filled after the builds (the fake refuses an image it has not got).
+  for (const fill of fills) assert.is(fill[fill.indexOf('--volume') + 2], 'localhost/brics_jupyterhub:dev-latest')
+  const lastBuild = calls.lastIndexOf(builds[1] as string[])
+  assert.ok(calls.findIndex((c) => c[0] === 'run') > lastBuild)
+  assert.equal(fake.resources().pods, [names.pod])
+})
+
+test('a remote run that fails after its volumes were filled rolls them back', async () => {
+  fake = useFakePodman({ server: '5.4.2' })
+  process.env.FAKE_PODMAN_FAIL = '^kube play'
+  const { code, output } = await run()
+  assert.is(code, 1)
+  assert.ok(fake.calls().filter((c) => c[0] === 'run').length === 2, 'both volumes were filled')
+  assert.match(output, /removed volume jupyterhub-root-dev-dummyauth/)
+  assert.equal(fake.resources().volumes, [])
+})
+
+test('a local podman builds with --jobs, side by side, and imports volumes', async () => {
+  fake = useFakePodman({})
+  const { code, output } = await run()
+  assert.is(code, 0, output)
+  assert.match(output, /podman 5\.4\.2(?! \(remote)/)
+  const calls = fake.calls()
+  for (const build of calls.filter((c) => c[0] === 'build')) assert.ok(build.includes('--jobs'), build.join(' '))
+  assert.is(calls.filter((c) => c[0] === 'volume' && c[1] === 'import').length, 2)
+  assert.not.ok(calls.some((c) => c[0] === 'run'))
+})
+
 test.run()

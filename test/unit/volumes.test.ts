@@ -3,7 +3,7 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import tarStream from 'tar-stream'
-import { packVolume, volumeEntries, volumeImportCommand, volumeSpecs } from '../../scripts/lib/volumes.ts'
+import { packVolume, volumeEntries, volumeFill, volumeFillCommand, volumeSpecs } from '../../scripts/lib/volumes.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { volumeOwners } from '../../scripts/lib/owners.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
@@ -93,19 +93,21 @@ test('owners come from the environment with the documented defaults', () => {
   assert.throws(() => volumeOwners({ JUPYTERUSER_UID: 'abc' }), /JUPYTERUSER_UID must be a number/)
 })
 
-test('on macOS the import runs inside the podman machine', () => {
-  assert.equal(volumeImportCommand('v', 'linux', {}), ['podman', 'volume', 'import', 'v', '-'])
-  assert.equal(volumeImportCommand('v', 'darwin', {}), [
-    'podman',
-    'machine',
-    'ssh',
-    'podman',
-    'volume',
-    'import',
-    'v',
-    '-',
-  ])
-  assert.equal(volumeImportCommand('v', 'linux', { JH_SLURM_PODMAN: 'chroot /x podman' }), [
+test('a local podman imports; a remote one fills through a container of an image that is there', () => {
+  assert.equal(volumeFill(false, 'img', {}), { via: 'import' })
+  assert.equal(volumeFill(true, 'localhost/brics_jupyterhub:dev-latest', {}), {
+    via: 'container',
+    image: 'localhost/brics_jupyterhub:dev-latest',
+  })
+  assert.throws(() => volumeFill(true, undefined, {}), /remote podman cannot import volumes, and no image/)
+  // Asked for: the podman machine's own podman imports, over ssh.
+  assert.equal(volumeFill(true, 'img', { JH_SLURM_VOLUME_IMPORT_VIA_MACHINE: '1' }), { via: 'machine' })
+  assert.equal(volumeFill(false, 'img', { JH_SLURM_VOLUME_IMPORT_VIA_MACHINE: '0' }), { via: 'import' })
+})
+
+test('the fill commands: podman volume import, the same over podman machine ssh, or tar in a container', () => {
+  const vars = { JH_SLURM_PODMAN: 'chroot /x podman' }
+  assert.equal(volumeFillCommand('v', { via: 'import' }, vars), [
     'chroot',
     '/x',
     'podman',
@@ -114,6 +116,14 @@ test('on macOS the import runs inside the podman machine', () => {
     'v',
     '-',
   ])
+  assert.equal(volumeFillCommand('v', { via: 'machine' }, {}), [
+    ...['podman', 'machine', 'ssh', 'podman', 'volume', 'import', 'v', '-'],
+  ])
+  const run = volumeFillCommand('v', { via: 'container', image: 'img' }, {}).join(' ')
+  assert.is(
+    run,
+    'podman run --interactive --rm --pull never --network none --user 0:0 --security-opt label=disable --entrypoint tar --volume v:/volume img --extract --numeric-owner --no-overwrite-dir --directory /volume --file -',
+  )
 })
 
 test("the shared hub configuration lies under each environment's own files, which win on the same path", async () => {

@@ -3,7 +3,7 @@
  * the distribution's podman is too old and no container registry is
  * reachable.
  *
- *   npx tsx test/e2e/provision/provision.ts setup|teardown|env [--repo DIR] [--verbose] [--plain]
+ *   npx tsx test/e2e/provision/provision.ts setup|teardown|env|remote-start|remote-stop [--repo DIR] [--verbose] [--plain] [--remote]
  *
  * setup     Debian trixie root file system with podman (runc), mounts, a
  *           persistent mount namespace pivot_root'ed into it, config, and
@@ -12,11 +12,17 @@
  *           everything under the root file system. Removes no containers,
  *           images or volumes. Idempotent.
  * env       Prints JH_SLURM_PODMAN=... for `eval "$(... env)"`; `--plain` prints it
- *           unquoted (dotenv / $GITHUB_ENV style).
+ *           unquoted (dotenv / $GITHUB_ENV style); `--remote`: the remote client
+ *           of the service that remote-start starts.
+ * remote-start  Starts `podman system service` on a socket in the namespace,
+ *           for podman's remote client (what a podman machine is to macOS).
+ *           Idempotent: a service that answers is left as it is.
+ * remote-stop   Stops that service (teardown does too). Idempotent.
  *
  * See README.md next to this file for the reasons behind each step.
  */
 import { $, fs, path, ProcessOutput } from 'zx'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
@@ -69,6 +75,12 @@ const PODMAN_ARGV = ['nsenter', `--mount=${NS_FILE}`, 'env', 'PODMAN_IGNORE_CGRO
 /** Value of JH_SLURM_PODMAN used by the product (split on whitespace). */
 const PODMAN_VALUE = PODMAN_ARGV.join(' ')
 
+/** The socket of `podman system service`, inside the namespace (its /run is a tmpfs of ours). */
+const REMOTE_SOCKET = '/run/jh-remote/podman.sock'
+/** podman's remote client talking to that service: JH_SLURM_PODMAN for the remote-podman test. */
+const REMOTE_ARGV = [...PODMAN_ARGV, '--remote', '--url', `unix://${REMOTE_SOCKET}`]
+const REMOTE_PID_FILE = `${STATE_DIR}/podman-service.pid`
+
 const DEBIAN_IMAGE = 'localhost/test-double/debian:bookworm'
 const IMAGE_PATH_ENV = 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
@@ -87,11 +99,14 @@ const DEFAULT_REPO = path.resolve(HERE, '../../..')
 /** An expected failure: reported as one line, no stack trace. */
 class ProvisionError extends Error {}
 
+const COMMANDS = ['setup', 'teardown', 'env', 'remote-start', 'remote-stop'] as const
+
 interface Options {
-  command: 'setup' | 'teardown' | 'env'
+  command: (typeof COMMANDS)[number]
   repo: string
   verbose: boolean
   plain: boolean
+  remote: boolean
 }
 
 $.verbose = false
@@ -421,6 +436,70 @@ async function ensureBaseImages(repo: string, verbose: boolean): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- remote service
+
+/** True when the remote client gets an answer from the service (a server version). */
+async function serviceAnswers(): Promise<boolean> {
+  const probe = await $`${REMOTE_ARGV} version --format ${'{{.Server.Version}}'}`.nothrow()
+  return probe.exitCode === 0 && probe.stdout.trim() !== ''
+}
+
+/** The pid of the service we started, if it still runs. */
+async function servicePid(): Promise<number | undefined> {
+  const pid = Number((await fs.readFile(REMOTE_PID_FILE, 'utf8').catch(() => '')).trim())
+  if (!pid) return undefined
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+  return cmdline.includes('system\0service') ? pid : undefined
+}
+
+/** Starts `podman system service` in the namespace, detached, logging to LOG_DIR. */
+async function remoteStart(): Promise<void> {
+  if (!(await namespaceExists())) throw new ProvisionError('the namespace is not there; run setup first')
+  if (await serviceAnswers()) {
+    log(`podman service on ${REMOTE_SOCKET}: answering already`)
+    return
+  }
+  await remoteStop()
+  await fs.mkdirp(inChroot(path.dirname(REMOTE_SOCKET)))
+  await fs.mkdirp(LOG_DIR)
+  const logFile = path.join(LOG_DIR, 'podman-service.log')
+  const out = await fs.open(logFile, 'w')
+  // --time=0: the service never exits on its own; remote-stop or teardown ends it.
+  const child = spawn(
+    PODMAN_ARGV[0] as string,
+    [...PODMAN_ARGV.slice(1), 'system', 'service', '--time=0', `unix://${REMOTE_SOCKET}`],
+    {
+      detached: true,
+      stdio: ['ignore', out, out],
+    },
+  )
+  child.unref()
+  await fs.close(out)
+  await fs.writeFile(REMOTE_PID_FILE, `${child.pid}\n`)
+  for (let i = 0; i < 60; i++) {
+    if (await serviceAnswers()) {
+      log(`podman service on ${REMOTE_SOCKET}: started (pid ${child.pid}, log: ${logFile})`)
+      return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  await remoteStop()
+  throw new ProvisionError(`podman system service did not answer on ${REMOTE_SOCKET} within 15 s — see ${logFile}`)
+}
+
+async function remoteStop(): Promise<void> {
+  const pid = await servicePid()
+  if (pid !== undefined) {
+    process.kill(pid, 'SIGTERM')
+    for (let i = 0; i < 40 && (await servicePid()) !== undefined; i++)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    if ((await servicePid()) !== undefined) process.kill(pid, 'SIGKILL')
+    log(`podman service (pid ${pid}): stopped`)
+  }
+  await fs.remove(REMOTE_PID_FILE)
+  await fs.remove(inChroot(REMOTE_SOCKET))
+}
+
 // ---------------------------------------------------------------- teardown
 
 /**
@@ -458,6 +537,7 @@ async function stopContainers(): Promise<void> {
 }
 
 async function teardown(): Promise<void> {
+  await remoteStop()
   if (await namespaceExists()) {
     await stopContainers()
     await releaseNamespace()
@@ -476,10 +556,16 @@ async function teardown(): Promise<void> {
 
 function parseArgs(argv: string[]): Options {
   const [command, ...rest] = argv
-  if (command !== 'setup' && command !== 'teardown' && command !== 'env') {
-    throw new ProvisionError('usage: provision.ts setup|teardown|env [--repo DIR] [--verbose] [--plain]')
+  if (!COMMANDS.includes(command as Options['command'])) {
+    throw new ProvisionError(`usage: provision.ts ${COMMANDS.join('|')} [--repo DIR] [--verbose] [--plain] [--remote]`)
   }
-  const options: Options = { command, repo: DEFAULT_REPO, verbose: false, plain: false }
+  const options: Options = {
+    command: command as Options['command'],
+    repo: DEFAULT_REPO,
+    verbose: false,
+    plain: false,
+    remote: false,
+  }
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] ?? ''
     const next = rest[i + 1]
@@ -489,6 +575,7 @@ function parseArgs(argv: string[]): Options {
     } else if (arg.startsWith('--repo=')) options.repo = path.resolve(arg.slice('--repo='.length))
     else if (arg === '--verbose') options.verbose = true
     else if (arg === '--plain') options.plain = true
+    else if (arg === '--remote') options.remote = true
     else throw new ProvisionError(`unknown argument: ${arg}`)
   }
   return options
@@ -518,7 +605,8 @@ async function setup(options: Options): Promise<void> {
 }
 
 function printEnv(options: Options): void {
-  console.log(options.plain ? `JH_SLURM_PODMAN=${PODMAN_VALUE}` : `JH_SLURM_PODMAN='${PODMAN_VALUE}'`)
+  const value = options.remote ? REMOTE_ARGV.join(' ') : PODMAN_VALUE
+  console.log(options.plain ? `JH_SLURM_PODMAN=${value}` : `JH_SLURM_PODMAN='${value}'`)
 }
 
 async function main(): Promise<void> {
@@ -527,6 +615,10 @@ async function main(): Promise<void> {
   if (options.command === 'teardown') {
     await requireRoot()
     return teardown()
+  }
+  if (options.command === 'remote-start' || options.command === 'remote-stop') {
+    await requireRoot()
+    return options.command === 'remote-start' ? remoteStart() : remoteStop()
   }
   return setup(options)
 }
