@@ -35,9 +35,6 @@ import { CALLBACK_PATH, callbackUrl, escapeHtml, ISSUER_PATH, readSettings, runM
 const SESSION_COOKIE = 'jh_front_session'
 const STATE_COOKIE = 'jh_front_state'
 const TOKEN_HEADER = 'x-auth-id-token'
-/** What reaches the hub without a session: `up` and monitoring wait on it. */
-const OPEN_PATHS = ['/jupyter/hub/health']
-const LOGOUT_PATH = '/jupyter/hub/logout'
 
 /** @param {http.IncomingMessage} req */
 function cookiesOf(req) {
@@ -66,12 +63,13 @@ const expiryOf = (tokenSet) => tokenSet.claims().exp * 1000
  * @param {number} status
  * @param {string} title
  * @param {string} text
+ * @param {string} home where "Start again" leads: the hub's base URL
  */
-function textPage(res, status, title, text) {
+function textPage(res, status, title, text, home) {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
   res.end(
     `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head>` +
-      `<body><h1>${title}</h1><p>${escapeHtml(text)}</p><p><a href="/jupyter/">Start again</a></p></body></html>`,
+      `<body><h1>${title}</h1><p>${escapeHtml(text)}</p><p><a href="${escapeHtml(home)}">Start again</a></p></body></html>`,
   )
 }
 
@@ -139,7 +137,13 @@ async function finishLogin(state, req, res) {
   const login = state.pending.get(id)
   state.pending.delete(id)
   if (!login || login.expires < Date.now())
-    return textPage(res, 400, 'Login expired', 'This login was started too long ago or in another browser.')
+    return textPage(
+      res,
+      400,
+      'Login expired',
+      'This login was started too long ago or in another browser.',
+      state.settings.baseUrl,
+    )
   const client = await state.client()
   const tokenSet = await client.callback(callbackUrl(state.settings), client.callbackParams(req), {
     state: id,
@@ -153,7 +157,7 @@ async function finishLogin(state, req, res) {
     expires: Date.now() + state.settings.sessionLifetime * 1000,
   })
   res.writeHead(302, {
-    location: login.returnTo.startsWith('/') ? login.returnTo : '/jupyter/',
+    location: login.returnTo.startsWith('/') ? login.returnTo : state.settings.baseUrl,
     'set-cookie': [cookie(SESSION_COOKIE, session, state.settings.sessionLifetime), cookie(STATE_COOKIE, '', 0)],
     'cache-control': 'no-store',
   })
@@ -224,14 +228,16 @@ async function handle(state, proxy, req, res) {
   if (path === ISSUER_PATH || path.startsWith(`${ISSUER_PATH}/`))
     return proxy.web(req, res, { target: `http://127.0.0.1:${settings.issuerPort}` })
   if (path === CALLBACK_PATH) return finishLogin(state, req, res)
-  if (OPEN_PATHS.includes(path)) return proxy.web(req, res, { target: settings.hubUrl })
+  // What reaches the hub without a session: `up` and monitoring wait on it.
+  if (path === `${settings.baseUrl}hub/health`) return proxy.web(req, res, { target: settings.hubUrl })
   const token = await idTokenOf(state, req)
   if (!token) {
     if (isNavigation(req)) return startLogin(state, req, res)
-    return textPage(res, 401, 'Session expired', 'Your login session has ended: reload the page to log in again.')
+    const text = 'Your login session has ended: reload the page to log in again.'
+    return textPage(res, 401, 'Session expired', text, settings.baseUrl)
   }
   req.headers[TOKEN_HEADER] = token
-  if (path === LOGOUT_PATH) {
+  if (path === `${settings.baseUrl}hub/logout`) {
     // The hub's logout passes, and the front's session ends with it.
     state.sessions.delete(cookiesOf(req).get(SESSION_COOKIE) ?? '')
     res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0))
@@ -267,13 +273,14 @@ export function createFront(settings) {
   const proxy = createProxyServer({ xfwd: true })
   proxy.on('error', (error, _req, res) => {
     if (res instanceof http.ServerResponse && !res.headersSent)
-      textPage(res, 502, 'Not reachable', `The hub or the issuer did not answer (${error.message}).`)
+      textPage(res, 502, 'Not reachable', `The hub or the issuer did not answer (${error.message}).`, settings.baseUrl)
     else res?.destroy?.()
   })
   const server = http.createServer((req, res) => {
     handle(state, proxy, req, res).catch((error) => {
       if (res.headersSent) return res.destroy()
-      textPage(res, 502, 'Login failed', `The login could not be completed: ${String(error.message).slice(0, 300)}`)
+      const text = `The login could not be completed: ${String(error.message).slice(0, 300)}`
+      textPage(res, 502, 'Login failed', text, settings.baseUrl)
     })
   })
   server.on('upgrade', (req, socket, head) => {

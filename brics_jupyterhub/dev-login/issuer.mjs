@@ -68,18 +68,15 @@ const page = (title, body) =>
   `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`
 
 /**
- * Errors as a short page: what went wrong, no stack.
- * @param {import('oidc-provider').KoaContextWithOIDC} ctx
- * @param {import('oidc-provider').ErrorOut} out
+ * An error as a short page: what went wrong, no stack, and a way back to the hub.
+ * @param {Settings} settings
+ * @param {string} message
  */
-async function renderError(ctx, out) {
-  ctx.type = 'html'
-  ctx.body = page(
+const errorPage = (settings, message) =>
+  page(
     'Login error',
-    `<h1>Login error</h1><p>${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p>` +
-      '<p><a href="/jupyter/">Start again</a></p>',
+    `<h1>Login error</h1><p>${escapeHtml(message)}</p><p><a href="${escapeHtml(settings.baseUrl)}">Start again</a></p>`,
   )
-}
 
 /**
  * The oidc-provider configuration: one public client (the front, PKCE), RS256 ID tokens that expire in minutes.
@@ -114,7 +111,10 @@ export function providerConfiguration(settings) {
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `${ISSUER_PATH}/interaction/${interaction.uid}` },
-    renderError,
+    renderError: async (ctx, out) => {
+      ctx.type = 'html'
+      ctx.body = errorPage(settings, `${out.error}: ${out.error_description ?? ''}`)
+    },
     ttl: {
       AccessToken: settings.tokenLifetime,
       IdToken: settings.tokenLifetime,
@@ -201,7 +201,7 @@ export function createIssuer(settings, password) {
     if (interactionPath.test(url)) {
       interaction(provider, settings, password, req, res).catch((error) => {
         res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
-        res.end(page('Login error', `<p>${escapeHtml(error.message)}</p><p><a href="/jupyter/">Start again</a></p>`))
+        res.end(errorPage(settings, error.message))
       })
     } else if (url === ISSUER_PATH || url.startsWith(`${ISSUER_PATH}/`)) {
       // oidc-provider finds its mount path from originalUrl, as under Express.

@@ -35,6 +35,7 @@ export class SettingsError extends Error {}
  * @property {number} sessionLifetime seconds
  * @property {number} issuerPort where the issuer listens on 127.0.0.1
  * @property {string} hubUrl where the front passes requests to (the hub's proxy)
+ * @property {string} baseUrl the hub's URL prefix (deploy setting baseUrl), e.g. /jupyter/
  */
 
 const NAME = /^[a-z_][a-z0-9_-]*\.[a-z_][a-z0-9_-]*$/
@@ -108,6 +109,7 @@ export function readSettings(env = process.env) {
     sessionLifetime,
     issuerPort: ISSUER_PORT,
     hubUrl: HUB_PROXY_URL,
+    baseUrl: `/${(env.DEPLOY_CONFIG_BASE_URL ?? '/jupyter/').replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/'),
   }
 }
 

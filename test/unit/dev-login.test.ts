@@ -197,6 +197,17 @@ test('the hub logout ends the front session too: the next visit asks for the log
   assert.match(next.url, /\/oidc\/interaction\//)
 })
 
+test("the hub's base URL (deploy setting baseUrl) is the front's too, in one form", () => {
+  assert.is(settings.baseUrl, '/jupyter/', 'the default')
+  for (const [given, form] of [
+    ['/lab/', '/lab/'],
+    ['lab', '/lab/'],
+    ['/a/b', '/a/b/'],
+    ['/', '/'],
+  ])
+    assert.is(settingsFor(8001, { DEPLOY_CONFIG_BASE_URL: given as string }).baseUrl, form, given)
+})
+
 test('bad settings are one clear error', () => {
   const wrongPath = () => settingsFor(8001, { DEPLOY_CONFIG_OIDC_SERVER: 'http://127.0.0.1:8001/' })
   assert.throws(wrongPath, (error: Error) => error instanceof SettingsError && /must end in \/oidc/.test(error.message))
