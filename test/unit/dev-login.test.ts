@@ -54,16 +54,22 @@ function settingsFor(port: number, extra: Record<string, string> = {}) {
   })
 }
 
-test.before(async () => {
-  const hubPort = await listen(hub)
+/** An issuer and a front in front of the stand-in hub, as the pod runs them; returns the front's URL. */
+async function startPair(extra: Record<string, string> = {}) {
   const frontPort = await freePort()
-  settings = { ...settingsFor(frontPort), issuerPort: await freePort(), hubUrl: `http://127.0.0.1:${hubPort}` }
-  const issuerServer = http.createServer(createIssuer(settings, PASSWORD).handler)
-  const front = createFront(settings)
+  const hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`
+  const pair = { ...settingsFor(frontPort, extra), issuerPort: await freePort(), hubUrl }
+  const issuerServer = http.createServer(createIssuer(pair, PASSWORD).handler)
+  const front = createFront(pair)
   servers.push(issuerServer, front)
-  await listen(issuerServer, settings.issuerPort)
+  await listen(issuerServer, pair.issuerPort)
   await listen(front, frontPort)
-  base = `http://127.0.0.1:${frontPort}/`
+  return { settings: pair, base: `http://127.0.0.1:${frontPort}/` }
+}
+
+test.before(async () => {
+  await listen(hub)
+  ;({ settings, base } = await startPair())
 })
 
 test.after(() => {
@@ -206,6 +212,19 @@ test("the hub's base URL (deploy setting baseUrl) is the front's too, in one for
     ['/', '/'],
   ])
     assert.is(settingsFor(8001, { DEPLOY_CONFIG_BASE_URL: given as string }).baseUrl, form, given)
+})
+
+test('under another base URL the front lets that health check through and ends sessions at that logout', async () => {
+  const other = await startPair({ DEPLOY_CONFIG_BASE_URL: '/lab/' })
+  const health = await new HubClient(other.base).request('lab/hub/health')
+  assert.equal(JSON.parse(health.body), { path: '/lab/hub/health', token: null })
+  const client = new HubClient(other.base)
+  const form = await client.request('lab/hub/home')
+  assert.match(form.url, /\/oidc\/interaction\//)
+  const home = await client.request(formAction(form.body), { form: { username: 'testuser', password: PASSWORD } })
+  assert.is(JSON.parse(home.body).path, '/lab/hub/home')
+  await client.request('lab/hub/logout')
+  assert.match((await client.request('lab/hub/home')).url, /\/oidc\/interaction\//)
 })
 
 test('bad settings are one clear error', () => {
