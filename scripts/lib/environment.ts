@@ -4,10 +4,10 @@
 // config/<env>/pod.yaml, or jh_slurm_pod.yaml (hub and Slurm) without one.
 import fs from 'node:fs'
 import path from 'node:path'
+import YAML from 'yaml'
 import { UsageError, UserError } from './errors.ts'
 import { DEV_TARGET, dnsName, resourceNames, type ResourceNames, TARGETS } from './names.ts'
 import { readUserFile, type RepoPaths } from './paths.ts'
-import { parseYaml } from './yaml-parse.ts'
 
 export interface Environment {
   name: string
@@ -53,7 +53,7 @@ function readLauncherSettings(configDir: string, envName: string): LauncherSetti
     )
   let doc: unknown
   try {
-    doc = parseYaml(readUserFile(file, 'launcher settings'))
+    doc = YAML.parse(readUserFile(file, 'launcher settings'))
   } catch (error) {
     if (error instanceof UserError) throw error
     throw new UsageError(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`)

@@ -2,7 +2,7 @@
 // uses of what the launcher makes: this decides what is built, made and
 // rendered for an environment.
 import fs from 'node:fs/promises'
-import { parseYaml } from './yaml-parse.ts'
+import YAML from 'yaml'
 import { UserError } from './errors.ts'
 import { describeFileError } from './paths.ts'
 import {
@@ -106,7 +106,7 @@ export async function readPodTemplate(file: string): Promise<Doc> {
   } catch (error) {
     throw new UserError(`cannot read the pod template ${file}: ${describeFileError(error)}`)
   }
-  const doc = parseYaml(text) as Doc
+  const doc = YAML.parse(text) as Doc
   if (doc?.kind !== 'Pod') throw new UserError(`${file} does not hold a Pod document`)
   return doc
 }
