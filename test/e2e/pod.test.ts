@@ -21,6 +21,7 @@ import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
+import { runCell, waitForLab } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
 import { inCI, outputDir, phase, timings, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
@@ -266,17 +267,7 @@ await whenProvisioned(() => {
   })
 
   test('5. the server becomes ready and answers through the proxy', async () => {
-    const lab = await phase('server ready', () =>
-      waitFor(
-        'the notebook server',
-        420_000,
-        async () => {
-          const r = await client.request(`jupyter/user/${USER}/lab`)
-          return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
-        },
-        3000,
-      ),
-    )
+    const lab = await phase('server ready', () => waitForLab(client, USER))
     assert.match(lab.body, /JupyterLab/)
     const status = await client.request(`jupyter/user/${USER}/api/status`)
     assert.is(status.status, 200)
@@ -330,20 +321,10 @@ await whenProvisioned(() => {
       assert.match(browserJob, /^\d+$/, 'exactly one job runs for testuser.project1')
       await phase('browser: notebook cell runs', async () => {
         // What a user does: open a notebook from the launcher, type a cell, run it.
-        await page.click('.jp-LauncherCard[data-category="Notebook"]')
-        await page.waitForSelector('.jp-NotebookPanel .jp-Cell .cm-content', { timeout: 60_000 })
-        // A cell run before the kernel is connected can be lost: wait until the status bar says it is idle.
-        await page
-          .locator('#jp-main-statusbar')
-          .getByText(/\|\s*Idle/)
-          .waitFor({ timeout: 120_000 })
-        await page.click('.jp-NotebookPanel .jp-Cell .cm-content')
-        await page.keyboard.type(
+        output = await runCell(
+          page,
           'import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_GPUS_ON_NODE"))',
         )
-        await page.keyboard.press('Shift+Enter')
-        const result = await page.waitForSelector('.jp-OutputArea-output:has-text("RESULT")', { timeout: 120_000 })
-        output = (await result.textContent()) ?? ''
       })
       await page.screenshot({ path: path.join(outputDir, 'jupyterlab.png') })
     } catch (error) {

@@ -16,6 +16,7 @@ import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/na
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
 import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
+import { runCell } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
 import { outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
@@ -116,21 +117,12 @@ await whenProvisioned(() => {
       })
       const job = (await inRealauthSlurm(['squeue', '-h', '-u', 'testuser.project1', '-o', '%i'])).trim()
       assert.match(job, /^\d+$/, 'one job runs for testuser.project1')
-      const output = await phase('realauth browser: notebook cell', async () => {
-        await page.click('.jp-LauncherCard[data-category="Notebook"]')
-        await page.waitForSelector('.jp-NotebookPanel .jp-Cell .cm-content', { timeout: 60_000 })
-        await page
-          .locator('#jp-main-statusbar')
-          .getByText(/\|\s*Idle/)
-          .waitFor({ timeout: 120_000 })
-        await page.click('.jp-NotebookPanel .jp-Cell .cm-content')
-        await page.keyboard.type(
+      const output = await phase('realauth browser: notebook cell', () =>
+        runCell(
+          page,
           'import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"))',
-        )
-        await page.keyboard.press('Shift+Enter')
-        const result = await page.waitForSelector('.jp-OutputArea-output:has-text("RESULT")', { timeout: 120_000 })
-        return (await result.textContent()) ?? ''
-      })
+        ),
+      )
       await page.screenshot({ path: path.join(outputDir, 'realauth-jupyterlab.png') })
       assert.is(output.trim(), `RESULT testuser.project1 ${job}`)
 

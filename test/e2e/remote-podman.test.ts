@@ -14,6 +14,7 @@ import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
+import { waitForLab } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, waitFor } from './lib/run.ts'
 import { inCI, phase, unavailable, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
@@ -128,17 +129,7 @@ await whenProvisioned(() => {
       return lines.map((l) => l.split('|')).find((f) => f[1] === ACCOUNT)
     })
     jobId = job[0] as string
-    const lab = await phase('remote: server ready', () =>
-      waitFor(
-        'the notebook server',
-        420_000,
-        async () => {
-          const r = await client.request(`jupyter/user/${USER}/lab`)
-          return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
-        },
-        3000,
-      ),
-    )
+    const lab = await phase('remote: server ready', () => waitForLab(client, USER))
     assert.match(lab.body, /JupyterLab/)
   })
 
