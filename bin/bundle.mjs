@@ -1,5 +1,5 @@
 // Run by `npm ci`/`npm install` (the prepare script) and by `npm run bundle`:
-// bundles scripts/ into scripts/.bundle/ so the command starts with plain node
+// bundles scripts/ into scripts/.compiled/ so the command starts with plain node
 // instead of compiling TypeScript through tsx on every run (see
 // docs/benchmark.md for what that saves). Without esbuild (installed without
 // dev dependencies) there is no bundle, and the command runs through tsx.
@@ -26,7 +26,7 @@ const INLINED = new Set(['zx', 'yaml', 'listr2'])
 const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
   .filter((name) => !INLINED.has(name))
   .flatMap((name) => [name, `${name}/*`])
-const outdir = path.join(root, 'scripts', '.bundle')
+const outdir = path.join(root, 'scripts', '.compiled')
 // Chunk names carry hashes: a fresh folder keeps old chunks from piling up.
 fs.rmSync(outdir, { recursive: true, force: true })
 await esbuild.build({

@@ -8,13 +8,13 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const scripts = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'scripts')
-const bundle = path.join(scripts, '.bundle', 'jh-slurm-pod.mjs')
+const bundle = path.join(scripts, '.compiled', 'jh-slurm-pod.mjs')
 
 /** The newest modification time of the TypeScript under dir (the bundle's own folder left out). */
 function newestSource(dir) {
   let newest = 0
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === '.bundle') continue
+    if (entry.name === '.compiled') continue
     const file = path.join(dir, entry.name)
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(file))
     else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(file).mtimeMs)

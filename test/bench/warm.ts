@@ -35,7 +35,7 @@ function makeScratchRepo(dir: string): void {
   const copy = (from: string, to = from) =>
     fs.cpSync(path.join(repoRoot, from), path.join(dir, to), {
       recursive: true,
-      filter: (src) => path.basename(src) !== '.bundle',
+      filter: (src) => path.basename(src) !== '.compiled',
     })
   for (const item of ['bin', 'scripts', 'package.json', 'jh_slurm_pod.yaml', 'volumes/_shared']) copy(item)
   copy('volumes/dev_dummyauth', `volumes/${BENCH_ENV}`)
