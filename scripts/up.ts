@@ -21,7 +21,15 @@ import { teardown } from './lib/teardown.ts'
 import { planUp, type UpOptions, type UpPlan } from './lib/up-plan.ts'
 import { checkTasks } from './tasks/checks.ts'
 import { cloneTasks } from './tasks/clones.ts'
-import { produced, settled, stepTimings, stopIfInterrupted, timed, type UpContext } from './tasks/context.ts'
+import {
+  LIST_OPTIONS,
+  produced,
+  settled,
+  stepTimings,
+  stopIfInterrupted,
+  timed,
+  type UpContext,
+} from './tasks/context.ts'
 import { listRunImages, makeTasks } from './tasks/make.ts'
 import { startPod, waitForHub } from './tasks/start.ts'
 
@@ -88,18 +96,14 @@ export async function up(options: UpOptions, repo: RepoPaths): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (ctx.interrupted) return
     ctx.interrupted = signal
-    process.stderr.write(`\n${signal} received: stopping\n`)
+    // Through the list while it draws; before it starts, nothing draws.
+    if (ctx.current) ctx.current.output = `${signal} received: stopping`
+    else process.stderr.write(`${signal} received: stopping\n`)
     void killRunning()
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  // Interrupts are ours to handle: listr2's own handler exits at once, with no rollback.
-  const list = new Listr<UpContext>(upTasks(plan, repo), {
-    ctx,
-    exitOnError: true,
-    registerSignalListeners: false,
-    rendererOptions: { collapseSubtasks: false },
-  })
+  const list = new Listr<UpContext>(upTasks(plan, repo), { ctx, ...LIST_OPTIONS })
   let code = 1
   try {
     code = await runList(list, ctx, repo, options.envName)

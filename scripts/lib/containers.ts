@@ -124,7 +124,13 @@ export function whyHubFailed(log: string, max = 40): string[] {
  * stops or restarts (the hub exited, say on a configuration error), with the
  * hub's log lines since `since` that say why.
  */
-export async function waitForHub(name: string, healthUrl: string, since: Date, timeoutMs: number): Promise<void> {
+export async function waitForHub(
+  name: string,
+  healthUrl: string,
+  since: Date,
+  timeoutMs: number,
+  note: (text: string) => void,
+): Promise<void> {
   const startCount = (await inspectContainer(name)).RestartCount ?? 0
   let checks = 0
   const { value } = await pollUntil(
@@ -142,7 +148,7 @@ export async function waitForHub(name: string, healthUrl: string, since: Date, t
   if (value === 'up') return
   const logs = await podman(['logs', '--since', since.toISOString(), name], { nothrow: true })
   const why = whyHubFailed(`${logs.stdout}\n${logs.stderr}`)
-  if (why.length) process.stderr.write(`the hub log says:\n${why.map((l) => `  ${l}`).join('\n')}\n`)
+  if (why.length) note(`the hub log says:\n${why.map((l) => `  ${l}`).join('\n')}`)
   throw new UserError(
     value === 'failed'
       ? 'the hub did not come back: it stopped (see its log above); the environment stays up: fix the cause and apply again'

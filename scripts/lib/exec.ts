@@ -25,7 +25,7 @@ export interface ExecResult {
 const running = new Set<ProcessPromise>()
 
 /** JH_SLURM_TRACE=1: every command to stderr, with when it ran (seconds since the step started) and its exit. */
-const trace = Boolean(process.env.JH_SLURM_TRACE)
+export const trace = Boolean(process.env.JH_SLURM_TRACE)
 
 /** Stops every command still running (used on SIGINT/SIGTERM). */
 export async function killRunning(): Promise<void> {

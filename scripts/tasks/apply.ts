@@ -15,6 +15,7 @@ import { type PodmanInfo, podman, probePodman } from '../lib/podman.ts'
 import type { ContainerKey } from '../lib/running.ts'
 import { volumeOwners } from '../lib/owners.ts'
 import type { RepoPaths } from '../lib/paths.ts'
+import { LIST_OPTIONS } from './context.ts'
 import { fillVolume, volumeEntries, volumeFill, volumeSpecs } from '../lib/volumes.ts'
 
 /** The start-up hook of the dev Slurm image that creates the dev users (idempotent). */
@@ -25,6 +26,8 @@ export interface ApplyContext {
   applied: Snapshot
   /** The podman check, made when a task first needs to know whether podman is remote. */
   podman?: Promise<PodmanInfo>
+  /** Said after the list has drawn (the hub log lines that say why it did not come back). */
+  notes: string[]
 }
 
 interface TemplateContainer {
@@ -243,7 +246,7 @@ export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<Appl
     {
       title: 'Wait for the hub to answer',
       enabled: () => plan.actions.restartHub && waitSeconds > 0 && port !== undefined,
-      task: async (_ctx, task) => {
+      task: async (ctx, task) => {
         const started = Date.now()
         await waitForHub(
           hub,
@@ -253,6 +256,7 @@ export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<Appl
           ).toString(),
           new Date(started - 1000),
           waitSeconds * 1000,
+          (text) => ctx.notes.push(text),
         )
         task.title = `The hub answers again (${((Date.now() - started) / 1000).toFixed(1)} s)`
       },
@@ -276,16 +280,12 @@ export function describeChanges(plan: ApplyPlan): string {
 
 /** Runs the plan's tasks; records what reached the environment even when a task fails. */
 export async function runApplyTasks(plan: ApplyPlan, waitSeconds: number, repo: RepoPaths): Promise<void> {
-  const ctx: ApplyContext = { applied: structuredClone(plan.record?.snapshot ?? plan.now) }
-  const list = new Listr<ApplyContext>(applyTasks(plan, waitSeconds), {
-    ctx,
-    exitOnError: true,
-    registerSignalListeners: false,
-    rendererOptions: { collapseSubtasks: false },
-  })
+  const ctx: ApplyContext = { applied: structuredClone(plan.record?.snapshot ?? plan.now), notes: [] }
+  const list = new Listr<ApplyContext>(applyTasks(plan, waitSeconds), { ctx, ...LIST_OPTIONS })
   try {
     await list.run()
   } finally {
+    for (const note of ctx.notes) process.stderr.write(`${note}\n`)
     const { running, build, deployConfig } = plan
     writeRecord(repo, plan.env.name, { pod: running.id, build, deployConfig, snapshot: ctx.applied })
   }

@@ -2,6 +2,7 @@
 // small helpers for timing, interrupts and groups of tasks run side by side.
 import type { ListrTask, ListrTaskWrapper } from 'listr2'
 import { UserError } from '../lib/errors.ts'
+import { trace } from '../lib/exec.ts'
 import type { MadeSecrets } from '../lib/manifest-input.ts'
 
 /** What the tasks produce; the plan they work from does not change. */
@@ -19,10 +20,25 @@ export interface UpContext {
   starts: Array<[string, number]>
   /** Set by SIGINT/SIGTERM: no further task starts. */
   interrupted?: NodeJS.Signals
+  /** The top-level task running now: an interrupt is said in its output. */
+  current?: Task
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: listr2's wrapper type takes its renderer types.
 export type Task = ListrTaskWrapper<UpContext, any, any>
+
+/**
+ * How `up` and `apply` run their lists. Interrupts are the command's to
+ * handle (listr2's own handler exits at once, with no rollback). With
+ * JH_SLURM_TRACE the list is written line by line (listr2's fallback
+ * renderer) instead of drawn, so the trace's lines cannot tear the drawing.
+ */
+export const LIST_OPTIONS = {
+  exitOnError: true,
+  registerSignalListeners: false,
+  rendererOptions: { collapseSubtasks: false },
+  fallbackRendererCondition: trace,
+} as const
 
 /** Nothing new starts once SIGINT/SIGTERM came. */
 export function stopIfInterrupted(ctx: UpContext): void {
@@ -41,6 +57,7 @@ export const timed = (title: string, fn: ListrTask<UpContext>['task']): ListrTas
   task: (ctx, task) => {
     stopIfInterrupted(ctx)
     ctx.starts.push([title, Date.now()])
+    ctx.current = task
     return fn(ctx, task)
   },
 })

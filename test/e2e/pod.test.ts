@@ -598,6 +598,7 @@ await whenProvisioned(() => {
       watch: (output) => (/Create and fill slurm-root-dev-dummyauth/.test(output) ? 'SIGINT' : undefined),
     })
     assert.is(run.code, 130)
+    assert.match(run.output, /SIGINT received: stopping/, 'said in the list, as the output of the running step')
     assert.match(run.output, /interrupted by SIGINT/)
     assert.equal(await leftovers(), [])
     assert.equal(buildDirs(), before)
