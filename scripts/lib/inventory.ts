@@ -11,6 +11,7 @@ export interface ContainerState {
 }
 
 export interface PodState {
+  id: string
   name: string
   state: string
   labels: Record<string, string>
@@ -32,6 +33,7 @@ export interface Resource {
 }
 
 interface PodPsEntry {
+  Id: string
   Name: string
   Status: string
   Labels?: Record<string, string> | null
@@ -49,6 +51,7 @@ export const lines = (text: string): string[] =>
 export function parsePodPs(json: string): PodState[] {
   const entries = (JSON.parse(json || '[]') ?? []) as PodPsEntry[]
   return entries.map((p) => ({
+    id: p.Id,
     name: p.Name,
     state: p.Status,
     labels: p.Labels ?? {},

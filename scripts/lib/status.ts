@@ -1,6 +1,9 @@
 // What `status` reports of each environment that is up.
+import { readRecord } from './applied.ts'
+import { baseUrlOf } from './base-url.ts'
 import type { UpEnvironment } from './inventory.ts'
 import { hubUrl, LEGACY } from './names.ts'
+import type { RepoPaths } from './paths.ts'
 
 export interface EnvironmentStatus {
   environment: string
@@ -10,6 +13,16 @@ export interface EnvironmentStatus {
   /** Volumes and secrets of the environment, whether or not its pod runs. */
   volumes: string[]
   secrets: string[]
+}
+
+/**
+ * The hub's URL prefix now. The pod's label says what `up` made it with; an
+ * `apply` that changed baseUrl cannot relabel the pod, but its record of what
+ * it applied to this pod says the new one.
+ */
+export function currentBaseUrl(repo: RepoPaths, up: UpEnvironment): string | undefined {
+  const applied = up.pod && readRecord(repo, up.names.env, up.pod.id)?.snapshot.deployConfig
+  return applied ? baseUrlOf(new Map(Object.entries(applied))) : up.baseUrl
 }
 
 export function describe(up: UpEnvironment): EnvironmentStatus {

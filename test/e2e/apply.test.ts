@@ -205,6 +205,23 @@ await whenProvisioned(() => {
     assert.is((await apply()).code, 0)
   })
 
+  test('a baseUrl changed through apply: the hub answers under it, and status says the new URL', async () => {
+    const url = async () => {
+      const status = await npmRun('status', ['--json'])
+      const parsed = JSON.parse(status.output) as { environments: Array<{ environment: string; url: string }> }
+      return parsed.environments.find((e) => e.environment === ENV)?.url
+    }
+    assert.is(await url(), `${HUB}jupyter/`)
+    edit(files.deployConfig, (t) => `${t.replace(/^baseUrl: .*\n/m, '')}baseUrl: /moved/\n`)
+    const run = await phase('apply: baseUrl', () => apply())
+    assert.is(run.code, 0)
+    assert.is((await fetch(`${HUB}moved/hub/health`)).status, 200)
+    assert.is(await url(), `${HUB}moved/`)
+    edit(files.deployConfig, () => saved.get(files.deployConfig) as string)
+    assert.is((await apply()).code, 0)
+    assert.is(await url(), `${HUB}jupyter/`)
+  })
+
   test('watch mode applies a saved edit; Ctrl-C stops watching and leaves the environment up', async () => {
     let edited = false
     const run = await phase('apply --watch: one edit', () =>

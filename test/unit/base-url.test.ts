@@ -2,7 +2,10 @@
 // checked when read, carried on the pod, and found again by status.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { describe } from '../../scripts/lib/status.ts'
+import { type AppliedRecord, writeRecord } from '../../scripts/lib/applied.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
+import { currentBaseUrl, describe } from '../../scripts/lib/status.ts'
+import { tempDir } from '../helpers.ts'
 import { baseUrlFromLabels, baseUrlLabel, baseUrlOf } from '../../scripts/lib/base-url.ts'
 import { parseDeployConfig } from '../../scripts/lib/deploy-config.ts'
 import { resourceNames } from '../../scripts/lib/names.ts'
@@ -39,9 +42,23 @@ test('the prefix survives the round trip through a pod label, and status prints 
   }
   assert.is(baseUrlFromLabels({}), '/jupyter/')
   const names = resourceNames('dev_dummyauth')
-  const pod = { name: names.pod, state: 'Running', labels: baseUrlLabel('/aip1/nb/'), containers: [] }
+  const pod = { id: 'p1', name: names.pod, state: 'Running', labels: baseUrlLabel('/aip1/nb/'), containers: [] }
   const up = { names, pod, resources: [], hostPort: 8000, baseUrl: baseUrlFromLabels(pod.labels) }
   assert.is(describe(up).url, 'http://127.0.0.1:8000/aip1/nb/')
+})
+
+test('after an apply changed baseUrl, status says the applied prefix, not the stale label', () => {
+  const repo = repoPaths(tempDir('jh-slurm-status-'))
+  const names = resourceNames('dev_dummyauth')
+  const pod = { id: 'p1', name: names.pod, state: 'Running', labels: baseUrlLabel('/jupyter/'), containers: [] }
+  const up = { names, pod, resources: [], hostPort: 8000, baseUrl: baseUrlFromLabels(pod.labels) }
+  assert.is(currentBaseUrl(repo, up), '/jupyter/', 'no record: the label')
+  const record = (podId: string) =>
+    ({ pod: podId, snapshot: { deployConfig: { baseUrl: '/hub/' } } }) as unknown as AppliedRecord
+  writeRecord(repo, names.env, record('an-earlier-pod'))
+  assert.is(currentBaseUrl(repo, up), '/jupyter/', "an earlier pod's record is not this pod's")
+  writeRecord(repo, names.env, record('p1'))
+  assert.is(currentBaseUrl(repo, up), '/hub/')
 })
 
 test.run()
