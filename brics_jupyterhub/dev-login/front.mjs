@@ -11,7 +11,7 @@ import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { createProxyServer } from 'http-proxy-3'
 import { custom, generators, Issuer } from 'openid-client'
-import { CALLBACK_PATH, callbackUrl, escapeHtml, ISSUER_PATH, readSettings, runMain } from './settings.mjs'
+import { CALLBACK_PATH, callbackUrl, escapeHtml, ISSUER_PATH, logLine, readSettings, runMain } from './settings.mjs'
 
 /** @typedef {import('./settings.mjs').Settings} Settings */
 /** @typedef {import('openid-client').TokenSet} TokenSet */
@@ -29,6 +29,7 @@ import { CALLBACK_PATH, callbackUrl, escapeHtml, ISSUER_PATH, readSettings, runM
  * @property {Map<string, Login>} pending logins under way, by state
  * @property {Map<string, Session>} sessions by cookie
  * @property {() => Promise<import('openid-client').BaseClient>} client
+ * @property {import('./settings.mjs').Log} log
  */
 /** @typedef {import('http-proxy-3').ProxyServer} Proxy */
 
@@ -59,6 +60,12 @@ const newId = () => crypto.randomBytes(24).toString('base64url')
 const expiryOf = (tokenSet) => tokenSet.claims().exp * 1000
 
 /**
+ * Whose token it is, for the log.
+ * @param {TokenSet} tokenSet
+ */
+const userOf = (tokenSet) => String(tokenSet.claims().short_name ?? tokenSet.claims().sub)
+
+/**
  * @param {http.ServerResponse} res
  * @param {number} status
  * @param {string} title
@@ -77,13 +84,15 @@ function textPage(res, status, title, text, home) {
  * The front's state: the OIDC client (made on first use, once the issuer
  * answers), logins under way by state, and sessions by cookie.
  * @param {Settings} settings
+ * @param {import('./settings.mjs').Log} log
  * @returns {FrontState}
  */
-function frontState(settings) {
+function frontState(settings, log) {
   /** @type {import('openid-client').BaseClient | undefined} */
   let client
   return {
     settings,
+    log,
     pending: new Map(),
     sessions: new Map(),
     async client() {
@@ -136,7 +145,8 @@ async function finishLogin(state, req, res) {
   const id = cookiesOf(req).get(STATE_COOKIE) ?? ''
   const login = state.pending.get(id)
   state.pending.delete(id)
-  if (!login || login.expires < Date.now())
+  if (!login || login.expires < Date.now()) {
+    state.log('login expired: the callback came for a login this front did not start, or too late')
     return textPage(
       res,
       400,
@@ -144,6 +154,7 @@ async function finishLogin(state, req, res) {
       'This login was started too long ago or in another browser.',
       state.settings.baseUrl,
     )
+  }
   const client = await state.client()
   const tokenSet = await client.callback(callbackUrl(state.settings), client.callbackParams(req), {
     state: id,
@@ -156,6 +167,7 @@ async function finishLogin(state, req, res) {
     tokenExpires: expiryOf(tokenSet),
     expires: Date.now() + state.settings.sessionLifetime * 1000,
   })
+  state.log(`session opened: ${userOf(tokenSet)}, for ${state.settings.sessionLifetime} s`)
   res.writeHead(302, {
     location: login.returnTo.startsWith('/') ? login.returnTo : state.settings.baseUrl,
     'set-cookie': [cookie(SESSION_COOKIE, session, state.settings.sessionLifetime), cookie(STATE_COOKIE, '', 0)],
@@ -176,8 +188,11 @@ async function renew(state, id, session) {
       const client = await state.client()
       session.tokenSet = await client.refresh(session.tokenSet.refresh_token ?? '')
       session.tokenExpires = expiryOf(session.tokenSet)
-    } catch {
+    } catch (error) {
       state.sessions.delete(id)
+      state.log(
+        `session ended: ${userOf(session.tokenSet)}, its token could not be renewed (${error instanceof Error ? error.message : error})`,
+      )
     } finally {
       session.renewing = undefined
     }
@@ -196,6 +211,7 @@ async function idTokenOf(state, req) {
   if (!session) return undefined
   if (session.expires <= Date.now()) {
     state.sessions.delete(id)
+    state.log(`session ended: ${userOf(session.tokenSet)}, its lifetime is over`)
     return undefined
   }
   const margin = Math.min(60_000, (state.settings.tokenLifetime * 1000) / 3)
@@ -239,7 +255,10 @@ async function handle(state, proxy, req, res) {
   req.headers[TOKEN_HEADER] = token
   if (path === `${settings.baseUrl}hub/logout`) {
     // The hub's logout passes, and the front's session ends with it.
-    state.sessions.delete(cookiesOf(req).get(SESSION_COOKIE) ?? '')
+    const id = cookiesOf(req).get(SESSION_COOKIE) ?? ''
+    const session = state.sessions.get(id)
+    if (session) state.log(`session ended: ${userOf(session.tokenSet)} logged out`)
+    state.sessions.delete(id)
     res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0))
   }
   proxy.web(req, res, { target: settings.hubUrl })
@@ -267,9 +286,10 @@ async function handleUpgrade(state, proxy, req, socket, head) {
 /**
  * The front's HTTP server (not yet listening).
  * @param {Settings} settings
+ * @param {import('./settings.mjs').Log} [log] where sessions opened and ended, and failures, are said
  */
-export function createFront(settings) {
-  const state = frontState(settings)
+export function createFront(settings, log = logLine) {
+  const state = frontState(settings, log)
   const proxy = createProxyServer({ xfwd: true })
   proxy.on('error', (error, _req, res) => {
     if (res instanceof http.ServerResponse && !res.headersSent)
@@ -278,6 +298,7 @@ export function createFront(settings) {
   })
   const server = http.createServer((req, res) => {
     handle(state, proxy, req, res).catch((error) => {
+      state.log(`request failed: ${req.method} ${req.url?.split('?')[0]}: ${error.message}`)
       if (res.headersSent) return res.destroy()
       const text = `The login could not be completed: ${String(error.message).slice(0, 300)}`
       textPage(res, 502, 'Login failed', text, settings.baseUrl)

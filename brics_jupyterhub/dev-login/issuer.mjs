@@ -12,6 +12,7 @@ import {
   callbackUrl,
   escapeHtml,
   ISSUER_PATH,
+  logLine,
   OTHER_PLATFORM,
   PORTAL,
   readPassword,
@@ -170,8 +171,9 @@ const sameSecret = (a, b) => {
  * @param {string} password
  * @param {http.IncomingMessage} req
  * @param {http.ServerResponse} res
+ * @param {import('./settings.mjs').Log} log
  */
-async function interaction(provider, settings, password, req, res) {
+async function interaction(provider, settings, password, req, res, log) {
   const details = await provider.interactionDetails(req, res)
   /** @type {(status: number, html: string) => void} */
   const send = (status, html) => {
@@ -181,8 +183,12 @@ async function interaction(provider, settings, password, req, res) {
   if (req.method !== 'POST') return send(200, loginPage(details.uid))
   const form = await readForm(req)
   const user = form.get('username') ?? ''
-  if (!knownUsers(settings).has(user) || !sameSecret(form.get('password') ?? '', password))
+  const known = knownUsers(settings).has(user)
+  if (!known || !sameSecret(form.get('password') ?? '', password)) {
+    log(`login refused: ${known ? `wrong password for ${user}` : `unknown user ${JSON.stringify(user.slice(0, 40))}`}`)
     return send(401, loginPage(details.uid, 'Wrong user name or password.'))
+  }
+  log(`login: ${user}`)
   await provider.interactionFinished(req, res, { login: { accountId: user } }, { mergeWithLastSubmission: false })
 }
 
@@ -190,8 +196,9 @@ async function interaction(provider, settings, password, req, res) {
  * The issuer's HTTP handler: its own login pages, and oidc-provider mounted at /oidc.
  * @param {Settings} settings
  * @param {string} password
+ * @param {import('./settings.mjs').Log} [log] where logins and refusals are said
  */
-export function createIssuer(settings, password) {
+export function createIssuer(settings, password, log = logLine) {
   const provider = new Provider(settings.issuer, providerConfiguration(settings))
   const callback = provider.callback()
   const interactionPath = new RegExp(`^${ISSUER_PATH}/interaction/[^/?]+(/login)?(\\?|$)`)
@@ -199,7 +206,8 @@ export function createIssuer(settings, password) {
   const handler = (req, res) => {
     const url = req.url ?? '/'
     if (interactionPath.test(url)) {
-      interaction(provider, settings, password, req, res).catch((error) => {
+      interaction(provider, settings, password, req, res, log).catch((error) => {
+        log(`login failed: ${error.message}`)
         res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
         res.end(errorPage(settings, error.message))
       })

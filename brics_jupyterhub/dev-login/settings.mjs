@@ -139,6 +139,15 @@ export const callbackUrl = (settings) => `${settings.origin}${CALLBACK_PATH}`
 export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 /**
+ * One line of a program's log (its container's output, `jh-slurm-pod logs <env> login`), with the time.
+ * @typedef {(text: string) => void} Log
+ * @type {Log}
+ */
+export const logLine = (text) => {
+  process.stdout.write(`${new Date().toISOString()} ${text}\n`)
+}
+
+/**
  * Runs a program's main; a settings problem is one line on stderr and exit 1, never a stack trace.
  * @param {string} name
  * @param {() => Promise<void>} main

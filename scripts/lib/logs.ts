@@ -1,12 +1,13 @@
 // `jh-slurm-pod logs`: the hub's log, the Slurm side's logs and a job's output
 // file, found for the user instead of by hand inside the containers.
+import { DEV_ISSUER, LOGIN_FRONT } from './dev-issuer.ts'
 import { UserError } from './errors.ts'
 import type { Environment } from './environment.ts'
 import { containerName } from './names.ts'
 import { podman } from './podman.ts'
-import { type PodContainers, podmanPassThrough } from './running.ts'
+import { podmanPassThrough, type RunningPod } from './running.ts'
 
-export const LOG_KINDS = ['hub', 'slurm', 'job'] as const
+export const LOG_KINDS = ['hub', 'slurm', 'job', 'login'] as const
 export type LogKind = (typeof LOG_KINDS)[number]
 
 export interface LogsRequest {
@@ -123,8 +124,21 @@ async function externalJob(request: LogsRequest): Promise<number> {
   return 0
 }
 
-export async function showLogs(request: LogsRequest, containers: PodContainers): Promise<number> {
+/** dev_realauth's development issuer and login front: logins, refusals, sessions opened and ended. */
+function loginLogs(request: LogsRequest, running: RunningPod): Promise<number> {
+  const { env, follow } = request
+  const names = [DEV_ISSUER, LOGIN_FRONT].map((part) => `${env.names.pod}-${part}`)
+  if (!names.every((name) => running.containerNames.includes(name)))
+    throw new UserError(
+      `environment ${env.name} has no development issuer and login front (dev_realauth's pod has them, with oidcServer: ${DEV_ISSUER})`,
+    )
+  return podmanPassThrough(['logs', '--names', ...(follow ? ['--follow'] : []), ...names])
+}
+
+export async function showLogs(request: LogsRequest, running: RunningPod): Promise<number> {
   const { env, kind, follow } = request
+  const { containers } = running
+  if (kind === 'login') return loginLogs(request, running)
   if (kind === 'hub')
     return podmanPassThrough(['logs', ...(follow ? ['--follow'] : []), containerName(env.names, 'jupyterhub')])
   if (kind === 'job' && !containers.slurm) return externalJob(request)

@@ -14,6 +14,8 @@ export type PodContainers = Partial<Record<ContainerKey, string>>
 export interface RunningPod {
   id: string
   containers: PodContainers
+  /** The names of all the pod's containers (the development issuer's and the login front's among them). */
+  containerNames: string[]
   /** The proxy's host port (the pod's label). */
   hostPort?: number
 }
@@ -35,7 +37,8 @@ export async function requireUp(env: Environment): Promise<RunningPod> {
     for (const key of ['jupyterhub', 'slurm'] as const)
       if (c.Names === containerName(env.names, key)) containers[key] = c.Status
   const port = Number(pod.Labels?.[PORT_LABEL])
-  return { id: pod.Id, containers, hostPort: Number.isInteger(port) && port > 0 ? port : undefined }
+  const containerNames = (pod.Containers ?? []).map((c) => c.Names)
+  return { id: pod.Id, containers, containerNames, hostPort: Number.isInteger(port) && port > 0 ? port : undefined }
 }
 
 /**

@@ -177,6 +177,10 @@ await whenProvisioned(() => {
     const unknown = await npmRun('logs', ['no_such_env'])
     assert.is(unknown.code, 2)
     assert.is(unknown.output.trim().split('\n').length, 1)
+    const noLogin = await npmRun('logs', [ENV, 'login'])
+    assert.is(noLogin.code, 1)
+    assert.match(noLogin.output.trim(), /^error: environment dev_dummyauth has no development issuer and login front/)
+    assert.is(noLogin.output.trim().split('\n').length, 1)
     const absent = await npmRun('logs', ['dev_realauth', 'hub'])
     assert.is(absent.code, 1)
     assert.equal(

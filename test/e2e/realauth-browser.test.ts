@@ -139,6 +139,12 @@ await whenProvisioned(() => {
       await page.goto(URL_HOME)
       await page.waitForURL(LOGIN_FORM)
       assert.ok(await page.isVisible('input[name="password"]'))
+      // What the issuer and the front said of it, as a user reads it when a login goes wrong.
+      const logs = await npmRun('logs', [ENV, 'login'])
+      assert.is(logs.code, 0)
+      assert.match(logs.output, /-dev-issuer \S+ login: testuser$/m)
+      assert.match(logs.output, /-login-front \S+ session opened: testuser, for \d+ s$/m)
+      assert.match(logs.output, /-login-front \S+ session ended: testuser logged out$/m)
     })
     await page.close()
   })

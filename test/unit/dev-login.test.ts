@@ -38,6 +38,8 @@ const hub = http.createServer((req, res) => {
 })
 
 const servers: http.Server[] = [hub]
+/** What the issuer and the front logged (their containers' output in the pod). */
+const logged: string[] = []
 let settings: ReturnType<typeof readSettings>
 let base = ''
 
@@ -59,8 +61,8 @@ async function startPair(extra: Record<string, string> = {}) {
   const frontPort = await freePort()
   const hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`
   const pair = { ...settingsFor(frontPort, extra), issuerPort: await freePort(), hubUrl }
-  const issuerServer = http.createServer(createIssuer(pair, PASSWORD).handler)
-  const front = createFront(pair)
+  const issuerServer = http.createServer(createIssuer(pair, PASSWORD, (line) => logged.push(`issuer ${line}`)).handler)
+  const front = createFront(pair, (line) => logged.push(`front ${line}`))
   servers.push(issuerServer, front)
   await listen(issuerServer, pair.issuerPort)
   await listen(front, frontPort)
@@ -125,6 +127,12 @@ test('the login asks for the password: a wrong one or an unknown user is refused
   assert.match(wrong.after.body, /Wrong user name or password/)
   const unknown = await logIn('nobody', PASSWORD)
   assert.is(unknown.after.status, 401)
+  assert.ok(logged.includes('issuer login refused: wrong password for testuser'), logged.join('\n'))
+  assert.ok(logged.includes('issuer login refused: unknown user "nobody"'), logged.join('\n'))
+  assert.not.ok(
+    logged.some((line) => line.includes(PASSWORD)),
+    'no password in the log',
+  )
 })
 
 test('after the login every request reaches the hub with an ID token that verifies with jose', async () => {
@@ -132,6 +140,8 @@ test('after the login every request reaches the hub with an ID token that verifi
   assert.is(after.url, `${base}jupyter/hub/spawn`, 'the login returns to the page asked for')
   const claims = await verified(tokenOf(after))
   assert.is(claims.short_name, 'testuser')
+  assert.ok(logged.includes('issuer login: testuser'), logged.join('\n'))
+  assert.ok(logged.includes('front session opened: testuser, for 5 s'), logged.join('\n'))
   assert.equal(claims.projects, projectsClaim(settings, 'testuser'))
   assert.equal(claims.projects, {
     'project1.brics': {
@@ -195,6 +205,7 @@ test('the token is renewed before it expires; when the session ends, the login c
   await new Promise((resolve) => setTimeout(resolve, 3300))
   const later = await client.request('jupyter/hub/home')
   assert.match(later.url, /\/oidc\/interaction\//, 'after the session lifetime the issuer asks again')
+  assert.ok(logged.includes('front session ended: testuser, its lifetime is over'), logged.join('\n'))
   assert.match(later.body, /name="password"/)
 })
 
@@ -204,6 +215,7 @@ test('the hub logout ends the front session too: the next visit asks for the log
   assert.is(JSON.parse(logout.body).path, '/jupyter/hub/logout', 'the logout reached the hub')
   const next = await client.request('jupyter/hub/home')
   assert.match(next.url, /\/oidc\/interaction\//)
+  assert.ok(logged.includes('front session ended: testuser logged out'), logged.join('\n'))
 })
 
 test("the hub's base URL (deploy setting baseUrl) is the front's too, in one form", () => {
