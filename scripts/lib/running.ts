@@ -49,13 +49,14 @@ export function podmanPassThrough(args: string[]): Promise<number> {
   const [command, ...rest] = podmanCommand()
   return new Promise((resolve, reject) => {
     const child = spawn(command as string, [...rest, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
-    // Ctrl-C reaches podman too (same process group); its end is ours.
-    const ignore = () => {}
-    process.on('SIGINT', ignore)
+    // Ctrl-C reaches podman too (same process group); a signal sent to this
+    // process alone is passed on. Either way podman's end is ours.
+    const passOn = (signal: NodeJS.Signals) => child.kill(signal)
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, passOn)
     child.on('error', reject)
     child.on('close', (code, signal) => {
-      process.off('SIGINT', ignore)
-      resolve(code ?? (signal === 'SIGINT' ? 130 : 1))
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, passOn)
+      resolve(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1))
     })
   })
 }

@@ -177,6 +177,22 @@ await whenProvisioned(() => {
     const unknown = await npmRun('logs', ['no_such_env'])
     assert.is(unknown.code, 2)
     assert.is(unknown.output.trim().split('\n').length, 1)
+    // --follow prints what the hub logs after it started, until Ctrl-C.
+    const marker = `follow-check-${Date.now()}`
+    let requested = false
+    const followed = await npmRun('logs', [ENV, 'hub', '--follow'], {
+      via: 'node',
+      group: true,
+      watch: (output) => {
+        if (!requested && /JupyterHub is now running/.test(output)) {
+          requested = true
+          void fetch(`${HUB}jupyter/hub/${marker}`).catch(() => undefined)
+        }
+        return output.includes(marker) ? 'SIGINT' : undefined
+      },
+    })
+    assert.ok(requested, 'the hub log so far was printed first')
+    assert.ok(followed.code === 130 || followed.code === 0, `Ctrl-C ends it (exit ${followed.code})`)
     const noLogin = await npmRun('logs', [ENV, 'login'])
     assert.is(noLogin.code, 1)
     assert.match(noLogin.output.trim(), /^error: environment dev_dummyauth has no development issuer and login front/)

@@ -23,6 +23,8 @@ export interface RunOptions {
    * script in a single process, so that a signal reaches it directly.
    */
   via?: 'npm' | 'node'
+  /** The watch's signal goes to the run's whole process group, as a terminal's Ctrl-C does. */
+  group?: boolean
 }
 
 /** Runs one of the product's scripts in the repository, output captured (no TTY). */
@@ -36,6 +38,7 @@ export function npmRun(script: string, args: string[] = [], options: RunOptions 
       cwd: repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.group,
     })
     let output = ''
     let signalled = false
@@ -46,7 +49,8 @@ export function npmRun(script: string, args: string[] = [], options: RunOptions 
       const signal = !signalled && options.watch?.(output)
       if (signal) {
         signalled = true
-        child.kill(signal)
+        if (options.group && child.pid) process.kill(-child.pid, signal)
+        else child.kill(signal)
       }
     }
     child.stdout.on('data', onData)
