@@ -50,13 +50,19 @@ export function podmanPassThrough(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command as string, [...rest, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
     // Ctrl-C reaches podman too (same process group); a signal sent to this
-    // process alone is passed on. Either way podman's end is ours.
-    const passOn = (signal: NodeJS.Signals) => child.kill(signal)
+    // process alone is passed on. Either way podman's end is ours, and an
+    // interrupt's exit code (podman itself says 1 when interrupted).
+    let received: NodeJS.Signals | undefined
+    const passOn = (signal: NodeJS.Signals) => {
+      received ??= signal
+      child.kill(signal)
+    }
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, passOn)
     child.on('error', reject)
     child.on('close', (code, signal) => {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, passOn)
-      resolve(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1))
+      const ended = received ?? signal
+      resolve(ended === 'SIGINT' ? 130 : ended === 'SIGTERM' ? 143 : (code ?? 1))
     })
   })
 }

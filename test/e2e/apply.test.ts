@@ -192,7 +192,7 @@ await whenProvisioned(() => {
       },
     })
     assert.ok(requested, 'the hub log so far was printed first')
-    assert.ok(followed.code === 130 || followed.code === 0, `Ctrl-C ends it (exit ${followed.code})`)
+    assert.is(followed.code, 130, 'Ctrl-C ends it with the exit code of an interrupt')
     const noLogin = await npmRun('logs', [ENV, 'login'])
     assert.is(noLogin.code, 1)
     assert.match(noLogin.output.trim(), /^error: environment dev_dummyauth has no development issuer and login front/)
