@@ -10,14 +10,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { devReposFor } from '../../scripts/lib/clones.ts'
 import { exec } from '../../scripts/lib/exec.ts'
-import { listEnvironments } from '../../scripts/lib/environment.ts'
-import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
+import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
-import { teardown } from '../../scripts/lib/teardown.ts'
 import { formAction, formXsrf, HubClient } from './lib/browserless.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
-import { phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { cleanAround, everyEnvironment, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
 const ENV = 'dev_dummyauth'
 const HUB = 'http://127.0.0.1:8000/'
@@ -27,7 +25,6 @@ const SLURM_CONTAINER = containerName(names, 'slurm')
 const USER = 'testuser'
 const ACCOUNT = 'testuser.project1'
 const repo = repoPaths()
-const everything = () => [...listEnvironments(repo).map(resourceNames), LEGACY_NAMES]
 
 /** The files the tests edit, as a user would; each is put back afterwards. */
 const files = {
@@ -65,15 +62,14 @@ await whenProvisioned(() => {
     })
   }
 
-  test.before(async () => {
+  cleanAround(everyEnvironment)
+  test.before(() => {
     for (const file of Object.values(files)) saved.set(file, fs.readFileSync(file, 'utf8'))
-    await teardown(repo, everything())
   })
 
   test.after(async () => {
     for (const [file, text] of saved) fs.writeFileSync(file, text)
     if (clone) await exec(['git', '-C', clone.dest, 'checkout', '--', FORM_FILE], { nothrow: true })
-    await teardown(repo, everything()).catch((e: unknown) => console.error(`cleanup: ${e}`))
   })
 
   test('up, log in; apply with nothing changed says so and does nothing', async () => {

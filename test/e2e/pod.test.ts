@@ -14,8 +14,7 @@ import { chromium } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { devReposFor } from '../../scripts/lib/clones.ts'
-import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
-import { listEnvironments } from '../../scripts/lib/environment.ts'
+import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
 import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
 import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
@@ -23,7 +22,16 @@ import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserles
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { runCell, waitForLab } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
-import { inCI, outputDir, phase, timings, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import {
+  cleanAround,
+  everyEnvironment,
+  inCI,
+  outputDir,
+  phase,
+  timings,
+  upEnvironment,
+  whenProvisioned,
+} from './lib/setup.ts'
 
 const HUB = 'http://127.0.0.1:8000/'
 // dev_realauth runs under a prefix of its own (deploy setting baseUrl).
@@ -33,8 +41,6 @@ const dummy = resourceNames('dev_dummyauth')
 const realauth = resourceNames('dev_realauth')
 const HUB_CONTAINER = containerName(dummy, 'jupyterhub')
 const SLURM_CONTAINER = containerName(dummy, 'slurm')
-/** Every environment's names and the fixed ones of earlier versions. */
-const everything = () => [...listEnvironments(repoPaths()).map(resourceNames), LEGACY_NAMES]
 /** What is left in podman of any environment. */
 const leftovers = async () => (await environmentsUpNow(repoPaths())).up.flatMap((e) => e.resources)
 const USER = 'testuser'
@@ -55,18 +61,16 @@ await whenProvisioned(() => {
 
   const devLoginPassword = () => fs.readFileSync(repoPaths().devLoginPasswordFile('dev_dummyauth'), 'utf8').trim()
 
-  test.before(async () => {
+  cleanAround(everyEnvironment)
+  test.before(() => {
     for (const { name, dest } of clones) clonedBefore.set(name, fs.existsSync(dest))
     if (inCI && [...clonedBefore.values()].some(Boolean))
       console.warn('  [e2e] clones exist already: the clone step is checked on what they hold')
     fs.mkdirSync(outputDir, { recursive: true })
     if (fs.existsSync(realauthUsers)) savedRealauthUsers = fs.readFileSync(realauthUsers, 'utf8')
-    // A previous run that died may have left an environment up.
-    await teardown(repoPaths(), everything())
   })
 
   test.after(async () => {
-    await teardown(repoPaths(), everything()).catch((e) => console.error(`cleanup: ${e}`))
     await podmanSucceeds(['rm', '--force', HUB_CONTAINER])
     if (savedRealauthUsers === undefined) fs.rmSync(realauthUsers, { force: true })
     else fs.writeFileSync(realauthUsers, savedRealauthUsers)

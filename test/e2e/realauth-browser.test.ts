@@ -11,14 +11,13 @@ import path from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { listEnvironments } from '../../scripts/lib/environment.ts'
-import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
+import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
-import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
+import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
 import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
 import { runCell } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
-import { outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { cleanAround, everyEnvironment, outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
 const ENV = 'dev_realauth'
 const URL_HOME = 'http://127.0.0.1:8001/jupyter/'
@@ -30,7 +29,6 @@ const SESSION_LIFETIME = 75
 const LOGIN_FORM = /\/oidc\/interaction\//
 const lifetimes = () => `devIssuerTokenLifetime: "${TOKEN_LIFETIME}"\ndevIssuerSessionLifetime: "${SESSION_LIFETIME}"\n`
 
-const everything = () => [...listEnvironments(repoPaths()).map(resourceNames), LEGACY_NAMES]
 const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
 const inRealauthSlurm = (command: string[]) => inSlurm(command, ENV)
 
@@ -62,18 +60,17 @@ await whenProvisioned(() => {
   let savedUsers: string | undefined
   let browser: Browser
 
+  cleanAround(everyEnvironment)
   test.before(async () => {
     fs.mkdirSync(outputDir, { recursive: true })
     if (fs.existsSync(usersFile)) savedUsers = fs.readFileSync(usersFile, 'utf8')
     // What the README tells a new user to do.
     fs.copyFileSync(`${usersFile}.example`, usersFile)
-    await teardown(repoPaths(), everything())
     browser = await launch()
   })
 
   test.after(async () => {
     await browser?.close()
-    await teardown(repoPaths(), everything()).catch((e) => console.error(`cleanup: ${e}`))
     if (savedUsers === undefined) fs.rmSync(usersFile, { force: true })
     else fs.writeFileSync(usersFile, savedUsers)
   })

@@ -12,11 +12,11 @@ import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { volumeOwners } from '../../scripts/lib/owners.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
-import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
+import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
 import { waitForLab } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, waitFor } from './lib/run.ts'
-import { inCI, phase, unavailable, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { cleanAround, inCI, phase, unavailable, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
 const HUB = 'http://127.0.0.1:8000/'
 const names = resourceNames('dev_dummyauth')
@@ -57,15 +57,10 @@ await whenProvisioned(() => {
   }
   const env = { ...upEnvironment(), JH_SLURM_PODMAN: remote.command }
   const client = new HubClient(HUB)
-  const everything = [names]
   let jobId = ''
 
-  test.before(async () => {
-    await teardown(repoPaths(), everything)
-  })
-
+  cleanAround(() => [names])
   test.after(async () => {
-    await teardown(repoPaths(), everything).catch((e) => console.error(`cleanup: ${e}`))
     if (remote.started) await provisioned('remote-stop').catch((e) => console.error(`cleanup: ${e}`))
   })
 

@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
+import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
 import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { podman } from '../../scripts/lib/podman.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
@@ -18,7 +18,7 @@ import { CLUSTER_GPUS, CLUSTER_HOST, CLUSTER_NETWORK, type Cluster, startCluster
 import { serveBundle } from './lib/git-server.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { npmRun, podmanOut, waitFor } from './lib/run.ts'
-import { outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { cleanAround, outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 import { upstreamRepositories } from './lib/upstream.ts'
 
 const USER = 'testuser'
@@ -114,8 +114,8 @@ await whenProvisioned(() => {
     )
   }
 
+  cleanAround(() => [extslurm, prod])
   test.before(async () => {
-    await teardown(repoPaths(), [extslurm, prod])
     // The login node runs our Slurm image, built as `up dev_dummyauth` builds it.
     const build = await phase('build the Slurm image for the login node', () =>
       npmRun('build-images', ['--image', 'slurm'], { env: upEnv }),
@@ -132,7 +132,6 @@ await whenProvisioned(() => {
   })
 
   test.after(async () => {
-    await teardown(repoPaths(), [extslurm, prod]).catch((e) => console.error(`cleanup: ${e}`))
     await cluster?.stop()
   })
 

@@ -5,8 +5,11 @@ import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import path from 'node:path'
+import { listEnvironments } from '../../../scripts/lib/environment.ts'
+import { LEGACY_NAMES, type ResourceNames, resourceNames } from '../../../scripts/lib/names.ts'
 import { checkPodman, podmanSucceeds } from '../../../scripts/lib/podman.ts'
-import { repoRoot } from '../../../scripts/lib/paths.ts'
+import { repoPaths, repoRoot } from '../../../scripts/lib/paths.ts'
+import { teardown } from '../../../scripts/lib/teardown.ts'
 import { upstreamRepositories } from './upstream.ts'
 
 export const STANDINS = ['localhost/test-double/jupyterhub:5.4.2', 'localhost/test-double/slurm:full-root']
@@ -40,6 +43,26 @@ export function upEnvironment(): NodeJS.ProcessEnv {
     JH_SLURM_SLURM_ARGS_FILE: path.join(fixtures, 'slurm-e2e.args'),
     ...(fs.existsSync(hostCaBundle) ? { JH_SLURM_BUILD_CA_BUNDLE: hostCaBundle } : {}),
   }
+}
+
+/** Every environment's podman resources, those of the old fixed names too. */
+export const everyEnvironment = (): ResourceNames[] => [
+  ...listEnvironments(repoPaths()).map(resourceNames),
+  LEGACY_NAMES,
+]
+
+/**
+ * Removes what `targets` name before the suite (a run that died may have
+ * left it up) and again after it, whatever the tests did.
+ */
+export function cleanAround(targets: () => ResourceNames[]): void {
+  test.before(() => teardown(repoPaths(), targets()).then(() => undefined))
+  test.after(() =>
+    teardown(repoPaths(), targets()).then(
+      () => undefined,
+      (error: unknown) => console.error(`cleanup: ${error}`),
+    ),
+  )
 }
 
 export const timings: Array<[string, number]> = []
