@@ -42,7 +42,10 @@ test('one environment is removed by name: no listing of pods or volumes, each ca
   assert.not.ok(calls.some((c) => c.join(' ').match(/^(pod ps|volume ls|version)/)))
   assert.equal(
     calls.filter((c) => c[0] === 'pod'),
-    [['pod', 'rm', '--force', '--ignore', '--time', '10', dummy.pod]],
+    [
+      ['pod', 'stop', '--ignore', '--time', '10', dummy.pod],
+      ['pod', 'rm', '--force', '--ignore', '--time', '10', dummy.pod],
+    ],
   )
   assert.equal(
     calls.find((c) => c[0] === 'volume'),
@@ -74,8 +77,9 @@ test('several environments are removed from a listing, in three batched calls', 
     `removed volume ${realauth.volumes.jupyterhub}`,
     `removed secret ${realauth.secrets.clientKey}`,
   ])
-  const [pod, ...rest] = fake.calls().filter((c) => c.includes('rm'))
-  assert.equal(pod, ['pod', 'rm', '--force', '--time', '10', dummy.pod])
+  const [stop, pod, ...rest] = fake.calls().filter((c) => c.includes('rm') || c.includes('stop'))
+  assert.equal(stop, ['pod', 'stop', '--ignore', '--time', '10', dummy.pod])
+  assert.equal(pod, ['pod', 'rm', '--force', '--ignore', '--time', '10', dummy.pod])
   assert.equal(rest.sort(), [
     ['secret', 'rm', realauth.secrets.clientKey],
     ['volume', 'rm', '--force', dummy.volumes.slurm, realauth.volumes.jupyterhub],
