@@ -212,10 +212,19 @@ await whenProvisioned(() => {
     assert.is(run.code, 0)
     assert.match(run.output, /Replace the hub container \(deploy settings jupyterUserEnvDir\)/)
     await startServer()
-    const job = await waitFor('the failed job in logs job', 120_000, async () => {
-      const out = await npmRun('logs', [ENV, 'job'])
-      return /No such file or directory/.test(out.output) && !out.output.includes(`job ${jobId} `) ? out : undefined
-    })
+    // What the spawn-pending page reads and shows: the spawn fails as soon as the job is gone
+    // (not after the 420 s start timeout), and the message names the job's output file.
+    const progress = await phase('failed spawn reported', () =>
+      client.api(`jupyter/hub/api/users/${USER}/server/progress`),
+    )
+    const failed =
+      /"failed": true, "message": "Spawn failed: Job (\d+) ended before its notebook server started\. Its output says why: \/home\/project1\/testuser\.project1\/jupyterhub_slurmspawner_\1\.log/.exec(
+        progress.body,
+      )
+    assert.ok(failed, progress.body)
+    assert.is.not(failed[1], jobId, 'a new job')
+    const job = await npmRun('logs', [ENV, 'job', failed[1] as string])
+    assert.match(job.output, /No such file or directory/)
     assert.match(job.output, /batchspawner-singleuser/)
     edit(files.deployConfig, () => saved.get(files.deployConfig) as string)
     assert.is((await apply()).code, 0)

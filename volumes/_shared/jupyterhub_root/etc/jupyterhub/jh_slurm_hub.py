@@ -26,6 +26,7 @@ from pathlib import Path
 # which the job reports the port the single-user server listens on. Import it
 # here so that the handler exists before the hub builds its web application.
 import batchspawner  # noqa: F401
+from batchspawner import JobStatus
 from bricsauthenticator import BricsAuthenticator
 from bricsauthenticator.spawner import BricsSlurmSpawner
 from jupyterhub.handlers import BaseHandler
@@ -148,6 +149,9 @@ def configure_oidc(c):
 
 # ----------------------------------------------------------------- spawner
 
+# A job's output file in its home directory, as the batch script's --output names it (%j: the job id).
+JOB_OUTPUT = "jupyterhub_slurmspawner_{job}.log"
+
 class SlurmSpawner(BricsSlurmSpawner):
     """
     BricsSlurmSpawner that shows the user why a job could not be submitted
@@ -160,7 +164,7 @@ class SlurmSpawner(BricsSlurmSpawner):
 
     async def submit_batch_script(self):
         try:
-            return await super().submit_batch_script()
+            job_id = await super().submit_batch_script()
         except RuntimeError as error:
             reason = str(error).strip() or "no message"
             refusal = web.HTTPError(500, "job submission failed: %s", reason)
@@ -168,6 +172,56 @@ class SlurmSpawner(BricsSlurmSpawner):
             # JupyterHub 5.4's spawn handler copies an HTTPError's headers.
             refusal.headers = {}
             raise refusal from error
+        # batchspawner forgets the job when it finds it gone; its output file is still to be named.
+        self.submitted_job = (job_id, self.get_req_subvars().get("homedir", "~"))
+        return job_id
+
+    async def start(self):
+        """
+        batchspawner's start, with the job watched while it starts. Once the
+        job runs, batchspawner only waits for the server in it to report its
+        port: a job that ends first (the user environment missing, the server
+        failing to start) left the spawn pending until start_timeout. Now the
+        spawn fails as soon as the job is gone, and says where its output is.
+        """
+        self.submitted_job = None
+        starting = asyncio.ensure_future(super().start())
+        watching = asyncio.ensure_future(self._fail_when_job_ends())
+        try:
+            await asyncio.wait({starting, watching}, return_when=asyncio.FIRST_COMPLETED)
+            if watching.done():
+                watching.result()
+            return starting.result()
+        except RuntimeError as error:
+            # batchspawner's own finding: the job "disappeared ... or died immediately after starting".
+            if "disappeared" not in str(error) or not self.submitted_job:
+                raise
+            raise self._job_ended() from error
+        finally:
+            for task in (starting, watching):
+                task.cancel()
+
+    async def _fail_when_job_ends(self):
+        """Queries the job while batchspawner waits for the port of a job that runs; raises once it is gone."""
+        while True:
+            await asyncio.sleep(self.startup_poll_interval)
+            # Until the job runs batchspawner queries it itself; once the port is known, start returns.
+            if self.port or not self.job_id or not self.state_isrunning():
+                continue
+            if await self.query_job_status() == JobStatus.NOTFOUND:
+                raise self._job_ended()
+
+    def _job_ended(self):
+        job_id, homedir = self.submitted_job
+        self.clear_state()
+        output = f"{homedir}/{JOB_OUTPUT.format(job=job_id)}"
+        ended = web.HTTPError(500, "job %s ended before its server started", job_id)
+        ended.jupyterhub_message = (
+            f"Job {job_id} ended before its notebook server started. Its output says why: {output}"
+            f" (on the host running the pod: jh-slurm-pod logs <env> job {job_id})"
+        )
+        ended.headers = {}
+        return ended
 
 
 class ReadyWaitingSlurmSpawner(SlurmSpawner):
