@@ -4,7 +4,7 @@
 // same environment (down, then up by an older version) is not used.
 import fs from 'node:fs'
 import path from 'node:path'
-import type { DeployConfigOverlay } from './deploy-config.ts'
+import { type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
 import type { Environment } from './environment.ts'
 import type { BuildSettings, ImageBuild } from './images.ts'
 import type { RepoPaths } from './paths.ts'
@@ -53,7 +53,8 @@ export interface UpRecordInput {
 
 /** What `up` made the environment from, once its pod runs: the starting point of the next apply. */
 export async function recordUp(input: UpRecordInput): Promise<void> {
-  const [running, snapshot] = await Promise.all([requireUp(input.env), takeSnapshot(input)])
+  const settings = resolveDeployConfig(input.env.configDir, input.deployConfig)
+  const [running, snapshot] = await Promise.all([requireUp(input.env), takeSnapshot({ ...input, settings })])
   writeRecord(input.repo, input.env.name, {
     pod: running.id,
     build: input.build,

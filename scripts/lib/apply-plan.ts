@@ -3,7 +3,7 @@
 // actions their differences call for.
 import { type AppliedRecord, readRecord } from './applied.ts'
 import { parseCommandLine } from './cli.ts'
-import { type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
+import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
 import { checkSameIssuerKind, podForIssuer } from './dev-issuer.ts'
 import { type Environment, resolveEnvironment } from './environment.ts'
 import { type BuildSettings, buildSettings, type ImageBuild, planImageBuild } from './images.ts'
@@ -33,6 +33,8 @@ export interface ApplyPlan {
   builds: ImageBuild[]
   repos: DevRepo[]
   deployConfig?: DeployConfigOverlay
+  /** The deploy settings applied: the environment's with the overlay laid over them. */
+  settings: DeployConfig
   now: Snapshot
   /** Undefined without a record: then everything but the images is applied. */
   changes?: Changes
@@ -107,24 +109,18 @@ export async function planApply(options: ApplyOptions, repo: RepoPaths): Promise
   const env = resolveEnvironment(options.envName, repo)
   const [running, rawTemplate] = await Promise.all([requireUp(env), readPodTemplate(env.podTemplate)])
   const record = readRecord(repo, env.name, running.id)
+  const deployConfig = options.deployConfig ?? record?.deployConfig
   // The pod as these settings run it (dev_realauth: with or without its development issuer).
-  const settings = resolveDeployConfig(env.configDir, options.deployConfig ?? record?.deployConfig)
+  const settings = resolveDeployConfig(env.configDir, deployConfig)
   const template = podForIssuer(rawTemplate, settings, env.name)
   await checkSameIssuerKind(env.names, template)
   const use = templateUse(template)
   const build = record?.build ?? defaultBuild(env)
   const builds = build.images.filter((i) => use.images.includes(i)).map((i) => planImageBuild(i, build, repo))
   const repos = mountedRepos(build, builds, repo)
-  const deployConfig = options.deployConfig ?? record?.deployConfig
-  const now = await takeSnapshot({
-    env,
-    repos,
-    builds,
-    readsDevUsers: use.configMaps.includes('devUsers'),
-    deployConfig,
-    repo,
-  })
+  const readsDevUsers = use.configMaps.includes('devUsers')
+  const now = await takeSnapshot({ env, repos, builds, readsDevUsers, settings, repo })
   const changes = record ? compareSnapshots(record.snapshot, now) : undefined
   const actions = decideActions(changes, now, use, repos)
-  return { env, template, use, running, record, build, builds, repos, deployConfig, now, changes, actions }
+  return { env, template, use, running, record, build, builds, repos, deployConfig, settings, now, changes, actions }
 }

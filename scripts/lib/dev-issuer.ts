@@ -6,13 +6,14 @@
 import type { DeployConfig } from './deploy-config.ts'
 import { parseDevUsers } from './dev-users.ts'
 import { UsageError, UserError } from './errors.ts'
-import { HUB_HOST, type ResourceNames } from './names.ts'
+import { containerName, HUB_HOST, type ResourceNames } from './names.ts'
 import { podmanSucceeds } from './podman.ts'
 
 /** The oidcServer value that names the pod's own issuer; also the container's name. */
 export const DEV_ISSUER = 'dev-issuer'
 export const LOGIN_FRONT = 'login-front'
-const CONTAINERS = [DEV_ISSUER, LOGIN_FRONT]
+/** The pod's containers of the development issuer and the login front. */
+export const DEV_LOGIN_CONTAINERS = [DEV_ISSUER, LOGIN_FRONT]
 /** Ports inside the pod that the front cannot take: the hub's proxy and its API, the hub API, the issuer. */
 const TAKEN_IN_POD = [8000, 8009, 8081, 8010]
 const HUB_PROXY_PORT = 8000
@@ -78,7 +79,7 @@ export function podForIssuer(template: Doc, config: DeployConfig, envName: strin
     return pod
   }
   if (!local) {
-    pod.spec.containers = pod.spec.containers.filter((c) => !CONTAINERS.includes(c.name))
+    pod.spec.containers = pod.spec.containers.filter((c) => !DEV_LOGIN_CONTAINERS.includes(c.name))
     // What only they mounted (the login password) is not made either.
     const mounted = new Set(pod.spec.containers.flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)))
     pod.spec.volumes = pod.spec.volumes?.filter((v) => mounted.has(v.name))
@@ -86,7 +87,7 @@ export function podForIssuer(template: Doc, config: DeployConfig, envName: strin
   }
   checkSettings(config, `deploy settings of ${envName}`)
   for (const container of pod.spec.containers) {
-    if (CONTAINERS.includes(container.name)) continue
+    if (DEV_LOGIN_CONTAINERS.includes(container.name)) continue
     for (const port of container.ports ?? []) {
       if (port.containerPort !== HUB_PROXY_PORT) continue
       delete port.hostPort
@@ -114,7 +115,7 @@ export function resolveIssuer(config: DeployConfig, port: number): DeployConfig 
 
 /** The containers of the development issuer and the front in a pod as it runs, with their commands. */
 export const devLoginContainers = (pod: Doc): Array<{ name: string; command?: string[] }> =>
-  (pod as PodDoc).spec.containers.filter((c) => CONTAINERS.includes(c.name))
+  (pod as PodDoc).spec.containers.filter((c) => DEV_LOGIN_CONTAINERS.includes(c.name))
 
 /**
  * `apply` replaces containers, it does not add or remove them: going from
@@ -122,7 +123,7 @@ export const devLoginContainers = (pod: Doc): Array<{ name: string; command?: st
  * containers and its published port, which takes a down and an up.
  */
 export async function checkSameIssuerKind(names: ResourceNames, pod: Doc): Promise<void> {
-  const running = await podmanSucceeds(['container', 'exists', `${names.pod}-${DEV_ISSUER}`])
+  const running = await podmanSucceeds(['container', 'exists', containerName(names, DEV_ISSUER)])
   if (running === runsDevIssuer(pod)) return
   const now = runsDevIssuer(pod) ? `is ${DEV_ISSUER}` : 'names an outside issuer'
   throw new UsageError(

@@ -1,7 +1,7 @@
 // Image builds: the hub and Slurm images (by default at stage-dev, tagged
 // localhost/<image>:dev-latest). The same code serves `up`, `build-images`
 // and production pipelines (--target stage-prod, --registry, --tag).
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { type BuildArgs, mergeBuildArgs, parseAssignment, readArgsFile } from './build-args.ts'
@@ -207,18 +207,24 @@ export async function listImages(refs: string[]): Promise<ListedImage[]> {
 export function buildInputsDigest(build: ImageBuild, baseImageId: string): string {
   const hash = createHash('sha256')
   hash.update(JSON.stringify({ argv: podmanBuildArgs(build), base: baseImageId }))
+  hashTree(hash, build.contextDir)
+  return hash.digest('hex')
+}
+
+/** Feeds `hash` every entry under `root` in name order: its path, mode and content (a link's target); names matching `skip` are left out. */
+export function hashTree(hash: Hash, root: string, skip?: RegExp): void {
   const walk = (dir: string): void => {
     for (const name of fs.readdirSync(dir).sort()) {
+      if (skip?.test(name)) continue
       const file = path.join(dir, name)
       const stat = fs.lstatSync(file)
-      hash.update(`\0${path.relative(build.contextDir, file)}\0${stat.mode}\0`)
+      hash.update(`\0${path.relative(root, file)}\0${stat.mode}\0`)
       if (stat.isDirectory()) walk(file)
       else if (stat.isSymbolicLink()) hash.update(fs.readlinkSync(file))
       else if (stat.isFile()) hash.update(fs.readFileSync(file))
     }
   }
-  walk(build.contextDir)
-  return hash.digest('hex')
+  walk(root)
 }
 
 /** The image a build starts from: its BASE_IMAGE build argument (both Containerfiles take one). */

@@ -1,6 +1,6 @@
 // `jh-slurm-pod logs`: the hub's log, the Slurm side's logs and a job's output
 // file, found for the user instead of by hand inside the containers.
-import { DEV_ISSUER, LOGIN_FRONT } from './dev-issuer.ts'
+import { DEV_ISSUER, DEV_LOGIN_CONTAINERS } from './dev-issuer.ts'
 import { UserError } from './errors.ts'
 import type { Environment } from './environment.ts'
 import { containerName } from './names.ts'
@@ -127,7 +127,7 @@ async function externalJob(request: LogsRequest): Promise<number> {
 /** dev_realauth's development issuer and login front: logins, refusals, sessions opened and ended. */
 function loginLogs(request: LogsRequest, running: RunningPod): Promise<number> {
   const { env, follow } = request
-  const names = [DEV_ISSUER, LOGIN_FRONT].map((part) => `${env.names.pod}-${part}`)
+  const names = DEV_LOGIN_CONTAINERS.map((container) => containerName(env.names, container))
   if (!names.every((name) => running.containerNames.includes(name)))
     throw new UserError(
       `environment ${env.name} has no development issuer and login front (dev_realauth's pod has them, with oidcServer: ${DEV_ISSUER})`,

@@ -102,9 +102,8 @@ export const HUB_HOST = '127.0.0.1'
 export const DEFAULT_BASE_URL = '/jupyter/'
 export const hubUrl = (port: number, baseUrl = DEFAULT_BASE_URL): string => `http://${HUB_HOST}:${port}${baseUrl}`
 
-/** The containers `podman kube play` creates are named <pod>-<container>. */
-export const containerName = (names: ResourceNames, container: 'jupyterhub' | 'slurm'): string =>
-  `${names.pod}-${container}`
+/** The containers `podman kube play` creates are named <pod>-<container> (the template's container name). */
+export const containerName = (names: ResourceNames, container: string): string => `${names.pod}-${container}`
 
 export const imageRef = (image: ImageKey, tag: string = DEV_TAG, registry = 'localhost'): string =>
   `${registry.replace(/\/+$/, '')}/${IMAGES[image]}:${tag}`

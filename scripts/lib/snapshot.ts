@@ -6,15 +6,14 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
+import type { DeployConfig } from './deploy-config.ts'
 import { readDevUsers } from './dev-users.ts'
 import type { Environment } from './environment.ts'
-import { baseImageOf, type ImageBuild, listImages, podmanBuildArgs } from './images.ts'
+import { baseImageOf, hashTree, type ImageBuild, listImages, podmanBuildArgs } from './images.ts'
 import type { ImageKey } from './names.ts'
-import { volumeOwners } from './owners.ts'
 import type { RepoPaths } from './paths.ts'
 import type { DevRepo } from './sources.ts'
-import { volumeEntries, volumeSpecs } from './volumes.ts'
+import { hubVolumeSpec, specEntries } from './volumes.ts'
 
 export interface Snapshot {
   /** Each mounted clone's working tree (no .git, no caches). */
@@ -36,7 +35,8 @@ export interface SnapshotInput {
   repos: DevRepo[]
   builds: ImageBuild[]
   readsDevUsers: boolean
-  deployConfig?: DeployConfigOverlay
+  /** The environment's deploy settings with the overlay laid over them (resolveDeployConfig). */
+  settings: DeployConfig
   repo: RepoPaths
 }
 
@@ -49,18 +49,7 @@ const CONTEXT_SKIP = /^(_dev_build_data)$/
 /** sha256 of a directory tree: each entry's path, mode and content, in name order. */
 export function treeDigest(dir: string, skip: RegExp): string {
   const hash = createHash('sha256')
-  const walk = (sub: string): void => {
-    for (const name of fs.readdirSync(sub).sort()) {
-      if (skip.test(name)) continue
-      const file = path.join(sub, name)
-      const stat = fs.lstatSync(file)
-      hash.update(`\0${path.relative(dir, file)}\0${stat.mode}\0`)
-      if (stat.isDirectory()) walk(file)
-      else if (stat.isSymbolicLink()) hash.update(fs.readlinkSync(file))
-      else if (stat.isFile()) hash.update(fs.readFileSync(file))
-    }
-  }
-  if (fs.existsSync(dir)) walk(dir)
+  if (fs.existsSync(dir)) hashTree(hash, dir, skip)
   return hash.digest('hex')
 }
 
@@ -75,9 +64,9 @@ function packagingDigest(dir: string): string {
 }
 
 async function hubFileDigests(env: Environment): Promise<Record<string, string>> {
-  const spec = volumeSpecs(env, volumeOwners(), ['jupyterhub'])[0]
+  const spec = hubVolumeSpec(env)
   if (!spec || !fs.existsSync(spec.srcDir)) return {}
-  const entries = await volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
+  const entries = await specEntries(spec)
   return Object.fromEntries(
     entries.flatMap((e) => (e.source ? [[e.header.name, sha(`${e.header.mode}\0${fs.readFileSync(e.source)}`)]] : [])),
   )
@@ -102,7 +91,7 @@ export async function takeSnapshot(input: SnapshotInput): Promise<Snapshot> {
     packaging: Object.fromEntries(repos.map((r) => [r.name, packagingDigest(r.dest)])),
     hubFiles,
     devUsers: input.readsDevUsers ? readDevUsers(env.devUsersFile, input.repo).map((u) => u.name) : null,
-    deployConfig: Object.fromEntries(resolveDeployConfig(env.configDir, input.deployConfig)),
+    deployConfig: Object.fromEntries(input.settings),
     images,
   }
 }

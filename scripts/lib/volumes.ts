@@ -10,7 +10,7 @@ import type { Environment } from './environment.ts'
 import { UserError } from './errors.ts'
 import { exec } from './exec.ts'
 import { ENV_LABEL, VOLUME_DIRS, type VolumeKey } from './names.ts'
-import type { Owner, VolumeOwners } from './owners.ts'
+import { type Owner, type VolumeOwners, volumeOwners } from './owners.ts'
 import { podman, podmanCommand, podmanSucceeds, remoteLimit } from './podman.ts'
 
 /** Files that only keep empty directories in git. */
@@ -173,6 +173,14 @@ export function volumeSpecs(
     })
 }
 
+/** A volume's files: volumes/_shared/'s for it, overlaid by the environment's own. */
+export const specEntries = (spec: VolumeSpec): Promise<VolumeEntry[]> =>
+  volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
+
+/** The environment's hub volume, as the apply and its snapshot see it. */
+export const hubVolumeSpec = (env: Environment): VolumeSpec | undefined =>
+  volumeSpecs(env, volumeOwners(), ['jupyterhub'])[0]
+
 /** Creates one volume and imports its initial contents; an existing volume is refused. */
 export async function createVolume(
   spec: VolumeSpec,
@@ -188,7 +196,7 @@ export async function createVolume(
   if (checkExisting && (await podmanSucceeds(['volume', 'exists', spec.name]))) {
     throw new UserError(`volume ${spec.name} already exists; run \`jh-slurm-pod down ${spec.envName}\` first`)
   }
-  const entries = await volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
+  const entries = await specEntries(spec)
   await podman(['volume', 'create', '--label', `${ENV_LABEL}=${spec.envName}`, spec.name], { onLine })
   await fillVolume(spec.name, entries, fill, onLine)
   onLine?.(

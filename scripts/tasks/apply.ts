@@ -13,10 +13,9 @@ import { baseImageOf, buildImage, imageInputs, listImages } from '../lib/images.
 import { containerName, DEV_USERS_KEY, hubUrl, type ImageKey, TEMPLATE_NAMES } from '../lib/names.ts'
 import { type PodmanInfo, podman, probePodman } from '../lib/podman.ts'
 import type { ContainerKey } from '../lib/running.ts'
-import { volumeOwners } from '../lib/owners.ts'
 import type { RepoPaths } from '../lib/paths.ts'
 import { LIST_OPTIONS } from './context.ts'
-import { fillVolume, volumeEntries, volumeFill, volumeSpecs } from '../lib/volumes.ts'
+import { fillVolume, hubVolumeSpec, specEntries, volumeFill } from '../lib/volumes.ts'
 
 /** The start-up hook of the dev Slurm image that creates the dev users (idempotent). */
 export const CREATE_USERS_HOOK = '/usr/local/lib/slurm-pod/start.d/10-create-dev-users.sh'
@@ -46,7 +45,7 @@ export function containerEnv(plan: ApplyPlan, container: ContainerKey | string):
     if (name === TEMPLATE_NAMES.configMaps.deployConfig) {
       // With the development issuer, its URL on the pod's port (as up rendered it).
       const port = plan.running.hostPort ?? plan.env.hostPort
-      Object.assign(env, deployConfigData(resolveIssuer(new Map(Object.entries(plan.now.deployConfig)), port)))
+      Object.assign(env, deployConfigData(resolveIssuer(plan.settings, port)))
     }
   }
   return env
@@ -67,19 +66,19 @@ async function rebuild(ctx: ApplyContext, plan: ApplyPlan, image: string, onLine
 
 /** Lays the hub configuration over the hub's volume (state files such as the database are not in it). */
 async function copyHubFiles(ctx: ApplyContext, plan: ApplyPlan): Promise<void> {
-  const spec = volumeSpecs(plan.env, volumeOwners(), ['jupyterhub'])[0]
+  const spec = hubVolumeSpec(plan.env)
   if (!spec) return
-  const entries = await volumeEntries(spec.sharedDir ? [spec.sharedDir, spec.srcDir] : [spec.srcDir], spec.owner)
+  const entries = await specEntries(spec)
   const hub = containerName(plan.env.names, 'jupyterhub')
+  let image: Promise<string> | undefined
   const hubImage = () =>
-    podman(['container', 'inspect', '--format', '{{.ImageName}}', hub]).then((r) => r.stdout.trim())
+    (image ??= podman(['container', 'inspect', '--format', '{{.ImageName}}', hub]).then((r) => r.stdout.trim()))
   const remote = await isRemote(ctx)
   await fillVolume(spec.name, entries, volumeFill(remote, remote ? await hubImage() : undefined))
   if (plan.actions.removeHubFiles.length === 0) return
   // The hub mounts its configuration read-only; a passing container removes what is gone.
-  const image = await hubImage()
   const files = plan.actions.removeHubFiles.map((f) => `/volume/${f.replace(/^\.\//, '')}`)
-  await podman(['run', '--rm', '--entrypoint', 'rm', '-v', `${spec.name}:/volume`, image, '-f', ...files])
+  await podman(['run', '--rm', '--entrypoint', 'rm', '-v', `${spec.name}:/volume`, await hubImage(), '-f', ...files])
 }
 
 const say = (list: string[]) => list.join(', ')
@@ -195,7 +194,7 @@ function devLoginTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
       title: `Replace ${say(containers.map((c) => c.name))} (as the hub; logins start again)`,
       task: async () => {
         for (const { name, command } of containers)
-          await replaceContainer(`${plan.env.names.pod}-${name}`, {
+          await replaceContainer(containerName(plan.env.names, name), {
             image: newImage(plan, 'jupyterhub'),
             env: containerEnv(plan, name),
             command,
@@ -250,10 +249,7 @@ export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<Appl
         const started = Date.now()
         await waitForHub(
           hub,
-          new URL(
-            'hub/health',
-            hubUrl(port as number, baseUrlOf(new Map(Object.entries(plan.now.deployConfig)))),
-          ).toString(),
+          new URL('hub/health', hubUrl(port as number, baseUrlOf(plan.settings))).toString(),
           new Date(started - 1000),
           waitSeconds * 1000,
           (text) => ctx.notes.push(text),
