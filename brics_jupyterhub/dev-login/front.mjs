@@ -119,7 +119,10 @@ function frontState(settings, log) {
  */
 async function startLogin(state, req, res) {
   const client = await state.client()
-  const login = { nonce: generators.nonce(), verifier: generators.codeVerifier(), returnTo: req.url ?? '/' }
+  // Only a path on the front's own origin: `//elsewhere/` would send the browser away after the login.
+  const asked = new URL(req.url ?? '/', state.settings.origin)
+  const returnTo = asked.origin === state.settings.origin ? `${asked.pathname}${asked.search}` : '/'
+  const login = { nonce: generators.nonce(), verifier: generators.codeVerifier(), returnTo }
   const id = generators.state()
   state.pending.set(id, { ...login, expires: Date.now() + 600_000 })
   const location = client.authorizationUrl({

@@ -77,7 +77,7 @@ async function inPodJob(request: LogsRequest): Promise<number> {
     '-maxdepth',
     '3',
     '-name',
-    'jupyterhub_slurmspawner_*.log',
+    JOB_OUTPUT_NAME.replace('%j', '*'),
   ])
   const job = pickJob(parseJobOutputs(listing.stdout), request.jobId, where)
   const details = await podman(['exec', slurm, 'scontrol', '-o', 'show', 'job', String(job.id)], { nothrow: true })

@@ -149,79 +149,92 @@ def configure_oidc(c):
 
 # ----------------------------------------------------------------- spawner
 
-# A job's output file in its home directory, as the batch script's --output names it (%j: the job id).
+# A job's output file in its home directory, as the batch script's --output
+# names it (%j: the job id); scripts/lib/logs.ts looks for the same name.
 JOB_OUTPUT = "jupyterhub_slurmspawner_{job}.log"
+
+
+def spawn_error(log_message, user_message):
+    """A spawn failure the user reads: JupyterHub shows jupyterhub_message, where a plain error gives a bare 500."""
+    error = web.HTTPError(500, "%s", log_message)
+    error.jupyterhub_message = user_message
+    # JupyterHub 5.4's spawn handler copies an HTTPError's headers.
+    error.headers = {}
+    return error
+
 
 class SlurmSpawner(BricsSlurmSpawner):
     """
-    BricsSlurmSpawner that shows the user why a job could not be submitted
-    (sbatch's own message, e.g. "Requested node configuration is not
-    available" for more GPUs than the cluster has). batchspawner raises a
-    plain RuntimeError, of which JupyterHub shows only "500 Internal Server
-    Error"; an HTTPError with jupyterhub_message is shown on the spawn form,
-    which the user can then submit again.
+    BricsSlurmSpawner that says why a spawn failed. A job sbatch refuses comes
+    back on the form with sbatch's own message (e.g. "Requested node
+    configuration is not available" for more GPUs than the cluster has),
+    which the user can submit again. A job that ends before its server
+    reports its port fails the spawn at once, naming the job's output file;
+    batchspawner alone waits for the port without asking Slurm again, until
+    start_timeout.
     """
+
+    submitted_job_id = ""
 
     async def submit_batch_script(self):
         try:
             job_id = await super().submit_batch_script()
         except RuntimeError as error:
             reason = str(error).strip() or "no message"
-            refusal = web.HTTPError(500, "job submission failed: %s", reason)
-            refusal.jupyterhub_message = f"The job could not be submitted: {reason}"
-            # JupyterHub 5.4's spawn handler copies an HTTPError's headers.
-            refusal.headers = {}
-            raise refusal from error
+            raise spawn_error(f"job submission failed: {reason}", f"The job could not be submitted: {reason}") from error
         # batchspawner forgets the job when it finds it gone; its output file is still to be named.
-        self.submitted_job = (job_id, self.get_req_subvars().get("homedir", "~"))
+        self.submitted_job_id = job_id or ""
         return job_id
 
     async def start(self):
-        """
-        batchspawner's start, with the job watched while it starts. Once the
-        job runs, batchspawner only waits for the server in it to report its
-        port: a job that ends first (the user environment missing, the server
-        failing to start) left the spawn pending until start_timeout. Now the
-        spawn fails as soon as the job is gone, and says where its output is.
-        """
-        self.submitted_job = None
+        self.submitted_job_id = ""
         starting = asyncio.ensure_future(super().start())
         watching = asyncio.ensure_future(self._fail_when_job_ends())
         try:
             await asyncio.wait({starting, watching}, return_when=asyncio.FIRST_COMPLETED)
-            if watching.done():
+            if not starting.done():
+                # The job's end, or (the port known) nothing: then start is about to return.
                 watching.result()
-            return starting.result()
+            return await starting
         except RuntimeError as error:
             # batchspawner's own finding: the job "disappeared ... or died immediately after starting".
-            if "disappeared" not in str(error) or not self.submitted_job:
+            if "disappeared" not in str(error) or not self.submitted_job_id:
                 raise
             raise self._job_ended() from error
         finally:
+            # Both end before start does: a query cut short must not act on a server that started.
             for task in (starting, watching):
                 task.cancel()
+            await asyncio.gather(starting, watching, return_exceptions=True)
 
     async def _fail_when_job_ends(self):
-        """Queries the job while batchspawner waits for the port of a job that runs; raises once it is gone."""
-        while True:
+        """
+        Once batchspawner has seen the job running, queries it until the
+        server reports its port; raises when two queries in a row find it gone
+        (one failed ssh round trip is not the job's end).
+        """
+        seen_running, gone = False, 0
+        while not self.port:
             await asyncio.sleep(self.startup_poll_interval)
-            # Until the job runs batchspawner queries it itself; once the port is known, start returns.
-            if self.port or not self.job_id or not self.state_isrunning():
+            # Until the job runs, batchspawner queries it itself; from then on, only this does.
+            seen_running = seen_running or bool(self.job_id and self.state_isrunning())
+            if self.port or not seen_running:
                 continue
-            if await self.query_job_status() == JobStatus.NOTFOUND:
+            status = await self.query_job_status()
+            if self.port:
+                return
+            gone = gone + 1 if status == JobStatus.NOTFOUND else 0
+            if gone == 2:
                 raise self._job_ended()
 
     def _job_ended(self):
-        job_id, homedir = self.submitted_job
-        self.clear_state()
-        output = f"{homedir}/{JOB_OUTPUT.format(job=job_id)}"
-        ended = web.HTTPError(500, "job %s ended before its server started", job_id)
-        ended.jupyterhub_message = (
+        job_id = self.submitted_job_id
+        output = f"{self.req_homedir}/{JOB_OUTPUT.format(job=job_id)}"
+        return spawn_error(
+            f"job {job_id} ended before its server started",
             f"Job {job_id} ended before its notebook server started. Its output says why: {output}"
-            f" (on the host running the pod: jh-slurm-pod logs <env> job {job_id})"
+            f" (on the host running the pod: jh-slurm-pod logs <env> job {job_id})",
         )
-        ended.headers = {}
-        return ended
 
 
 class ReadyWaitingSlurmSpawner(SlurmSpawner):
@@ -389,7 +402,7 @@ def configure(
     # (every environment's Slurm has GPUs), activation of the user environment,
     # and Jupyter data files from the cluster's data directory.
     c.BatchSpawnerBase.batch_script = """#!/bin/bash
-#SBATCH --output={{homedir}}/jupyterhub_slurmspawner_%j.log
+#SBATCH --output={{homedir}}/""" + JOB_OUTPUT.format(job="%j") + """
 #SBATCH --job-name=spawner-jupyterhub
 #SBATCH --chdir={{homedir}}
 #SBATCH --export={{keepvars}}

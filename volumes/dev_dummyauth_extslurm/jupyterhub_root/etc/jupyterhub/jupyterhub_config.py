@@ -4,8 +4,7 @@ shared one (jh_slurm_hub.py, from volumes/_shared/).
 
 The hub runs alone; jobs run on an existing Slurm cluster, reached over SSH
 at the deploy setting sshHostname. The hub API listens on all interfaces,
-since the jobs are elsewhere (they reach it at hubConnectUrl), and the batch
-script asks for the GPUs the user chose, as on a real cluster. The login is
+since the jobs are elsewhere (they reach it at hubConnectUrl). The login is
 the dummy one of dev_dummyauth; servers are polled often while they start.
 """
 
