@@ -22,7 +22,9 @@ import { parseCommandLine } from '../../scripts/lib/cli.ts'
 import { runMain, UserError } from '../../scripts/lib/errors.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { pollUntil } from '../../scripts/lib/wait.ts'
-import { formAction, formXsrf, HubClient } from '../e2e/lib/browserless.ts'
+import { formAction, HubClient } from '../e2e/lib/browserless.ts'
+import { devLogin, labAnswers, spawnForm } from '../e2e/lib/jupyterlab.ts'
+import { median } from './warm.ts'
 
 const ENV = 'dev_dummyauth'
 const HUB = 'http://127.0.0.1:8000/'
@@ -43,7 +45,6 @@ interface Row {
   met: boolean
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN
 const fmt = (xs: number[]) =>
   `${median(xs).toFixed(2)} s median of ${xs.length} (${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)})`
 
@@ -63,26 +64,14 @@ async function timeApply(seen: () => Promise<boolean>): Promise<number> {
   return (performance.now() - start) / 1000
 }
 
-async function logIn(client: HubClient): Promise<void> {
-  const page = await client.request('jupyter/hub/login')
-  const password = fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
-  await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password } })
-}
-
 async function startServer(client: HubClient): Promise<void> {
   const form = await client.request('jupyter/hub/spawn')
-  await client.request(formAction(form.body), {
-    form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
-  })
+  await client.request(formAction(form.body), { form: spawnForm() })
   const { value } = await pollUntil(120_000, async () => ((await answers(client)) ? true : undefined), 200)
   if (!value) throw new UserError('the notebook server did not start within 120 s')
 }
 
-/** JupyterLab through the proxy, as a browser opens it (the first time through the server's OAuth with the hub). */
-async function answers(client: HubClient): Promise<boolean> {
-  const lab = await client.request(`jupyter/user/${USER}/lab`)
-  return lab.status === 200 && lab.url.includes(`/jupyter/user/${USER}/lab`)
-}
+const answers = async (client: HubClient): Promise<boolean> => Boolean(await labAnswers(client, USER))
 
 function editForm(cloneDir: string, label: string): void {
   const file = path.join(cloneDir, FORM_FILE)
@@ -117,10 +106,10 @@ async function measure(client: HubClient, cloneDir: string, original: string, ro
     console.log(`  configuration edit ${i + 1}: ${config.at(-1)?.toFixed(2)} s; server answers: ${survived.at(-1)}`)
   }
   editForm(cloneDir, `Choose a project (bench ${Date.now()})`)
+  // Its predicate is that the server answers: a clone edit applied with the server running.
   const withServer = await timeApply(
     async () => (await fetch(new URL('jupyter/hub/health', HUB))).ok && (await answers(client)),
   )
-  survived.push(await answers(client))
   const start = performance.now()
   step(['apply', ENV])
   const nothing = (performance.now() - start) / 1000
@@ -167,7 +156,7 @@ runMain(async () => {
   step(['up', ENV])
   try {
     const client = new HubClient(HUB)
-    await logIn(client)
+    await devLogin(client, ENV)
     const rows = report(await measure(client, cloneDir, original, rounds))
     for (const r of rows) console.log(`${r.met ? 'met    ' : 'NOT MET'}  ${r.target}: ${r.figure} (goal ${r.goal})`)
     const out = path.join(repoRoot, 'test-output')

@@ -1,13 +1,13 @@
 // Time to a usable notebook: brings up dev_dummyauth with the real images
 // (build settings from the machine, as `up` takes them), logs in, and times
 // from the spawn request to JupyterLab answering through the proxy.
-import fs from 'node:fs'
 import { UserError } from '../../scripts/lib/errors.ts'
 import { containerName, resourceNames } from '../../scripts/lib/names.ts'
-import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
+import { repoRoot } from '../../scripts/lib/paths.ts'
 import { podman } from '../../scripts/lib/podman.ts'
 import { pollUntil } from '../../scripts/lib/wait.ts'
-import { formAction, formXsrf, HubClient } from '../e2e/lib/browserless.ts'
+import { formAction, HubClient } from '../e2e/lib/browserless.ts'
+import { devLogin, labAnswers, spawnForm } from '../e2e/lib/jupyterlab.ts'
 import { timed } from './timed.ts'
 
 const ENV = 'dev_dummyauth'
@@ -19,26 +19,14 @@ async function inContainer(container: string, command: string[]): Promise<string
   return (await podman(['exec', container, ...command], { nothrow: true })).stdout.trim()
 }
 
-async function logIn(client: HubClient): Promise<void> {
-  const login = await client.request('jupyter/hub/login')
-  const password = fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
-  await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(login.body), password } })
-}
-
 /** One spawn, timed from the form's submission to JupyterLab through the proxy; then the server is stopped. */
 async function spawnOnce(client: HubClient): Promise<number> {
   const form = await client.request('jupyter/hub/spawn')
   const start = performance.now()
-  await client.request(formAction(form.body), {
-    form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
-  })
+  await client.request(formAction(form.body), { form: spawnForm() })
   const { value } = await pollUntil(
     120_000,
-    async () => {
-      const r = await client.request(`jupyter/user/${USER}/lab`)
-      const ok = r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) && /JupyterLab/.test(r.body)
-      return ok ? true : undefined
-    },
+    async () => (/JupyterLab/.test((await labAnswers(client, USER))?.body ?? '') ? true : undefined),
     100,
   )
   if (!value) throw new UserError('JupyterLab did not answer within 120 s')
@@ -58,7 +46,7 @@ export async function timeToNotebook(spawns: number): Promise<number[]> {
   const seconds: number[] = []
   try {
     const client = new HubClient('http://127.0.0.1:8000/')
-    await logIn(client)
+    await devLogin(client, ENV)
     for (let i = 0; i < spawns; i++) {
       seconds.push(await spawnOnce(client))
       console.log(`  spawn ${i + 1}: ${seconds.at(-1)?.toFixed(2)} s`)

@@ -13,7 +13,8 @@ import { exec } from '../../scripts/lib/exec.ts'
 import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
-import { formAction, formXsrf, HubClient } from './lib/browserless.ts'
+import { formAction, HubClient } from './lib/browserless.ts'
+import { devLogin, labAnswers, spawnForm } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
 import { cleanAround, everyEnvironment, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
@@ -46,20 +47,18 @@ await whenProvisioned(() => {
   const saved = new Map<string, string>()
   const clone = devReposFor(repo, { ...process.env, ...upEnv }).find((r) => r.name === 'bricsauthenticator')
   const apply = (args: string[] = []) => npmRun('apply', [ENV, ...args], { env: upEnv })
-  const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
-  // JupyterLab through the proxy, as a browser opens it (the first time through the server's OAuth with the hub).
-  const serverAnswers = async () => {
-    const lab = await client.request(`jupyter/user/${USER}/lab`)
-    return lab.status === 200 && lab.url.includes(`/jupyter/user/${USER}/lab`)
-  }
   const jobOf = async () => (await inSlurm(['squeue', '-h', '-u', ACCOUNT, '-o', '%i'])).trim()
   let jobId = ''
 
   async function startServer(): Promise<void> {
     const form = await client.request('jupyter/hub/spawn')
-    await client.request(formAction(form.body), {
-      form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
-    })
+    await client.request(formAction(form.body), { form: spawnForm() })
+  }
+
+  /** The server started before still answers through the proxy, and it is the same Slurm job. */
+  async function sameServerAnswers(timeoutMs: number, intervalMs: number): Promise<void> {
+    await waitFor('the server through the proxy', timeoutMs, () => labAnswers(client, USER), intervalMs)
+    assert.is(await jobOf(), jobId, 'the same Slurm job')
   }
 
   cleanAround(everyEnvironment)
@@ -75,9 +74,7 @@ await whenProvisioned(() => {
   test('up, log in; apply with nothing changed says so and does nothing', async () => {
     const up = await phase('apply suite: up', () => npmRun('up', [ENV], { env: upEnv }))
     assert.is(up.code, 0, 'up failed')
-    let page = await client.request('jupyter/hub/login')
-    page = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password: password() } })
-    assert.match(page.url, /\/jupyter\/hub\/spawn$/)
+    assert.match((await devLogin(client, ENV)).url, /\/jupyter\/hub\/spawn$/)
     const hubId = await podmanOut(['container', 'inspect', '--format', '{{.Id}}', HUB_CONTAINER])
     const run = await apply()
     assert.is(run.code, 0)
@@ -103,7 +100,7 @@ await whenProvisioned(() => {
   test('a server started before a hub configuration edit keeps answering; the edit shows in the page', async () => {
     await startServer()
     await phase('apply suite: server ready', () =>
-      waitFor('the notebook server', 300_000, async () => ((await serverAnswers()) ? true : undefined), 1000),
+      waitFor('the notebook server', 300_000, () => labAnswers(client, USER), 1000),
     )
     jobId = await jobOf()
     assert.match(jobId, /^\d+$/)
@@ -115,8 +112,7 @@ await whenProvisioned(() => {
       /Copy the hub configuration into jupyterhub-root-dev-dummyauth: \.\/etc\/jupyterhub\/jupyterhub_config\.py/,
     )
     assert.match((await client.request('jupyter/hub/home')).body, /Announcement from the e2e apply test/)
-    await waitFor('the server through the proxy', 30_000, async () => ((await serverAnswers()) ? true : undefined), 500)
-    assert.is(await jobOf(), jobId, 'the same Slurm job')
+    await sameServerAnswers(30_000, 500)
   })
 
   test('a broken configuration is reported with the hub log lines that say why; the fix brings the hub back', async () => {
@@ -131,12 +127,7 @@ await whenProvisioned(() => {
     const fixed = await phase('apply: fixed configuration', () => apply())
     assert.is(fixed.code, 0)
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
-    await waitFor(
-      'the server through the proxy',
-      60_000,
-      async () => ((await serverAnswers()) ? true : undefined),
-      1000,
-    )
+    await sameServerAnswers(60_000, 1000)
   })
 
   test('a new dev user is created in the Slurm container; none is removed silently', async () => {
@@ -149,12 +140,7 @@ await whenProvisioned(() => {
     assert.match(await inSlurm(['getent', 'passwd', 'otheruser.project1']), /otheruser/)
     const env = await podmanOut(['exec', HUB_CONTAINER, 'printenv', 'DEV_USER_CONFIG_UNIX_USERNAMES'])
     assert.match(env, /newuser\.project3/)
-    await waitFor(
-      'the server through the proxy',
-      60_000,
-      async () => ((await serverAnswers()) ? true : undefined),
-      1000,
-    )
+    await sameServerAnswers(60_000, 1000)
   })
 
   test('logs: the hub, the Slurm side and the newest job; unknown or absent environments are one line', async () => {
@@ -179,6 +165,7 @@ await whenProvisioned(() => {
     const followed = await npmRun('logs', [ENV, 'hub', '--follow'], {
       via: 'node',
       group: true,
+      timeoutMs: 60_000,
       watch: (output) => {
         if (!requested && /JupyterHub is now running/.test(output)) {
           requested = true
@@ -253,6 +240,7 @@ await whenProvisioned(() => {
       npmRun('apply', [ENV, '--watch'], {
         env: upEnv,
         via: 'node',
+        timeoutMs: 180_000,
         watch: (output) => {
           if (!edited && output.includes('watching dev_dummyauth')) {
             edited = true

@@ -13,8 +13,8 @@ import { volumeOwners } from '../../scripts/lib/owners.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
-import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
-import { waitForLab } from './lib/jupyterlab.ts'
+import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
+import { devLogin, spawnForm, waitForLab } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, waitFor } from './lib/run.ts'
 import { cleanAround, inCI, phase, unavailable, upEnvironment, whenProvisioned } from './lib/setup.ts'
 
@@ -101,24 +101,12 @@ await whenProvisioned(() => {
   })
 
   test('a user logs in, picks a project, and the server starts as a Slurm job', async () => {
-    const password = (await exec(['cat', repoPaths().devLoginPasswordFile('dev_dummyauth')])).stdout.trim()
-    let page = await client.request('jupyter/hub/login')
-    page = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password } })
+    const page = await devLogin(client, 'dev_dummyauth')
     assert.match(page.url, /\/jupyter\/hub\/spawn$/)
-    const projects = selectOptions(page.body, 'brics_project')
-    assert.ok(projects.includes('project1.brics'), projects.join(', '))
-    const gpus = selectOptions(page.body, 'ngpus')
-    await phase('remote: spawn request', () =>
-      client.request(formAction(page.body), {
-        form: {
-          brics_project: 'project1.brics',
-          runtime: '01:00:00',
-          ngpus: gpus[0] ?? '1',
-          partition: '',
-          reservation: '',
-        },
-      }),
-    )
+    // The same environment and users as the local suite: the same form.
+    assert.equal(selectOptions(page.body, 'brics_project'), ['project1.brics', 'project2.brics'])
+    assert.equal(selectOptions(page.body, 'ngpus'), ['1', '2', '3', '4'])
+    await phase('remote: spawn request', () => client.request(formAction(page.body), { form: spawnForm() }))
     const job = await waitFor('the job in squeue', 120_000, async () => {
       const lines = (await inSlurm(['squeue', '-h', '-o', '%i|%u'])).split('\n').filter(Boolean)
       return lines.map((l) => l.split('|')).find((f) => f[1] === ACCOUNT)

@@ -13,9 +13,10 @@ import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
 import { containerName, resourceNames } from '../../scripts/lib/names.ts'
 import { podman } from '../../scripts/lib/podman.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
-import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
+import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
 import { CLUSTER_GPUS, CLUSTER_HOST, CLUSTER_NETWORK, type Cluster, startCluster } from './lib/cluster.ts'
 import { serveBundle } from './lib/git-server.ts'
+import { devLogin, spawnForm as form, labAnswers } from './lib/jupyterlab.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { npmRun, podmanOut, waitFor } from './lib/run.ts'
 import { cleanAround, outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
@@ -27,14 +28,6 @@ const extslurm = resourceNames('dev_dummyauth_extslurm')
 const prod = resourceNames('prod')
 const EXT_HUB = 'http://127.0.0.1:8002/'
 const PROD_HUB = 'http://127.0.0.1:8003/'
-/** The spawn form as a user fills it: project1, one hour, N of the GPUs it offers (1 to 4). */
-const form = (ngpus = '1') => ({
-  brics_project: 'project1.brics',
-  runtime: '01:00:00',
-  ngpus,
-  partition: '',
-  reservation: '',
-})
 
 await whenProvisioned(() => {
   const upEnv = upEnvironment()
@@ -86,23 +79,12 @@ await whenProvisioned(() => {
 
   async function dummyLogin(hub: string, envName: string): Promise<HubClient> {
     const client = new HubClient(hub)
-    const page = await client.request('jupyter/hub/login')
-    const password = fs.readFileSync(repoPaths().devLoginPasswordFile(envName), 'utf8').trim()
-    const spawnForm = await client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password } })
-    assert.match(spawnForm.url, /\/jupyter\/hub\/spawn$/)
+    assert.match((await devLogin(client, envName)).url, /\/jupyter\/hub\/spawn$/)
     return client
   }
 
   async function serverThroughProxy(client: HubClient, what: string): Promise<void> {
-    const lab = await waitFor(
-      what,
-      420_000,
-      async () => {
-        const r = await client.request(`jupyter/user/${USER}/lab`)
-        return r.status === 200 && r.url.includes(`/jupyter/user/${USER}/lab`) ? r : undefined
-      },
-      2000,
-    )
+    const lab = await waitFor(what, 420_000, () => labAnswers(client, USER), 2000)
     assert.match(lab.body, /JupyterLab/)
   }
 

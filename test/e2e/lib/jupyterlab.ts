@@ -1,20 +1,41 @@
-// What a user of JupyterLab does and sees, shared by the suites that spawn.
+// What a user of the hub and of JupyterLab does and sees, shared by the
+// suites and benchmarks that log in and spawn.
+import fs from 'node:fs'
 import type { Page } from 'playwright-core'
-import type { HubClient, Response } from './browserless.ts'
+import { repoPaths } from '../../../scripts/lib/paths.ts'
+import { formXsrf, type HubClient, type Response } from './browserless.ts'
 import { waitFor } from './run.ts'
 
-/** Waits until the user's JupyterLab answers through the proxy under `prefix` (the hub's baseUrl). */
-export function waitForLab(client: HubClient, user: string, prefix = 'jupyter/'): Promise<Response> {
+/** The spawn form as a user fills it: project1, one hour, `ngpus` of the GPUs it offers (1 to 4). */
+export const spawnForm = (ngpus = '1'): Record<string, string> => ({
+  brics_project: 'project1.brics',
+  runtime: '01:00:00',
+  ngpus,
+  partition: '',
+  reservation: '',
+})
+
+/** Logs in at the dummy login of `envName` with the password its `up` wrote; returns the page it leads to. */
+export async function devLogin(client: HubClient, envName: string): Promise<Response> {
+  const page = await client.request('jupyter/hub/login')
+  const password = fs.readFileSync(repoPaths().devLoginPasswordFile(envName), 'utf8').trim()
+  return client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password } })
+}
+
+/**
+ * The user's JupyterLab through the proxy under `prefix` (the hub's
+ * baseUrl), as a browser opens it (the first time through the server's OAuth
+ * with the hub); undefined while it does not answer.
+ */
+export async function labAnswers(client: HubClient, user: string, prefix = 'jupyter/'): Promise<Response | undefined> {
   const lab = `${prefix}user/${user}/lab`
-  return waitFor(
-    'the notebook server',
-    420_000,
-    async () => {
-      const r = await client.request(lab)
-      return r.status === 200 && r.url.includes(`/${lab}`) ? r : undefined
-    },
-    3000,
-  )
+  const r = await client.request(lab)
+  return r.status === 200 && r.url.includes(`/${lab}`) ? r : undefined
+}
+
+/** Waits until the user's JupyterLab answers through the proxy under `prefix`. */
+export function waitForLab(client: HubClient, user: string, prefix = 'jupyter/'): Promise<Response> {
+  return waitFor('the notebook server', 420_000, () => labAnswers(client, user, prefix), 3000)
 }
 
 /**

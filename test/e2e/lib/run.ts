@@ -25,6 +25,8 @@ export interface RunOptions {
   via?: 'npm' | 'node'
   /** The watch's signal goes to the run's whole process group, as a terminal's Ctrl-C does. */
   group?: boolean
+  /** For a run that ends only on the watch's signal: killed, and the run fails, after this long. */
+  timeoutMs?: number
 }
 
 /** Runs one of the product's scripts in the repository, output captured (no TTY). */
@@ -42,6 +44,19 @@ export function npmRun(script: string, args: string[] = [], options: RunOptions 
     })
     let output = ''
     let signalled = false
+    const send = (signal: NodeJS.Signals) => {
+      if (options.group && child.pid) process.kill(-child.pid, signal)
+      else child.kill(signal)
+    }
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            send('SIGKILL')
+            reject(
+              new Error(`${script} ${args.join(' ')} still ran after ${options.timeoutMs} ms; its output:\n${output}`),
+            )
+          }, options.timeoutMs)
     const onData = (chunk: Buffer) => {
       const text = chunk.toString()
       output += text
@@ -49,14 +64,14 @@ export function npmRun(script: string, args: string[] = [], options: RunOptions 
       const signal = !signalled && options.watch?.(output)
       if (signal) {
         signalled = true
-        if (options.group && child.pid) process.kill(-child.pid, signal)
-        else child.kill(signal)
+        send(signal)
       }
     }
     child.stdout.on('data', onData)
     child.stderr.on('data', onData)
     child.on('error', reject)
     child.on('close', (code, signal) => {
+      clearTimeout(timer)
       transcript.push(output)
       resolve({ code, signal, output })
     })
