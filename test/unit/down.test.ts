@@ -180,12 +180,10 @@ test('down picks its targets: the one up, a named one, all; several up without a
 test("a failing removal is reported with podman's message", async () => {
   fake = useFakePodman({ pods: [dummy.pod] })
   process.env.FAKE_PODMAN_FAIL = '^pod rm'
-  try {
-    await teardown(repoPaths(root), [dummy])
-    assert.unreachable('teardown ignored a failure')
-  } catch (error) {
-    assert.match((error as Error).message, /pod rm .* failed \(exit 125\): Error: forced failure/)
-  }
+  await teardown(repoPaths(root), [dummy]).then(
+    () => assert.unreachable('teardown ignored a failure'),
+    (error: Error) => assert.match(error.message, /pod rm .* failed \(exit 125\): Error: forced failure/),
+  )
 })
 
 test("build directories: a dead run's goes, a kept one and a live run's stay", () => {
