@@ -10,7 +10,8 @@ import { parsePort, resolveEnvironment } from './lib/environment.ts'
 import { makeSecrets, manifestInput, planRender, type RenderPlan } from './lib/manifest-input.ts'
 import { defaultTag } from './lib/names.ts'
 import { COMMANDS } from './lib/options.ts'
-import { renderManifest, writeSecretFile } from './lib/render.ts'
+import { renderManifest } from './lib/render.ts'
+import { writeSecretFile } from './lib/secret-file.ts'
 
 /** One line naming the example values the manifest would deploy, if any. */
 function exampleWarning(plan: RenderPlan, registry: string, registryGiven: boolean): string | undefined {

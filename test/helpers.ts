@@ -124,6 +124,7 @@ export async function renderEnvironmentManifest(envName: string, deployConfigFil
     manifestInput(plan, {
       keys: external ? { host: fakeKey('host') } : { client: fakeKey('client'), host: fakeKey('host') },
       devLoginPassword: use.secrets.includes('devLogin') ? 'pw' : undefined,
+      mungeKey: use.secrets.includes('munge') ? 'MUNGEKEY' : undefined,
     }),
   )
   const docs: any[] = YAML.parseAllDocuments(text).map((d) => d.toJS())

@@ -23,7 +23,7 @@ interface InspectContainer {
   Pod: string
   RestartCount?: number
   Mounts: InspectMount[]
-  HostConfig?: { RestartPolicy?: { Name?: string } }
+  HostConfig?: { RestartPolicy?: { Name?: string }; Init?: boolean }
   State: { Status: string }
 }
 
@@ -69,6 +69,8 @@ export function createArgs(name: string, old: InspectContainer, replacement: Rep
     name,
     '--restart',
     old.HostConfig?.RestartPolicy?.Name || 'always',
+    // The pod's init process (its io.podman.annotations.init/<container>), kept.
+    ...(old.HostConfig?.Init ? ['--init'] : []),
     ...Object.entries(replacement.env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
     ...old.Mounts.flatMap((mount) => ['--mount', mountOption(mount)]),
     replacement.image ?? old.Image,

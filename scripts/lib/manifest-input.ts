@@ -50,10 +50,11 @@ export interface RenderPlan {
   notes: string[]
 }
 
-/** What a run makes for the manifest: fresh keys and the dummy login's password. */
+/** What a run makes for the manifest: fresh keys, the dummy login's password and the MUNGE key. */
 export interface MadeSecrets {
   keys: Partial<EnvironmentKeys>
   devLoginPassword?: string
+  mungeKey?: string
 }
 
 function devUsersFor(env: Environment, repo: RepoPaths, purpose: Purpose, notes: string[]): DevUser[] {
@@ -114,10 +115,27 @@ export function newDevLoginPassword(): string {
   return password
 }
 
-/** Generates what the plan's pod needs: its key pairs (in `dir`) and the dummy login's password. */
+/**
+ * A MUNGE key of the environment's own: 1,024 random bytes (what mungekey
+ * makes), as base64 text so that the Secret carries it as a string. munged
+ * reads the file's bytes as they are; all Slurm daemons of the environment
+ * share it, and no other environment or image has it.
+ */
+export function newMungeKey(): string {
+  const key = crypto.randomBytes(1024).toString('base64')
+  registerSecret(key)
+  return key
+}
+
+/** Generates what the plan's pod needs: its key pairs (in `dir`), the dummy login's password and the MUNGE key. */
 export async function makeSecrets(plan: RenderPlan, dir: string, keep: boolean): Promise<MadeSecrets> {
   const keys = await generateEnvironmentKeys(dir, keep, keysWanted(plan.use))
-  return { keys, devLoginPassword: plan.use.secrets.includes('devLogin') ? newDevLoginPassword() : undefined }
+  const uses = (key: SecretKey) => plan.use.secrets.includes(key)
+  return {
+    keys,
+    devLoginPassword: uses('devLogin') ? newDevLoginPassword() : undefined,
+    mungeKey: uses('munge') ? newMungeKey() : undefined,
+  }
 }
 
 /** The input of renderManifest: the plan with what the run made. */
@@ -131,6 +149,7 @@ export function manifestInput(plan: RenderPlan, made: MadeSecrets): ManifestInpu
     keys: made.keys,
     cluster: plan.cluster,
     devLoginPassword: made.devLoginPassword,
+    mungeKey: made.mungeKey,
     omitSecrets: plan.omitSecrets,
     pod: plan.pod,
   }

@@ -18,7 +18,7 @@ export const VOLUME_DIRS = {
 } as const
 
 export type VolumeKey = keyof typeof VOLUME_DIRS
-export type SecretKey = 'clientKey' | 'hostKey' | 'knownHosts' | 'devLogin'
+export type SecretKey = 'clientKey' | 'hostKey' | 'knownHosts' | 'devLogin' | 'munge'
 export type ConfigMapKey = 'devUsers' | 'deployConfig'
 
 /**
@@ -32,6 +32,7 @@ export const TEMPLATE_NAMES = {
     hostKey: 'ssh-host-key',
     knownHosts: 'ssh-known-hosts',
     devLogin: 'dev-login',
+    munge: 'munge-key',
   } satisfies Record<SecretKey, string>,
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' } satisfies Record<ConfigMapKey, string>,
 }
@@ -62,6 +63,7 @@ export function resourceNames(env: string): ResourceNames {
       hostKey: `jupyterhub-slurm-ssh-host-key-${id}`,
       knownHosts: `jupyterhub-slurm-ssh-known-hosts-${id}`,
       devLogin: `jupyterhub-slurm-dev-login-${id}`,
+      munge: `jupyterhub-slurm-munge-key-${id}`,
     },
     configMaps: { devUsers: `dev-user-config-${id}`, deployConfig: `deploy-config-${id}` },
   }
@@ -79,6 +81,8 @@ export const LEGACY_NAMES: ResourceNames = {
     // (No such secret then; named for completeness.)
     knownHosts: 'jupyterhub-slurm-ssh-known-hosts',
     devLogin: 'jupyterhub-dev-login',
+    // (No such secret then either.)
+    munge: 'jupyterhub-slurm-munge-key',
   },
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' },
 }

@@ -1,7 +1,6 @@
 // Rendering the combined manifest of an environment: the ConfigMaps of dev
 // users and deploy settings, the Secrets (SSH keys, dev login password) and
 // the Pod of its template, each under the environment's own name.
-import fs from 'node:fs/promises'
 import YAML from 'yaml'
 import { baseUrlLabel, baseUrlOf } from './base-url.ts'
 import type { ClusterAccess } from './cluster-access.ts'
@@ -145,6 +144,8 @@ export interface ManifestInput {
   cluster?: ClusterAccess
   /** Needed when the pod mounts the dummy login's password. */
   devLoginPassword?: string
+  /** Needed when the pod runs Slurm: the environment's own MUNGE key. */
+  mungeKey?: string
   /** Secrets the pod uses that are made elsewhere (a pipeline's secret store): left out. */
   omitSecrets?: SecretKey[]
   pod: Doc
@@ -172,6 +173,7 @@ function secretDocs(input: ManifestInput): Record<SecretKey, () => Doc> {
       }),
     devLogin: () =>
       secretDoc(names.secrets.devLogin, { password: `${need(input.devLoginPassword, 'a dev login password')}\n` }),
+    munge: () => secretDoc(names.secrets.munge, { 'munge.key': need(input.mungeKey, 'a MUNGE key') }),
   }
 }
 
@@ -193,16 +195,10 @@ export function renderManifest(input: ManifestInput): string {
   const order = <K extends string>(all: K[], used: K[]) => all.filter((k) => used.includes(k))
   const docs = [
     ...order<ConfigMapKey>(['devUsers', 'deployConfig'], use.configMaps).map((k) => configMaps[k]()),
-    ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin'], use.secrets)
+    ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin', 'munge'], use.secrets)
       .filter((k) => !input.omitSecrets?.includes(k))
       .map((k) => secrets[k]()),
     labelled(podForEnvironment(pod, names, input.ports, input.images), baseUrlLabel(baseUrlOf(input.deployConfig))),
   ]
   return docs.map((doc) => new YAML.Document(doc).toString({ lineWidth: 0 })).join('---\n')
-}
-
-/** Writes a file readable by its owner only, since it holds secrets (also when it existed with wider modes). */
-export async function writeSecretFile(file: string, text: string): Promise<void> {
-  await fs.writeFile(file, text, { mode: 0o600 })
-  await fs.chmod(file, 0o600)
 }

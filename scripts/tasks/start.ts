@@ -1,5 +1,4 @@
 // Starting the pod and waiting for the hub to answer.
-import fs from 'node:fs/promises'
 import { recordUp } from '../lib/applied.ts'
 import { seedVersionFiles } from '../lib/dev-mounts.ts'
 import { baseUrlOf } from '../lib/base-url.ts'
@@ -8,6 +7,7 @@ import { containerName, hubUrl } from '../lib/names.ts'
 import type { RepoPaths } from '../lib/paths.ts'
 import { playManifest } from '../lib/play.ts'
 import { podman } from '../lib/podman.ts'
+import { writeSecretFile } from '../lib/secret-file.ts'
 import type { UpPlan } from '../lib/up-plan.ts'
 import { waitForHttp } from '../lib/wait.ts'
 import { produced, type Task, type UpContext } from './context.ts'
@@ -18,7 +18,7 @@ export async function startPod(plan: UpPlan, repo: RepoPaths, ctx: UpContext, ta
   await seedVersionFiles(repos, builds)
   await playManifest(file, (line) => (task.output = line), options.network)
   const password = ctx.secrets?.devLoginPassword
-  if (password) await fs.writeFile(repo.devLoginPasswordFile(env.name), `${password}\n`, { mode: 0o600 })
+  if (password) await writeSecretFile(repo.devLoginPasswordFile(env.name), `${password}\n`)
   // What the pod was made from: the starting point of the next `apply`.
   const readsDevUsers = use.configMaps.includes('devUsers')
   await recordUp({ env, readsDevUsers, repos, builds, build: options.build, deployConfig: options.deployConfig, repo })

@@ -171,6 +171,10 @@ test('a replacement container gets the same mounts, subpaths and read-only flags
   // dev_realauth's issuer and front run a command of the pod's, not the image's.
   const command = ['node', '/opt/dev-login/front.mjs']
   assert.equal(createArgs('front-next', old, { env: {}, command }).slice(-3), ['abc123', ...command])
+  // A container the pod gave an init process keeps it when replaced; one without gets none.
+  assert.not.ok(createArgs('hub-next', old, { env: {} }).includes('--init'))
+  const withInit = { ...old, HostConfig: { ...old.HostConfig, Init: true } }
+  assert.equal(createArgs('hub-next', withInit, { env: {} }).slice(5, 9), ['--restart', 'always', '--init', '--mount'])
 })
 
 test.run()

@@ -36,6 +36,7 @@ async function render() {
     deployConfig,
     keys: { client, host },
     devLoginPassword: 'pw123',
+    mungeKey: 'MUNGEKEY123',
     pod: await readPodTemplate(),
   })
   return YAML.parseAllDocuments(text).map((d) => d.toJS())
@@ -61,7 +62,7 @@ test('key Secrets carry the four files in their exact formats', () => {
   })
 })
 
-test('combined manifest: two ConfigMaps, three immutable Secrets, the Pod, all named after the environment', async () => {
+test('combined manifest: two ConfigMaps, four immutable Secrets, the Pod, all named after the environment', async () => {
   const docs = await render()
   assert.equal(
     docs.map((d) => `${d.kind}/${d.metadata.name}`),
@@ -71,6 +72,7 @@ test('combined manifest: two ConfigMaps, three immutable Secrets, the Pod, all n
       'Secret/jupyterhub-slurm-ssh-client-key-dev-dummyauth',
       'Secret/jupyterhub-slurm-ssh-host-key-dev-dummyauth',
       'Secret/jupyterhub-slurm-dev-login-dev-dummyauth',
+      'Secret/jupyterhub-slurm-munge-key-dev-dummyauth',
       'Pod/jupyterhub-slurm-dev-dummyauth',
     ],
   )
@@ -78,13 +80,14 @@ test('combined manifest: two ConfigMaps, three immutable Secrets, the Pod, all n
     DEPLOY_CONFIG_OIDC_SERVER: 'https://issuer.example/realms/r',
     DEPLOY_CONFIG_JWT_LEEWAY: '5',
   })
-  for (const secret of docs.slice(2, 5)) assert.is(secret.immutable, true)
+  for (const secret of docs.slice(2, 6)) assert.is(secret.immutable, true)
   assert.equal(docs[2].stringData, keyFiles(client))
   assert.equal(docs[3].stringData, keyFiles(host))
   assert.equal(docs[4].stringData, { password: 'pw123\n' })
+  assert.equal(docs[5].stringData, { 'munge.key': 'MUNGEKEY123' })
   // The Pod is the template with only names, labels and the host port changed.
   const template = YAML.parse(fs.readFileSync(repoPaths().podTemplate, 'utf8'))
-  const pod = docs[5]
+  const pod = docs[6]
   assert.equal(pod.metadata.labels, {
     ...template.metadata.labels,
     'jh-slurm-pod/environment': 'dev_dummyauth',
@@ -96,6 +99,7 @@ test('combined manifest: two ConfigMaps, three immutable Secrets, the Pod, all n
     .replaceAll('jupyterhub-slurm-ssh-client-key', 'ssh-client-key')
     .replaceAll('jupyterhub-slurm-ssh-host-key', 'ssh-host-key')
     .replaceAll('jupyterhub-slurm-dev-login', 'dev-login')
+    .replaceAll('jupyterhub-slurm-munge-key', 'munge-key')
     .replace('"hostPort":8123', '"hostPort":8000')
   assert.equal({ ...JSON.parse(back), metadata: template.metadata }, template)
 })
@@ -114,6 +118,7 @@ test('a pod template naming something the launcher does not make is refused', as
         deployConfig,
         keys: { client, host },
         devLoginPassword: 'pw',
+        mungeKey: 'k',
         pod: template,
       }),
     new RegExp(
@@ -123,7 +128,7 @@ test('a pod template naming something the launcher does not make is refused', as
 })
 
 test('the Pod publishes only on 127.0.0.1 and mounts secrets with mode 0600', async () => {
-  const pod = (await render())[5]
+  const pod = (await render())[6]
   const hub = pod.spec.containers.find((c: { name: string }) => c.name === 'jupyterhub')
   assert.equal(hub.ports, [{ containerPort: 8000, hostPort: 8123, hostIP: '127.0.0.1', protocol: 'TCP' }])
   for (const volume of pod.spec.volumes.filter((v: { secret?: unknown }) => v.secret)) {
@@ -138,7 +143,7 @@ test('deploy settings become DEPLOY_CONFIG_<UPPER_SNAKE> variables of the hub', 
   const doc = deployConfigDoc('deploy-config-x', deployConfig) as { metadata: { name: string }; immutable: boolean }
   assert.is(doc.metadata.name, 'deploy-config-x')
   assert.is(doc.immutable, true)
-  const hub = (await render())[5].spec as {
+  const hub = (await render())[6].spec as {
     containers: Array<{ name: string; envFrom: Array<{ configMapRef: { name: string } }> }>
   }
   const refs = hub.containers.find((c) => c.name === 'jupyterhub')?.envFrom.map((e) => e.configMapRef.name)

@@ -178,7 +178,12 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   assert.is(code, 0, output)
   const made = fake.resources()
   assert.equal([...made.volumes].sort(), [names.volumes.jupyterhub, names.volumes.slurm])
-  assert.equal(made.secrets, [names.secrets.clientKey, names.secrets.hostKey, names.secrets.devLogin])
+  assert.equal(made.secrets, [
+    names.secrets.clientKey,
+    names.secrets.hostKey,
+    names.secrets.devLogin,
+    names.secrets.munge,
+  ])
   assert.equal(made.pods, [names.pod])
   const created = fake.calls().filter((c) => c[0] === 'volume' && c[1] === 'create')
   assert.ok(
