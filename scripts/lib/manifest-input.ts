@@ -7,15 +7,25 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { type ClusterAccess, type ClusterFiles, readClusterAccess } from './cluster-access.ts'
 import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
-import { checkFrontPort, podForIssuer, resolveIssuer } from './dev-issuer.ts'
+import { checkFrontPort, isLoginFront, podForIssuer, resolveIssuer } from './dev-issuer.ts'
 import { type DevUser, readDevUsers } from './dev-users.ts'
 import type { Environment } from './environment.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keys.ts'
+import { UsageError } from './errors.ts'
 import type { SecretKey } from './names.ts'
 import type { RepoPaths } from './paths.ts'
 import { registerSecret } from './redact.ts'
 import { builtImages, type ContainerImages, type HostPorts, type ManifestInput } from './render.ts'
-import { type Doc, keysWanted, readPodTemplate, type TemplateUse, templateUse, usesExternalSlurm } from './template.ts'
+import {
+  type Doc,
+  keysWanted,
+  type PodDoc,
+  readPodTemplate,
+  rootOnlyPortsBelow,
+  type TemplateUse,
+  templateUse,
+  usesExternalSlurm,
+} from './template.ts'
 
 export interface RenderSettings {
   /** Host port of the hub instead of the environment's own. */
@@ -76,6 +86,19 @@ async function clusterFor(env: Environment, files: ClusterFiles, purpose: Purpos
   return { cluster: await readClusterAccess(env.name, files), omitSecrets: [] }
 }
 
+/**
+ * The login front listens inside the pod on the environment's port, where
+ * users' jobs run too: that port must be one only root may listen on.
+ */
+function checkFrontKeptFromJobs(pod: Doc, port: number): void {
+  const line = rootOnlyPortsBelow(pod)
+  const front = ((pod as PodDoc).spec?.containers ?? []).some(isLoginFront)
+  if (front && line !== undefined && port >= line)
+    throw new UsageError(
+      `port ${port} is open to users' jobs inside the pod (only ports below ${line} are kept for root); the login front needs a port below ${line} (--port)`,
+    )
+}
+
 export async function planRender(
   env: Environment,
   settings: RenderSettings,
@@ -87,6 +110,7 @@ export async function planRender(
   const pod = podForIssuer(await readPodTemplate(env.podTemplate), settingsOfEnv, env.name)
   const ports = { proxy: settings.hostPort ?? env.hostPort, hubApi: env.hubApiHostPort }
   checkFrontPort(pod, ports.proxy)
+  checkFrontKeptFromJobs(pod, ports.proxy)
   const deployConfig = resolveIssuer(settingsOfEnv, ports.proxy)
   const use = templateUse(pod)
   const notes: string[] = []

@@ -99,6 +99,19 @@ export const keysWanted = (use: TemplateUse): { client: boolean; host: boolean }
   host: use.secrets.includes('hostKey'),
 })
 
+/**
+ * The first port any process may listen on in the pod (the pod's sysctl
+ * net.ipv4.ip_unprivileged_port_start); below it only root may. Undefined
+ * when the pod leaves the kernel's default.
+ */
+export function rootOnlyPortsBelow(pod: Doc): number | undefined {
+  const { securityContext } = ((pod as PodDoc).spec ?? {}) as { securityContext?: { sysctls?: Sysctl[] } }
+  const line = securityContext?.sysctls?.find((s) => s.name === UNPRIVILEGED_PORT_START)?.value
+  return line === undefined ? undefined : Number(line)
+}
+const UNPRIVILEGED_PORT_START = 'net.ipv4.ip_unprivileged_port_start'
+type Sysctl = { name: string; value: string }
+
 export async function readPodTemplate(file: string): Promise<Doc> {
   let text: string
   try {

@@ -309,4 +309,52 @@ test("an external-Slurm environment without the operator's files is refused with
   fs.rmSync(dir, { recursive: true })
 })
 
+type PodContainer = { name: string; volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }> }
+
+test('pods that run jobs keep service ports for root, get their own MUNGE key, and reap orphans', async () => {
+  for (const envName of ['dev_dummyauth', 'dev_realauth']) {
+    const { docs } = await renderEnvironmentManifest(envName)
+    const pod = docs.find((d) => d.kind === 'Pod')
+    assert.equal(pod.spec.securityContext.sysctls, [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '16384' }])
+    const ports = pod.spec.containers.flatMap((c: { ports?: Array<{ containerPort: number }> }) =>
+      (c.ports ?? []).map((p) => p.containerPort),
+    )
+    for (const port of ports) assert.ok(port < 16384, `${envName}: port ${port} is open to jobs`)
+    const slurm = pod.spec.containers.find((c: PodContainer) => c.name === 'slurm') as PodContainer
+    const munge = slurm.volumeMounts?.find((m) => m.mountPath === '/etc/slurm-pod/munge.key')
+    assert.equal(munge, {
+      name: 'munge-key',
+      mountPath: '/etc/slurm-pod/munge.key',
+      subPath: 'munge.key',
+      readOnly: true,
+    } as never)
+    const secret = docs.find((d) => d.kind === 'Secret' && d.metadata.name === resourceNames(envName).secrets.munge)
+    assert.equal(Object.keys(secret.stringData), ['munge.key'])
+    // Only the containers that run children get an init process.
+    const inits = Object.keys(pod.metadata.annotations).filter((a) => a.startsWith('io.podman.annotations.init/'))
+    assert.equal(inits, ['io.podman.annotations.init/jupyterhub', 'io.podman.annotations.init/slurm'])
+  }
+})
+
+test('hub-only pods get no MUNGE key but still reap orphans in the hub container', async () => {
+  const { docs } = await renderEnvironmentManifest('dev_dummyauth_extslurm')
+  assert.not.ok(docs.some((d) => d.kind === 'Secret' && /munge/.test(d.metadata.name)))
+  const pod = docs.find((d) => d.kind === 'Pod')
+  assert.equal(pod.metadata.annotations, { 'io.podman.annotations.init/jupyterhub': 'true' })
+})
+
+test("a login front on a port open to users' jobs is refused before anything is made", async () => {
+  try {
+    await renderEnvironmentManifest('dev_realauth', undefined, 16384)
+    assert.unreachable('the front was placed on a port jobs may take')
+  } catch (error) {
+    assert.match(
+      (error as Error).message,
+      /^port 16384 is open to users' jobs inside the pod \(only ports below 16384 are kept for root\); the login front needs a port below 16384 \(--port\)$/,
+    )
+  }
+  // The port just below the line is the front's to take.
+  await renderEnvironmentManifest('dev_realauth', undefined, 16383)
+})
+
 test.run()
