@@ -7,20 +7,169 @@
 import crypto from 'node:crypto'
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
-import Provider from 'oidc-provider'
+import Provider, { interactionPolicy } from 'oidc-provider'
 import {
   callbackUrl,
+  cookieNames,
   escapeHtml,
   ISSUER_PATH,
   logLine,
   OTHER_PLATFORM,
   PORTAL,
+  rateLimiter,
   readPassword,
   readSettings,
   runMain,
 } from './settings.mjs'
 
 /** @typedef {import('./settings.mjs').Settings} Settings */
+
+/** Requests per minute and client address to the authorization and login endpoints (a person needs about four per login). */
+export const REQUESTS_PER_MINUTE = 600
+/** Entries anyone can make without a password (interactions, codes, anonymous sessions): the oldest go first beyond this. */
+export const TRANSIENT_LIMIT = 5000
+/** Only a login makes these: they are kept until they expire, never pushed out by other traffic. */
+const LIVE_MODELS = new Set(['Session', 'Grant', 'RefreshToken', 'AccessToken'])
+
+/**
+ * The issuer's storage, in memory. oidc-provider's own in-memory adapter is
+ * one LRU of 1,000 entries for everything, so anonymous requests to /auth
+ * push live sessions, grants and refresh tokens out. Here what only a login
+ * makes is kept apart, until it expires; the rest is bounded.
+ * @param {number} [transientLimit]
+ */
+export function issuerStore(transientLimit = TRANSIENT_LIMIT) {
+  /** @typedef {{ payload: Record<string, any>, expires: number }} Entry */
+  /** @type {Map<string, Entry>} */
+  const live = new Map()
+  /** @type {Map<string, Entry>} */
+  const transient = new Map()
+  /** @type {Map<string, Set<string>>} keys of the tokens of each grant */
+  const grants = new Map()
+
+  /** @param {string} key */
+  const get = (key) => {
+    for (const map of [live, transient]) {
+      const entry = map.get(key)
+      if (!entry) continue
+      if (entry.expires > Date.now()) return entry.payload
+      map.delete(key)
+    }
+    return undefined
+  }
+  /** @type {(key: string, payload: Record<string, any>, expiresIn: number | undefined, isLive: boolean) => void} */
+  const put = (key, payload, expiresIn, isLive) => {
+    const entry = { payload, expires: expiresIn ? Date.now() + expiresIn * 1000 : Number.POSITIVE_INFINITY }
+    live.delete(key)
+    transient.delete(key)
+    if (isLive) return void live.set(key, entry)
+    transient.set(key, entry)
+    if (transient.size > transientLimit) transient.delete(transient.keys().next().value ?? '')
+  }
+  /** @param {string} key */
+  const remove = (key) => {
+    live.delete(key)
+    transient.delete(key)
+  }
+
+  class Adapter {
+    /** @param {string} model */
+    constructor(model) {
+      this.model = model
+    }
+    /** @param {string} id */
+    key(id) {
+      return `${this.model}:${id}`
+    }
+    /** @param {string} id */
+    async find(id) {
+      return get(this.key(id))
+    }
+    /** @param {string} uid */
+    async findByUid(uid) {
+      const id = get(`sessionUid:${uid}`)
+      return id ? get(this.key(String(id.id))) : undefined
+    }
+    async findByUserCode() {
+      return undefined
+    }
+    /**
+     * @param {string} id
+     * @param {Record<string, any>} payload
+     * @param {number} [expiresIn] seconds
+     */
+    async upsert(id, payload, expiresIn) {
+      const key = this.key(id)
+      // A session is live once someone logged in with it.
+      const isLive = LIVE_MODELS.has(this.model) && (this.model !== 'Session' || Boolean(payload.accountId))
+      if (this.model === 'Session') put(`sessionUid:${payload.uid}`, { id }, expiresIn, isLive)
+      if (payload.grantId) grants.set(payload.grantId, (grants.get(payload.grantId) ?? new Set()).add(key))
+      put(key, payload, expiresIn, isLive)
+    }
+    /** @param {string} id */
+    async consume(id) {
+      const payload = get(this.key(id))
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000)
+    }
+    /** @param {string} id */
+    async destroy(id) {
+      remove(this.key(id))
+    }
+    /** @param {string} grantId */
+    async revokeByGrantId(grantId) {
+      for (const key of grants.get(grantId) ?? []) remove(key)
+      grants.delete(grantId)
+    }
+  }
+
+  return {
+    Adapter,
+    /** How many entries each part holds. */
+    sizes: () => ({ live: live.size, transient: transient.size }),
+    /**
+     * Ends the sessions that hold a grant (when its refresh token is revoked: a logout); returns their accounts.
+     * @param {string} grantId
+     */
+    endSessionsOf(grantId) {
+      const accounts = []
+      for (const [key, { payload }] of live) {
+        if (!key.startsWith('Session:')) continue
+        const authorizations = Object.values(payload.authorizations ?? {})
+        if (!authorizations.some((a) => a.grantId === grantId)) continue
+        remove(key)
+        remove(`sessionUid:${payload.uid}`)
+        accounts.push(String(payload.accountId))
+      }
+      return accounts
+    },
+    /** Forgets what expired. */
+    sweep() {
+      const now = Date.now()
+      for (const map of [live, transient]) for (const [key, entry] of map) if (entry.expires <= now) map.delete(key)
+      for (const [grantId, keys] of grants) {
+        for (const key of keys) if (!live.has(key) && !transient.has(key)) keys.delete(key)
+        if (keys.size === 0) grants.delete(grantId)
+      }
+    },
+  }
+}
+
+/**
+ * The issuer asks for the password at every authorization, whatever the
+ * request's prompt: a browser's issuer session, replayed, logs no one in.
+ */
+function loginEveryTime() {
+  const policy = interactionPolicy.base()
+  const { Check } = interactionPolicy
+  policy
+    .get('login')
+    ?.checks.add(
+      new Check('every_time', 'the development issuer asks for the password at each login', (ctx) =>
+        ctx.oidc.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT,
+      ),
+    )
+  return policy
+}
 
 /**
  * The `projects` claim of a user: one `<PROJECT>.brics` per dev user of
@@ -82,9 +231,10 @@ const errorPage = (settings, message) =>
 /**
  * The oidc-provider configuration: one public client (the front, PKCE), RS256 ID tokens that expire in minutes.
  * @param {Settings} settings
+ * @param {ReturnType<typeof issuerStore>} store
  * @returns {import('oidc-provider').Configuration}
  */
-export function providerConfiguration(settings) {
+export function providerConfiguration(settings, store) {
   const jwk = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })
   const users = knownUsers(settings)
   return {
@@ -99,7 +249,16 @@ export function providerConfiguration(settings) {
     ],
     jwks: { keys: [{ ...jwk, kid: crypto.randomUUID(), alg: 'RS256', use: 'sig' }] },
     enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
-    cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+    adapter: store.Adapter,
+    // Its cookies go to its own path only, under names of this port: the hub and the users' servers never see them.
+    // The session cookie is the long one; the short ones (interaction, resume) get narrower paths under it from
+    // oidc-provider itself, which a `path` here would widen. SameSite=Lax: the front and the issuer are one origin.
+    cookies: {
+      keys: [crypto.randomBytes(32).toString('base64url')],
+      names: cookieNames(settings).issuer,
+      long: { httpOnly: true, sameSite: 'lax', path: ISSUER_PATH },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
     claims: { openid: ['sub', 'short_name', 'projects'] },
     // BriCS's tokens carry the claims in the ID token itself, which is what the hub reads.
     conformIdTokenClaims: false,
@@ -110,8 +269,16 @@ export function providerConfiguration(settings) {
     loadExistingGrant,
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `${ISSUER_PATH}/interaction/${interaction.uid}` },
+    // Revocation is the front's logout: revoking the refresh token ends the grant, and with it the session.
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      revocation: { enabled: true },
+    },
+    interactions: {
+      policy: loginEveryTime(),
+      url: (_ctx, interaction) => `${ISSUER_PATH}/interaction/${interaction.uid}`,
+    },
     renderError: async (ctx, out) => {
       ctx.type = 'html'
       ctx.body = errorPage(settings, `${out.error}: ${out.error_description ?? ''}`)
@@ -193,19 +360,42 @@ async function interaction(provider, settings, password, req, res, log) {
 }
 
 /**
+ * Who sent a request: the front puts the client's address in X-Forwarded-For (replacing what the client sent).
+ * @param {http.IncomingMessage} req
+ */
+const clientOf = (req) =>
+  String(req.headers['x-forwarded-for'] ?? '')
+    .split(',')
+    .pop()
+    ?.trim() ||
+  req.socket.remoteAddress ||
+  ''
+
+/**
  * The issuer's HTTP handler: its own login pages, and oidc-provider mounted at /oidc.
  * @param {Settings} settings
  * @param {string} password
  * @param {import('./settings.mjs').Log} [log] where logins and refusals are said
+ * @param {{ requestsPerMinute?: number, transientLimit?: number }} [limits] the tests change them
  */
-export function createIssuer(settings, password, log = logLine) {
-  const provider = new Provider(settings.issuer, providerConfiguration(settings))
+export function createIssuer(settings, password, log = logLine, limits = {}) {
+  const store = issuerStore(limits.transientLimit)
+  const provider = new Provider(settings.issuer, providerConfiguration(settings, store))
+  provider.on('grant.revoked', (_ctx, grantId) => {
+    for (const account of store.endSessionsOf(grantId)) log(`session ended: ${account}, logged out at the front`)
+  })
+  setInterval(() => store.sweep(), 60_000).unref()
+  const withinLimit = rateLimiter(limits.requestsPerMinute ?? REQUESTS_PER_MINUTE)
   const callback = provider.callback()
   const interactionPath = new RegExp(`^${ISSUER_PATH}/interaction/[^/?]+(/login)?(\\?|$)`)
+  const limitedPath = new RegExp(`^${ISSUER_PATH}/(auth|interaction)(/|\\?|$)`)
   /** @type {http.RequestListener} */
   const handler = (req, res) => {
     const url = req.url ?? '/'
-    if (interactionPath.test(url)) {
+    if (limitedPath.test(url) && !withinLimit(clientOf(req))) {
+      res.writeHead(429, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '60' })
+      res.end(errorPage(settings, 'Too many login requests from your address: wait a minute.'))
+    } else if (interactionPath.test(url)) {
       interaction(provider, settings, password, req, res, log).catch((error) => {
         log(`login failed: ${error.message}`)
         res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
@@ -219,7 +409,7 @@ export function createIssuer(settings, password, log = logLine) {
       res.writeHead(404).end()
     }
   }
-  return { provider, handler }
+  return { provider, handler, store }
 }
 
 async function main() {

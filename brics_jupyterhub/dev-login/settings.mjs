@@ -13,6 +13,8 @@ export const HUB_PROXY_URL = 'http://127.0.0.1:8000'
 export const ISSUER_PATH = '/oidc'
 /** The front's own paths; everything else goes to the hub. */
 export const CALLBACK_PATH = '/_front/callback'
+/** The sign-out of the front, under the hub's base URL: where the OAuth2 proxy in front of production's hub has it. */
+export const SIGN_OUT_PATH = '_oidc/sign_out'
 export const PASSWORD_FILE = '/srv/dev-login/password'
 /** The portal part of project keys (<PROJECT>.brics), as upstream's dummy login has it. */
 export const PORTAL = 'brics'
@@ -134,6 +136,48 @@ export function readPassword(file = PASSWORD_FILE) {
  * @param {Settings} settings
  */
 export const callbackUrl = (settings) => `${settings.origin}${CALLBACK_PATH}`
+
+/**
+ * The names of the front's and the issuer's cookies. They carry the front's
+ * port: browsers send cookies of 127.0.0.1 to every port, and two
+ * environments must not take each other's sessions.
+ * @param {Settings} settings
+ */
+export const cookieNames = (settings) => ({
+  frontSession: `jh_front_session_${settings.port}`,
+  frontState: `jh_front_state_${settings.port}`,
+  issuer: {
+    session: `jh_issuer_session_${settings.port}`,
+    interaction: `jh_issuer_interaction_${settings.port}`,
+    resume: `jh_issuer_resume_${settings.port}`,
+  },
+})
+
+/** Cookies of a front or an issuer (of any port, and oidc-provider's own names): the hub never gets them. */
+export const LOGIN_COOKIE = /^(?:jh_front_|jh_issuer_|_session|_interaction|_state\.)/
+
+/**
+ * A limit of requests per minute and key (a client's address); true while the key is within it.
+ * @param {number} perMinute
+ * @returns {(key: string) => boolean}
+ */
+export function rateLimiter(perMinute) {
+  /** @type {Map<string, { count: number, resets: number }>} */
+  const windows = new Map()
+  return (key) => {
+    const now = Date.now()
+    let window = windows.get(key)
+    if (!window || window.resets <= now) {
+      windows.delete(key)
+      window = { count: 0, resets: now + 60_000 }
+      windows.set(key, window)
+      // Bounded: the oldest window goes first.
+      if (windows.size > 10_000) windows.delete(windows.keys().next().value ?? '')
+    }
+    window.count += 1
+    return window.count <= perMinute
+  }
+}
 
 /** @param {unknown} text */
 export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
