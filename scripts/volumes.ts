@@ -7,7 +7,7 @@ import { UserError } from './lib/errors.ts'
 import { listImages } from './lib/images.ts'
 import { defaultTag, type ImageKey, imageRef } from './lib/names.ts'
 import { probePodman } from './lib/podman.ts'
-import { readPodTemplate, templateUse } from './lib/template.ts'
+import { readEnvironmentPod, templateUse } from './lib/template.ts'
 import { createVolume, volumeFill, volumeSpecs } from './lib/volumes.ts'
 
 /** A remote podman fills volumes through a container: of the environment's first image, which must be here. */
@@ -22,7 +22,7 @@ async function imageForFill(images: ImageKey[], target: string): Promise<string>
 
 export const command = defineCommand(COMMANDS.volumes, async ({ positionals }, repo) => {
   const env = resolveEnvironment(positionals[0], repo)
-  const use = templateUse(await readPodTemplate(env.podTemplate))
+  const use = templateUse(await readEnvironmentPod(env))
   const specs = volumeSpecs(env, volumeOwners(), use.volumes)
   const { remote } = await probePodman()
   const fill = volumeFill(remote, remote ? await imageForFill(use.images, env.target) : undefined)

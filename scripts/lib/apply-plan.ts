@@ -13,7 +13,7 @@ import type { RepoPaths } from './paths.ts'
 import { requireUp, type RunningPod } from './running.ts'
 import { type Changes, compareSnapshots, type Snapshot, takeSnapshot } from './snapshot.ts'
 import { type DevRepo, devRepos } from './sources.ts'
-import { readPodTemplate, type TemplateUse, templateUse } from './template.ts'
+import { readEnvironmentPod, type TemplateUse, templateUse } from './template.ts'
 
 export interface ApplyOptions {
   envName: string
@@ -107,7 +107,7 @@ export function decideActions(
 
 export async function planApply(options: ApplyOptions, repo: RepoPaths): Promise<ApplyPlan> {
   const env = resolveEnvironment(options.envName, repo)
-  const [running, rawTemplate] = await Promise.all([requireUp(env), readPodTemplate(env.podTemplate)])
+  const [running, rawTemplate] = await Promise.all([requireUp(env), readEnvironmentPod(env)])
   const record = readRecord(repo, env.name, running.id)
   const deployConfig = options.deployConfig ?? record?.deployConfig
   // The pod as these settings run it (dev_realauth: with or without its development issuer).

@@ -10,7 +10,7 @@ import {
 } from './cli.ts'
 import { listEnvironments, resolveEnvironment } from './environment.ts'
 import type { RepoPaths } from './paths.ts'
-import { readPodTemplate, templateUse } from './template.ts'
+import { readEnvironmentPod, templateUse } from './template.ts'
 
 export interface Command<O extends Record<string, OptionSpec> = Record<string, OptionSpec>> {
   spec: CommandSpec<O>
@@ -28,7 +28,7 @@ export async function environmentSummaries(repo: RepoPaths): Promise<Environment
   const summary = async (name: string): Promise<EnvironmentSummary> => {
     try {
       const env = resolveEnvironment(name, repo)
-      const use = templateUse(await readPodTemplate(env.podTemplate))
+      const use = templateUse(await readEnvironmentPod(env))
       return { name, target: env.target, volumes: use.volumes.map((key) => env.names.volumes[key]) }
     } catch (error) {
       return { name, problem: `cannot be used: ${error instanceof Error ? error.message : String(error)}` }

@@ -1,7 +1,8 @@
 // An environment is a pair of directories, config/<env> and volumes/<env>.
 // config/<env>/launcher.yaml holds what the launcher itself needs to know
 // about it (host ports, the image stage); the hub never sees it. Its pod is
-// config/<env>/pod.yaml, or jh_slurm_pod.yaml (hub and Slurm) without one.
+// jh_slurm_pod.yaml (hub and Slurm), changed by config/<env>/pod.yaml where
+// there is one (lib/pod-patch.ts).
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -22,8 +23,10 @@ export interface Environment {
   hubApiHostPort?: number
   /** The image stage `up` and `manifest` use by default (launcher.yaml: target). */
   target: string
-  /** The environment's pod: config/<env>/pod.yaml, else jh_slurm_pod.yaml. */
+  /** The base pod, jh_slurm_pod.yaml. */
   podTemplate: string
+  /** What the environment's pod changes of it: config/<env>/pod.yaml, when there is one (lib/pod-patch.ts). */
+  podPatch?: string
 }
 
 interface LauncherSettings {
@@ -134,7 +137,8 @@ export function resolveEnvironment(given: string | undefined, repo: RepoPaths): 
   const ownPod = path.join(configDir, 'pod.yaml')
   return {
     name,
-    podTemplate: fs.existsSync(ownPod) ? ownPod : podTemplate,
+    podTemplate,
+    podPatch: fs.existsSync(ownPod) ? ownPod : undefined,
     configDir,
     volumesDir: path.join(volumes, name),
     devUsersFile: path.join(configDir, 'dev_users'),

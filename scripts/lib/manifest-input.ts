@@ -20,7 +20,7 @@ import {
   type Doc,
   keysWanted,
   type PodDoc,
-  readPodTemplate,
+  readEnvironmentPod,
   rootOnlyPortsBelow,
   type TemplateUse,
   templateUse,
@@ -107,7 +107,7 @@ export async function planRender(
 ): Promise<RenderPlan> {
   const settingsOfEnv = resolveDeployConfig(env.configDir, settings.deployConfig)
   // The deploy settings decide whether the pod runs dev_realauth's development issuer and login front.
-  const pod = podForIssuer(await readPodTemplate(env.podTemplate), settingsOfEnv, env.name)
+  const pod = podForIssuer(await readEnvironmentPod(env), settingsOfEnv, env.name)
   const ports = { proxy: settings.hostPort ?? env.hostPort, hubApi: env.hubApiHostPort }
   checkFrontPort(pod, ports.proxy)
   checkFrontKeptFromJobs(pod, ports.proxy)

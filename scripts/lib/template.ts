@@ -5,6 +5,7 @@ import fs from 'node:fs/promises'
 import YAML from 'yaml'
 import { UserError } from './errors.ts'
 import { describeFileError } from './paths.ts'
+import { patchPod } from './pod-patch.ts'
 import {
   type ConfigMapKey,
   IMAGES,
@@ -112,14 +113,35 @@ export function rootOnlyPortsBelow(pod: Doc): number | undefined {
 const UNPRIVILEGED_PORT_START = 'net.ipv4.ip_unprivileged_port_start'
 type Sysctl = { name: string; value: string }
 
-export async function readPodTemplate(file: string): Promise<Doc> {
+async function readYaml(file: string, what: string): Promise<Doc> {
   let text: string
   try {
     text = await fs.readFile(file, 'utf8')
   } catch (error) {
-    throw new UserError(`cannot read the pod template ${file}: ${describeFileError(error)}`)
+    throw new UserError(`cannot read ${what} ${file}: ${describeFileError(error)}`)
   }
-  const doc = YAML.parse(text) as Doc
+  try {
+    return (YAML.parse(text) ?? {}) as Doc
+  } catch (error) {
+    throw new UserError(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`)
+  }
+}
+
+export async function readPodTemplate(file: string): Promise<Doc> {
+  const doc = await readYaml(file, 'the pod template')
   if (doc?.kind !== 'Pod') throw new UserError(`${file} does not hold a Pod document`)
   return doc
+}
+
+/** Where an environment's pod comes from: the base pod, and the environment's changes to it. */
+export interface PodSource {
+  podTemplate: string
+  podPatch?: string
+}
+
+/** The environment's pod: the base pod with config/<env>/pod.yaml laid over it (lib/pod-patch.ts). */
+export async function readEnvironmentPod(env: PodSource): Promise<Doc> {
+  const base = await readPodTemplate(env.podTemplate)
+  if (!env.podPatch) return base
+  return patchPod(base, await readYaml(env.podPatch, "the environment's pod changes"), env.podPatch)
 }

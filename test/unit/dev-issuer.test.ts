@@ -8,7 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { checkFrontPort, podForIssuer } from '../../scripts/lib/dev-issuer.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
-import { readPodTemplate } from '../../scripts/lib/template.ts'
+import { readEnvironmentPod } from '../../scripts/lib/template.ts'
 import { renderEnvironmentManifest, repo, tempDir } from '../helpers.ts'
 
 const find = (docs: any[], kind: string, name?: string) =>
@@ -76,7 +76,7 @@ test('prod and the other environments never run them', async () => {
     assert.not.ok(names.includes('dev-issuer') || names.includes('login-front'), envName)
   }
   const prod = resolveEnvironment('prod', repo)
-  const pod = await readPodTemplate(prod.podTemplate)
+  const pod = await readEnvironmentPod(prod)
   assert.throws(
     () => podForIssuer(pod, new Map([['oidcServer', 'dev-issuer']]), 'prod'),
     /prod: oidcServer is dev-issuer, but its pod has no development issuer/,
@@ -85,7 +85,7 @@ test('prod and the other environments never run them', async () => {
 
 test('bad input: a port the pod uses, bad lifetimes or names, each one line', async () => {
   const env = resolveEnvironment('dev_realauth', repo)
-  const template = await readPodTemplate(env.podTemplate)
+  const template = await readEnvironmentPod(env)
   for (const port of [8000, 8009, 8081, 8010])
     assert.throws(() => checkFrontPort(template, port), new RegExp(`port ${port} is used inside the pod`))
   const settings = (extra: Record<string, string>) => new Map([['oidcServer', 'dev-issuer'], ...Object.entries(extra)])

@@ -90,11 +90,17 @@ test('names that could leave config/ or volumes/ are refused before any lookup',
   assert.throws(() => resolveEnvironment(undefined, repoPaths(root)), /no environment given/)
 })
 
-test('every environment of the repository resolves; prod builds its own stage and has its own pod', () => {
+test('every environment of the repository resolves; prod builds its own stage and changes the base pod', () => {
   for (const name of listEnvironments(repo)) assert.is(resolveEnvironment(name, repo).name, name)
-  assert.is(resolveEnvironment('prod', repo).target, 'stage-prod')
-  assert.match(resolveEnvironment('prod', repo).podTemplate, /config\/prod\/pod\.yaml$/)
-  assert.match(resolveEnvironment('dev_dummyauth', repo).podTemplate, /jh_slurm_pod\.yaml$/)
+  const prod = resolveEnvironment('prod', repo)
+  const dummy = resolveEnvironment('dev_dummyauth', repo)
+  assert.is(prod.target, 'stage-prod')
+  assert.is(dummy.target, 'stage-dev')
+  // Every pod starts from the base pod; prod's file holds only its changes.
+  assert.is(prod.podTemplate, repo.podTemplate)
+  assert.is(dummy.podTemplate, repo.podTemplate)
+  assert.is(prod.podPatch, path.join(repo.config, 'prod', 'pod.yaml'))
+  assert.is(dummy.podPatch, undefined)
 })
 
 test.after(() => fs.rmSync(root, { recursive: true, force: true }))

@@ -5,7 +5,7 @@ import YAML from 'yaml'
 import path from 'node:path'
 import { readClusterAccess } from '../../scripts/lib/cluster-access.ts'
 import { configMapDoc, deployConfigDoc, keyFiles, renderManifest } from '../../scripts/lib/render.ts'
-import { readPodTemplate as readTemplate, usesExternalSlurm } from '../../scripts/lib/template.ts'
+import { readEnvironmentPod, readPodTemplate as readTemplate, usesExternalSlurm } from '../../scripts/lib/template.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { envVarOf, parseDeployConfig, resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
 import { parseDevUsers } from '../../scripts/lib/dev-users.ts'
@@ -259,7 +259,7 @@ test("prod: stage-prod image under the pipeline's tag, no dev users, no dummy lo
 
 test('secrets made elsewhere are left out of the manifest, and nothing else is', async () => {
   const env = resolveEnvironment('prod', repo)
-  const pod = await readPodTemplate(env.podTemplate)
+  const pod = await readEnvironmentPod(env)
   const text = renderManifest({
     names: env.names,
     ports: { proxy: 1, hubApi: 2 },
