@@ -16,6 +16,7 @@ export const buildOptions = {
   tag: option({
     type: 'string',
     value: 'TAG',
+    variable: 'JH_SLURM_IMAGE_TAG',
     defaultNote: "the stage's, dev-latest or prod-latest",
     description: 'image tag',
   }),
@@ -110,6 +111,9 @@ const CLONE_NOTES =
   '  JH_SLURM_BRICSAUTHENTICATOR_URL, JH_SLURM_SLURMSPAWNER_WRAPPERS_URL  repository URL, path or git bundle\n' +
   `  JH_SLURM_BRICSAUTHENTICATOR_REF, JH_SLURM_SLURMSPAWNER_WRAPPERS_REF  branch, tag or commit; ${DEFAULT_BRANCH} = default branch`
 
+const ENVIRONMENTS_NOTE =
+  'Environments: config/<env>/ and volumes/<env>/ of the checkout, or of the folder JH_SLURM_ENVIRONMENTS_DIR names.'
+
 const up = {
   command: 'up',
   summary:
@@ -138,7 +142,7 @@ const up = {
       description: 'wait this long for the hub to answer, 0 not to wait',
     }),
   },
-  notes: `${CLONE_NOTES}\n  JH_SLURM_PODMAN  the podman command; JH_SLURM_TRACE=1  print each command run\n${OWNER_NOTES}`,
+  notes: `${CLONE_NOTES}\n  JH_SLURM_PODMAN  the podman command; JH_SLURM_TRACE=1  print each command run\n${OWNER_NOTES}\n${ENVIRONMENTS_NOTE}`,
 } satisfies CommandSpec
 
 const down = {
@@ -152,6 +156,7 @@ const down = {
       description: 'remove every environment that is up, including one made by an earlier version under fixed names',
     }),
   },
+  notes: ENVIRONMENTS_NOTE,
 } satisfies CommandSpec
 
 const clone = {
@@ -199,7 +204,7 @@ const volumes = {
     "Create the volumes the environment's pod claims (jupyterhub-root-<env>; slurm-root-<env> only where Slurm runs in the pod) and fill them from volumes/<env>/jupyterhub_root and slurm_root, laid over volumes/_shared/ (files every environment gets).",
   positionals: ['<env>'],
   options: {},
-  notes: OWNER_NOTES,
+  notes: `${OWNER_NOTES}\n${ENVIRONMENTS_NOTE}`,
 } satisfies CommandSpec
 
 const manifest = {
@@ -228,7 +233,8 @@ const manifest = {
   },
   notes:
     'The output holds private keys and the dev login password: keep it out of logs and version control.\n' +
-    'An environment whose dev_users is not there (dev_realauth) is rendered with dev_users.example.',
+    'An environment whose dev_users is not there (dev_realauth) is rendered with dev_users.example.\n' +
+    ENVIRONMENTS_NOTE,
 } satisfies CommandSpec
 
 const play = {
@@ -245,6 +251,7 @@ const status = {
   options: {
     json: option({ type: 'boolean', description: 'print {"environments": [...]} as JSON for scripts' }),
   },
+  notes: ENVIRONMENTS_NOTE,
 } satisfies CommandSpec
 
 const logs = {
@@ -255,6 +262,7 @@ const logs = {
   options: {
     follow: option({ type: 'boolean', short: 'f', description: 'keep printing what is added until Ctrl-C' }),
   },
+  notes: ENVIRONMENTS_NOTE,
 } satisfies CommandSpec
 
 const apply = {
@@ -276,6 +284,7 @@ const apply = {
       description: 'wait this long for a restarted hub to answer',
     }),
   },
+  notes: ENVIRONMENTS_NOTE,
 } satisfies CommandSpec
 
 const completion = {

@@ -2,7 +2,7 @@
 // in another mount namespace or chroot (see JH_SLURM_PODMAN), where a relative
 // path would resolve against a different working directory.
 import fs from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { UsageError } from './errors.ts'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,8 +38,12 @@ export function readUserFile(file: string, what: string): string {
 
 export interface RepoPaths {
   root: string
+  /** The folder holding config/<env>/ and volumes/<env>/: the checkout, or JH_SLURM_ENVIRONMENTS_DIR. */
+  environments: string
   config: string
   volumes: string
+  /** volumes/_shared/ of the environments folder when it has one, else the checkout's. */
+  sharedVolumes: string
   buildTmp: string
   podTemplate: string
   /** One `up` or `down` at a time per environment. */
@@ -48,15 +52,39 @@ export interface RepoPaths {
   devLoginPasswordFile: (env: string) => string
 }
 
+/** Files every environment's volumes get, under its own. */
+const SHARED_VOLUMES = '_shared'
+
 /** Build directories are named <prefix><env>.<random>. */
 export const BUILD_DIR_PREFIX = 'jh_slurm_pod_'
 
-export function repoPaths(root: string = repoRoot): RepoPaths {
+export const ENVIRONMENTS_DIR_VARIABLE = 'JH_SLURM_ENVIRONMENTS_DIR'
+
+const isDirectory = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false
+
+/**
+ * Where the environments are: the folder JH_SLURM_ENVIRONMENTS_DIR names
+ * (absolute, as podman may start elsewhere), else the checkout.
+ */
+export function environmentsDir(root: string = repoRoot, vars: NodeJS.ProcessEnv = process.env): string {
+  const given = vars[ENVIRONMENTS_DIR_VARIABLE]
+  if (!given) return root
+  const dir = path.resolve(given)
+  if (!isDirectory(dir)) throw new UsageError(`${ENVIRONMENTS_DIR_VARIABLE}=${given}: no such folder`)
+  return dir
+}
+
+/** The checkout's paths; config/ and volumes/ are those of `environments`. The pod template and the build folder stay the checkout's. */
+export function repoPaths(root: string = repoRoot, environments: string = environmentsDir(root)): RepoPaths {
   const buildTmp = path.join(root, '_build_tmp')
+  const volumes = path.join(environments, 'volumes')
+  const shared = path.join(volumes, SHARED_VOLUMES)
   return {
     root,
-    config: path.join(root, 'config'),
-    volumes: path.join(root, 'volumes'),
+    environments,
+    config: path.join(environments, 'config'),
+    volumes,
+    sharedVolumes: isDirectory(shared) ? shared : path.join(root, 'volumes', SHARED_VOLUMES),
     buildTmp,
     podTemplate: path.join(root, 'jh_slurm_pod.yaml'),
     lockFile: (env) => path.join(buildTmp, `.lock.${env}`),
