@@ -3,9 +3,10 @@
 // Measures the edit loop against its targets (issue 16) and prints each
 // figure beside its goal; asserts nothing and writes test-output/bench-apply.json.
 //
-// Brings up dev_dummyauth with the real images (build settings from the
-// environment, as `npm run up`), logs in, then times, from the start of
-// `node bin/jh-slurm-pod.mjs apply dev_dummyauth` (as `npm run apply` starts it):
+// Brings up the test copy of dev_dummyauth (its own name, port and image tag:
+// test/e2e/lib/test-environments.ts) with the real images (build settings
+// from the environment, as `npm run up`), logs in, then times, from the start
+// of `node bin/jh-slurm-pod.mjs apply <env>` (as `npm run apply` starts it):
 // 1. an edit of the bricsauthenticator clone (the spawn form's label) until
 //    the hub serves the form with the new label, N times;
 // 2. with a notebook server started before, an edit of the hub
@@ -24,13 +25,15 @@ import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { pollUntil } from '../../scripts/lib/wait.ts'
 import { formAction, HubClient } from '../e2e/lib/browserless.ts'
 import { devLogin, labAnswers, spawnForm } from '../e2e/lib/jupyterlab.ts'
+import { testEnvironment } from '../e2e/lib/test-environments.ts'
 import { median } from './warm.ts'
 
-const ENV = 'dev_dummyauth'
-const HUB = 'http://127.0.0.1:8000/'
+const dummy = testEnvironment('dev_dummyauth')
+const ENV = dummy.name
+const HUB = dummy.url
 const USER = 'testuser'
 const FORM_FILE = path.join('src', 'bricsauthenticator', 'spawner_options_form.py')
-const HUB_CONFIG = path.join(repoRoot, 'volumes', ENV, 'jupyterhub_root', 'etc', 'jupyterhub', 'jupyterhub_config.py')
+const HUB_CONFIG = path.join(dummy.volumesDir, 'jupyterhub_root', 'etc', 'jupyterhub', 'jupyterhub_config.py')
 
 const cli = {
   command: 'bench:apply',

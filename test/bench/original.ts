@@ -1,7 +1,8 @@
 // The original launcher, run as it is: brics_jupyterhub_envs at seed-8d7d902
 // (the bash jh_slurm_pod.sh this project replaces), cloned from its bundle
 // into a scratch folder with its two Containerfiles swapped for the
-// benchmark's trivial ones. Its code is run, never copied into the project.
+// benchmark's trivial ones and its host port moved. Its code is run, never
+// copied into the project.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -10,6 +11,8 @@ import { originalLauncherBundle } from '../e2e/lib/upstream.ts'
 import { type Timed, timed } from './timed.ts'
 
 export const ORIGINAL_REF = 'seed-8d7d902'
+/** Where its hub is published: moved from its 8000 (dev_dummyauth's), so that it never meets a developer's environment. */
+export const ORIGINAL_PORT = 9100
 
 export interface Original {
   up(): Promise<Timed>
@@ -53,6 +56,10 @@ export function prepareOriginal(dir: string, podman: string[], trivialImages: st
     // Present clones: it skips cloning from GitHub.
     fs.mkdirSync(path.join(dir, image, '_dev_build_data', clone), { recursive: true })
   }
+  const pod = path.join(dir, 'jh_slurm_pod.yaml')
+  const manifest = fs.readFileSync(pod, 'utf8')
+  if (!/^\s*hostPort: 8000$/m.test(manifest)) throw new UserError(`${pod}: no hostPort: 8000 to move`)
+  fs.writeFileSync(pod, manifest.replace(/^(\s*hostPort:) 8000$/m, `$1 ${ORIGINAL_PORT}`))
   const binDir = path.join(dir, '.bench-bin')
   podmanWrapper(binDir, podman)
   const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}` }

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { UserError } from '../../scripts/lib/errors.ts'
 import { repoRoot } from '../../scripts/lib/paths.ts'
 import { podmanCommand } from '../../scripts/lib/podman.ts'
-import { prepareOriginal } from './original.ts'
+import { ORIGINAL_PORT, prepareOriginal } from './original.ts'
 import { removeStore, scratchStore } from './store.ts'
 import { type Timed, timed } from './timed.ts'
 
@@ -20,8 +20,6 @@ const trivialImages = path.join(here, 'trivial-images')
 const TRIVIAL_BASE = 'localhost/test-double/debian:bookworm'
 const BENCH_ENV = 'bench'
 const BENCH_PORT = 18001
-/** Where the original publishes its hub (its jh_slurm_pod.yaml). */
-const ORIGINAL_PORT = 8000
 
 interface Contender {
   name: string

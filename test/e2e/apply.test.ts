@@ -1,4 +1,4 @@
-// End to end, on real podman: edits reach a running dev_dummyauth through
+// End to end, on real podman: edits reach a running dev_dummyauth (its test copy) through
 // `npm run apply` as a user makes them (the clone, the hub configuration,
 // dev_users, the deploy settings, a Containerfile), each seen from outside;
 // a server started before a hub-only apply keeps answering; a broken
@@ -10,17 +10,19 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { devReposFor } from '../../scripts/lib/clones.ts'
 import { exec } from '../../scripts/lib/exec.ts'
-import { containerName, resourceNames } from '../../scripts/lib/names.ts'
+import { containerName, imageRef } from '../../scripts/lib/names.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { formAction, HubClient } from './lib/browserless.ts'
 import { devLogin, labAnswers, spawnForm } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
-import { cleanAround, everyEnvironment, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { cleanAround, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { TEST_TAG, testEnvironment, testEnvironmentNames, testName } from './lib/test-environments.ts'
 
-const ENV = 'dev_dummyauth'
-const HUB = 'http://127.0.0.1:8000/'
-const names = resourceNames(ENV)
+const dummy = testEnvironment('dev_dummyauth')
+const ENV = dummy.name
+const HUB = dummy.url
+const { names } = dummy
 const HUB_CONTAINER = containerName(names, 'jupyterhub')
 const SLURM_CONTAINER = containerName(names, 'slurm')
 const USER = 'testuser'
@@ -29,9 +31,9 @@ const repo = repoPaths()
 
 /** The files the tests edit, as a user would; each is put back afterwards. */
 const files = {
-  hubConfig: path.join(repoRoot, 'volumes', ENV, 'jupyterhub_root', 'etc', 'jupyterhub', 'jupyterhub_config.py'),
-  devUsers: path.join(repoRoot, 'config', ENV, 'dev_users'),
-  deployConfig: path.join(repoRoot, 'config', ENV, 'deploy-config.yaml'),
+  hubConfig: path.join(dummy.volumesDir, 'jupyterhub_root', 'etc', 'jupyterhub', 'jupyterhub_config.py'),
+  devUsers: dummy.devUsersFile,
+  deployConfig: path.join(dummy.configDir, 'deploy-config.yaml'),
   slurmContainerfile: path.join(repoRoot, 'brics_slurm', 'Containerfile'),
 }
 const FORM_FILE = path.join('src', 'bricsauthenticator', 'spawner_options_form.py')
@@ -61,7 +63,7 @@ await whenProvisioned(() => {
     assert.is(await jobOf(), jobId, 'the same Slurm job')
   }
 
-  cleanAround(everyEnvironment)
+  cleanAround(testEnvironmentNames)
   test.before(() => {
     for (const file of Object.values(files)) saved.set(file, fs.readFileSync(file, 'utf8'))
   })
@@ -78,7 +80,7 @@ await whenProvisioned(() => {
     const hubId = await podmanOut(['container', 'inspect', '--format', '{{.Id}}', HUB_CONTAINER])
     const run = await apply()
     assert.is(run.code, 0)
-    assert.match(run.output, /dev_dummyauth: nothing changed since the last up or apply, nothing to do/)
+    assert.match(run.output, new RegExp(`${ENV}: nothing changed since the last up or apply, nothing to do`))
     assert.is(
       await podmanOut(['container', 'inspect', '--format', '{{.Id}} {{.RestartCount}}', HUB_CONTAINER]),
       `${hubId} 0`,
@@ -109,7 +111,9 @@ await whenProvisioned(() => {
     assert.is(run.code, 0)
     assert.match(
       run.output,
-      /Copy the hub configuration into jupyterhub-root-dev-dummyauth: \.\/etc\/jupyterhub\/jupyterhub_config\.py/,
+      new RegExp(
+        `Copy the hub configuration into ${names.volumes.jupyterhub}: \\./etc/jupyterhub/jupyterhub_config\\.py`,
+      ),
     )
     assert.match((await client.request('jupyter/hub/home')).body, /Announcement from the e2e apply test/)
     await sameServerAnswers(30_000, 500)
@@ -178,13 +182,17 @@ await whenProvisioned(() => {
     assert.is(followed.code, 130, 'Ctrl-C ends it with the exit code of an interrupt')
     const noLogin = await npmRun('logs', [ENV, 'login'])
     assert.is(noLogin.code, 1)
-    assert.match(noLogin.output.trim(), /^error: environment dev_dummyauth has no development issuer and login front/)
+    assert.match(
+      noLogin.output.trim(),
+      new RegExp(`^error: environment ${ENV} has no development issuer and login front`),
+    )
     assert.is(noLogin.output.trim().split('\n').length, 1)
-    const absent = await npmRun('logs', ['dev_realauth', 'hub'])
+    const realauth = testName('dev_realauth')
+    const absent = await npmRun('logs', [realauth, 'hub'])
     assert.is(absent.code, 1)
     assert.equal(
       absent.output.trim(),
-      'error: environment dev_realauth is not up; bring it up with `jh-slurm-pod up dev_realauth`',
+      `error: environment ${realauth} is not up; bring it up with \`jh-slurm-pod up ${realauth}\``,
     )
   })
 
@@ -242,7 +250,7 @@ await whenProvisioned(() => {
         via: 'node',
         timeoutMs: 180_000,
         watch: (output) => {
-          if (!edited && output.includes('watching dev_dummyauth')) {
+          if (!edited && output.includes(`watching ${ENV}`)) {
             edited = true
             edit(files.hubConfig, announce('Saved while watching'))
           }
@@ -251,8 +259,11 @@ await whenProvisioned(() => {
       }),
     )
     assert.is(run.code, 0)
-    assert.match(run.output, /saved: volumes\/dev_dummyauth\/jupyterhub_root\/etc\/jupyterhub\/jupyterhub_config\.py/)
-    assert.match(run.output, /SIGINT: stopped watching; dev_dummyauth stays up/)
+    assert.ok(
+      run.output.includes(`saved: ${path.relative(repoRoot, files.hubConfig)}`),
+      `the saved file named as under the repository: ${run.output}`,
+    )
+    assert.match(run.output, new RegExp(`SIGINT: stopped watching; ${ENV} stays up`))
     assert.match((await client.request('jupyter/hub/home')).body, /Saved while watching/)
   })
 
@@ -274,7 +285,7 @@ await whenProvisioned(() => {
     )
     const run = await phase('apply: Slurm image', () => apply())
     assert.is(run.code, 0)
-    assert.match(run.output, /Rebuild localhost\/brics_slurm:dev-latest/)
+    assert.ok(run.output.includes(`Rebuild ${imageRef('slurm', TEST_TAG)}`), run.output)
     assert.not.match(run.output, /Rebuild localhost\/brics_jupyterhub/)
     const image = await podmanOut(['container', 'inspect', '--format', '{{.ImageName}}', SLURM_CONTAINER])
     assert.is(

@@ -14,40 +14,48 @@ import { chromium } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { devReposFor } from '../../scripts/lib/clones.ts'
-import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
-import { containerName, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
+import { containerName, dnsName, ENV_LABEL, LEGACY, LEGACY_NAMES } from '../../scripts/lib/names.ts'
 import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
-import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { runCell, waitForLab } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, transcript, waitFor } from './lib/run.ts'
+import { scratchPodman } from './lib/scratch-podman.ts'
 import {
   cleanAround,
-  everyEnvironment,
   inCI,
+  othersUp,
   outputDir,
+  ownLeftovers,
+  ownUp,
   phase,
   timings,
   upEnvironment,
   whenProvisioned,
 } from './lib/setup.ts'
+import { TEST_PREFIX, testEnvironment, testEnvironmentNames } from './lib/test-environments.ts'
 
-const HUB = 'http://127.0.0.1:8000/'
+const dummyEnv = testEnvironment('dev_dummyauth')
+const realauthEnv = testEnvironment('dev_realauth')
+const DUMMY = dummyEnv.name
+const REALAUTH = realauthEnv.name
+const HUB = dummyEnv.url
 // dev_realauth runs under a prefix of its own (deploy setting baseUrl).
 const REALAUTH_BASE = '/aip1/notebooks/'
-const REALAUTH_HUB = `http://127.0.0.1:8001${REALAUTH_BASE}`
-const dummy = resourceNames('dev_dummyauth')
-const realauth = resourceNames('dev_realauth')
+const REALAUTH_HUB = `http://127.0.0.1:${realauthEnv.hostPort}${REALAUTH_BASE}`
+const dummy = dummyEnv.names
+const realauth = realauthEnv.names
 const HUB_CONTAINER = containerName(dummy, 'jupyterhub')
 const SLURM_CONTAINER = containerName(dummy, 'slurm')
-/** What is left in podman of any environment. */
-const leftovers = async () => (await environmentsUpNow(repoPaths())).up.flatMap((e) => e.resources)
+/** What is left in podman of the test environments. */
+const leftovers = ownLeftovers
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const USER = 'testuser'
 const ACCOUNT = 'testuser.project1'
 const HOME = '/home/project1/testuser.project1'
 const PROJECTS = ['project1.brics', 'project2.brics']
-const realauthUsers = path.join(repoRoot, 'config', 'dev_realauth', 'dev_users')
+const realauthUsers = realauthEnv.devUsersFile
 
 await whenProvisioned(() => {
   const upEnv = upEnvironment()
@@ -59,9 +67,9 @@ await whenProvisioned(() => {
   const clones = devReposFor(repoPaths(), { ...process.env, ...upEnv })
   const clonedBefore = new Map<string, boolean>()
 
-  const devLoginPassword = () => fs.readFileSync(repoPaths().devLoginPasswordFile('dev_dummyauth'), 'utf8').trim()
+  const devLoginPassword = () => fs.readFileSync(repoPaths().devLoginPasswordFile(DUMMY), 'utf8').trim()
 
-  cleanAround(everyEnvironment)
+  cleanAround(testEnvironmentNames)
   test.before(() => {
     for (const { name, dest } of clones) clonedBefore.set(name, fs.existsSync(dest))
     if (inCI && [...clonedBefore.values()].some(Boolean))
@@ -81,8 +89,8 @@ await whenProvisioned(() => {
     console.log(`  [e2e] phase timings (s): ${timings.map(([n, s]) => `${n} ${s.toFixed(1)}`).join('; ')}`)
   })
 
-  test('1. up dev_dummyauth exits 0 and the pod runs both containers', async () => {
-    const run = await phase('up dev_dummyauth (builds images)', () => npmRun('up', ['dev_dummyauth'], { env: upEnv }))
+  test(`1. up ${DUMMY} exits 0 and the pod runs both containers`, async () => {
+    const run = await phase(`up ${DUMMY} (builds images)`, () => npmRun('up', [DUMMY], { env: upEnv }))
     assert.is(run.code, 0, 'npm run up failed')
     for (const [name, ref] of [
       ['bricsauthenticator', 'v0\\.7\\.0'],
@@ -206,11 +214,13 @@ await whenProvisioned(() => {
   })
 
   test('a second up is refused and leaves the running environment alone', async () => {
-    const run = await npmRun('up', ['dev_dummyauth'], { env: upEnv })
+    const run = await npmRun('up', [DUMMY], { env: upEnv })
     assert.is(run.code, 1)
     assert.match(
       run.output,
-      /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and \d+ more\); run `jh-slurm-pod down dev_dummyauth` first/,
+      new RegExp(
+        `error: environment ${DUMMY} is already up \\(pod ${dummy.pod} and \\d+ more\\); run \`jh-slurm-pod down ${DUMMY}\` first`,
+      ),
     )
     assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
@@ -375,11 +385,11 @@ await whenProvisioned(() => {
     assert.not.match((await ssh('en_US.UTF-8')).stderr, /setlocale/)
   })
 
-  test('9. dev_realauth comes up beside dev_dummyauth: tokens from a real issuer; only valid ones with a project on the platform get in', async () => {
+  test(`9. ${REALAUTH} comes up beside ${DUMMY}: tokens from a real issuer; only valid ones with a project on the platform get in`, async () => {
     const audience = 'e2e-jupyter'
     const platform = 'e2e.notebooks.shared'
     const issuer = await startIssuer(audience)
-    const inRealauthSlurm = (command: string[]) => inSlurm(command, 'dev_realauth')
+    const inRealauthSlurm = (command: string[]) => inSlurm(command, REALAUTH)
     try {
       fs.writeFileSync(realauthUsers, 'testuser.project1\ntestuser.project2\n')
       const settings = path.join(outputDir, 'realauth-deploy-config.yaml')
@@ -387,11 +397,11 @@ await whenProvisioned(() => {
         settings,
         `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\nbaseUrl: ${REALAUTH_BASE}\n`,
       )
-      const run = await phase('up dev_realauth', () =>
-        npmRun('up', ['dev_realauth'], { env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings } }),
+      const run = await phase(`up ${REALAUTH}`, () =>
+        npmRun('up', [REALAUTH], { env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: settings } }),
       )
       assert.is(run.code, 0)
-      assert.match(run.output, /Environment dev_realauth is up: http:\/\/127\.0\.0\.1:8001\/aip1\/notebooks\/\n/)
+      assert.ok(run.output.includes(`Environment ${REALAUTH} is up: ${REALAUTH_HUB}\n`), run.output)
       // Nothing answers under the default prefix.
       assert.not.ok((await fetch(new URL('/jupyter/hub/health', REALAUTH_HUB))).ok)
 
@@ -440,7 +450,7 @@ await whenProvisioned(() => {
         headers: { 'X-Auth-Id-Token': await issuer.token(claims) },
       })
       assert.is(form.status, 200)
-      assert.match(form.url, /:8001\/aip1\/notebooks\/hub\/spawn$/)
+      assert.match(form.url, new RegExp(`:${realauthEnv.hostPort}/aip1/notebooks/hub/spawn$`))
       assert.equal(selectOptions(form.body, 'brics_project'), ['project1.brics'])
       await phase('realauth: spawn request', () =>
         user.request(formAction(form.body), {
@@ -487,11 +497,15 @@ await whenProvisioned(() => {
     assert.is(text.code, 0)
     assert.match(
       text.output,
-      /dev_dummyauth\s+http:\/\/127\.0\.0\.1:8000\/jupyter\/\s+pod jupyterhub-slurm-dev-dummyauth Running \(jupyterhub running, slurm running\)/,
+      new RegExp(
+        `${DUMMY}\\s+${literal(HUB)}jupyter/\\s+pod ${dummy.pod} Running \\(jupyterhub running, slurm running\\)`,
+      ),
     )
     assert.match(
       text.output,
-      /dev_realauth\s+http:\/\/127\.0\.0\.1:8001\/aip1\/notebooks\/\s+pod jupyterhub-slurm-dev-realauth Running \(jupyterhub running, slurm running\)/,
+      new RegExp(
+        `${REALAUTH}\\s+${literal(REALAUTH_HUB)}\\s+pod ${realauth.pod} Running \\(jupyterhub running, slurm running\\)`,
+      ),
     )
     const json = await npmRun('status', ['--json'])
     assert.is(json.code, 0)
@@ -503,75 +517,106 @@ await whenProvisioned(() => {
         containers: Array<{ name: string; state: string }>
       }>
     }
+    // Environments up that are not the tests' (a developer's) are theirs, not checked here.
+    const tests = environments.filter((e) => e.environment.startsWith(TEST_PREFIX))
     assert.equal(
-      environments.map((e) => [e.environment, e.url, e.pod.state]),
+      tests.map((e) => [e.environment, e.url, e.pod.state]),
       [
-        ['dev_dummyauth', 'http://127.0.0.1:8000/jupyter/', 'Running'],
-        ['dev_realauth', REALAUTH_HUB, 'Running'],
+        [DUMMY, `${HUB}jupyter/`, 'Running'],
+        [REALAUTH, REALAUTH_HUB, 'Running'],
       ],
     )
-    for (const e of environments)
+    for (const e of tests)
       assert.equal(e.containers.map((c) => `${c.name} ${c.state}`).sort(), ['jupyterhub running', 'slurm running'])
   })
 
-  test('11. down without an environment, with two up and no terminal, names them and removes nothing', async () => {
+  test('11. down without an environment, with several up and no terminal, names them and removes nothing', async () => {
+    const others = await othersUp()
     const run = await npmRun('down')
     assert.is(run.code, 2)
-    assert.match(
+    // Listed as `down` lists them: by name, the old fixed names last.
+    const named = [...others.filter((e) => e !== LEGACY), DUMMY, REALAUTH].sort()
+    const listed = [...named, ...(others.includes(LEGACY) ? [`${LEGACY} of an earlier version`] : [])]
+    assert.ok(
+      run.output.includes(
+        `error: several environments are up (${listed.join(', ')}); name one (jh-slurm-pod down <env>) or remove them all (jh-slurm-pod down --all)`,
+      ),
       run.output,
-      /error: several environments are up \(dev_dummyauth, dev_realauth\); name one \(jh-slurm-pod down <env>\) or remove them all \(jh-slurm-pod down --all\)/,
     )
     assert.ok(await podmanSucceeds(['pod', 'exists', dummy.pod]))
     assert.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
   })
 
-  test('12. down dev_realauth removes it only; dev_dummyauth keeps serving', async () => {
-    const run = await phase('down dev_realauth', () => npmRun('down', ['dev_realauth']))
+  test(`12. down ${REALAUTH} removes it only; ${DUMMY} keeps serving`, async () => {
+    const others = await othersUp()
+    const run = await phase(`down ${REALAUTH}`, () => npmRun('down', [REALAUTH]))
     assert.is(run.code, 0)
-    assert.match(run.output, /removed pod jupyterhub-slurm-dev-realauth/)
-    assert.not.match(run.output, /dev-dummyauth/)
+    assert.ok(run.output.includes(`removed pod ${realauth.pod}`), run.output)
+    for (const kept of [DUMMY, ...others])
+      assert.not.ok(run.output.includes(dnsName(kept)), `${kept} named: ${run.output}`)
     assert.equal(
-      (await environmentsUpNow(repoPaths())).up.map((e) => e.names.env),
-      ['dev_dummyauth'],
+      (await ownUp()).map((e) => e.names.env),
+      [DUMMY],
     )
+    assert.equal(await othersUp(), others, "the environments that are not the tests' are up as before")
     assert.ok((await fetch(new URL('jupyter/hub/health', HUB))).ok)
     const status = await npmRun('status')
-    assert.not.match(status.output, /dev_realauth/)
+    assert.not.match(status.output, new RegExp(`\\b${REALAUTH}\\b`))
   })
 
   test('13. resources under the old fixed names: up explains, status lists them, down --all removes everything', async () => {
-    // What an earlier version left: its pod, a volume and a secret under the fixed names.
-    await podmanOut(['pod', 'create', '--name', LEGACY_NAMES.pod])
-    await podmanOut(['volume', 'create', LEGACY_NAMES.volumes.jupyterhub])
-    const oldSecret = path.join(outputDir, 'old-secret')
-    fs.writeFileSync(oldSecret, 'old\n', { mode: 0o600 })
-    await podmanOut(['secret', 'create', LEGACY_NAMES.secrets.devLogin, oldSecret])
-    fs.rmSync(oldSecret)
-    const refused = await npmRun('up', ['dev_realauth'], { env: upEnv })
-    assert.is(refused.code, 1)
-    assert.match(
-      refused.output,
-      /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 2 more\); remove it with `jh-slurm-pod down --all`/,
-    )
-    assert.not.ok(await podmanSucceeds(['pod', 'exists', realauth.pod]))
-    assert.match((await npmRun('status')).output, /\(old fixed names\)/)
+    // `down --all` removes every environment podman holds, a developer's too: it
+    // runs on a store of the test's own, holding the suite's environment (its
+    // resources under its names) and what an earlier version left under the
+    // fixed names: its pod, a volume and a secret.
+    const store = await scratchPodman(path.join(outputDir, 'podman-down-all'))
+    const inStore = { env: { JH_SLURM_PODMAN: store.command.join(' ') } }
+    try {
+      const secretFile = path.join(outputDir, 'old-secret')
+      fs.writeFileSync(secretFile, 'old\n', { mode: 0o600 })
+      const label = ['--label', `${ENV_LABEL}=${DUMMY}`]
+      await store.run(['pod', 'create', '--infra=false', ...label, '--name', dummy.pod])
+      await store.run(['volume', 'create', ...label, dummy.volumes.jupyterhub])
+      await store.run(['secret', 'create', dummy.secrets.devLogin, secretFile])
+      await store.run(['pod', 'create', '--infra=false', '--name', LEGACY_NAMES.pod])
+      await store.run(['volume', 'create', LEGACY_NAMES.volumes.jupyterhub])
+      await store.run(['secret', 'create', LEGACY_NAMES.secrets.devLogin, secretFile])
+      fs.rmSync(secretFile)
+      assert.ok(fs.existsSync(repoPaths().devLoginPasswordFile(DUMMY)), 'the password file of the running environment')
+      const refused = await npmRun('up', [REALAUTH], { env: { ...upEnv, ...inStore.env } })
+      assert.is(refused.code, 1)
+      assert.match(
+        refused.output,
+        /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 2 more\); remove it with `jh-slurm-pod down --all`/,
+      )
+      assert.is(await store.run(['pod', 'ls', '--filter', `name=${realauth.pod}`, '--format', '{{.Name}}']), '')
+      assert.match((await npmRun('status', [], inStore)).output, /\(old fixed names\)/)
 
-    const run = await phase('down --all', () => npmRun('down', ['--all']))
-    assert.is(run.code, 0)
-    assert.match(run.output, /removed pod jupyterhub-slurm-dev-dummyauth/)
-    assert.match(run.output, /removed pod jupyterhub-slurm\n/)
-    assert.match(run.output, /removed volume jupyterhub_root/)
-    assert.match(run.output, /removed secret jupyterhub-dev-login/)
+      const run = await phase('down --all', () => npmRun('down', ['--all'], inStore))
+      assert.is(run.code, 0)
+      assert.ok(run.output.includes(`removed pod ${dummy.pod}\n`), run.output)
+      assert.match(run.output, /removed pod jupyterhub-slurm\n/)
+      assert.match(run.output, /removed volume jupyterhub_root/)
+      assert.match(run.output, /removed secret jupyterhub-dev-login/)
+      assert.is(await store.run(['pod', 'ls', '--format', '{{.Name}}']), '')
+      assert.is(await store.run(['volume', 'ls', '--format', '{{.Name}}']), '')
+      assert.is(await store.run(['secret', 'ls', '--format', '{{.Name}}']), '')
+      assert.not.ok(fs.existsSync(repoPaths().devLoginPasswordFile(DUMMY)))
+      const again = await npmRun('down', [], inStore)
+      assert.is(again.code, 0)
+      assert.match(again.output, /nothing to remove/)
+      const status = await npmRun('status', [], inStore)
+      assert.is(status.code, 0)
+      assert.match(status.output, /no environment is up/)
+    } finally {
+      await store.remove()
+    }
+    // In the default store, the suite's own environment goes by its name.
+    const down = await phase(`down ${DUMMY}`, () => npmRun('down', [DUMMY]))
+    assert.is(down.code, 0)
+    assert.ok(down.output.includes(`removed pod ${dummy.pod}`), down.output)
     assert.equal(await leftovers(), [])
-    assert.is(await podmanOut(['ps', '-a', '--filter', 'name=jupyterhub-slurm', '--format', '{{.Names}}']), '')
-    assert.is(await podmanOut(['secret', 'ls', '--format', '{{.Name}}']), '')
-    assert.not.ok(fs.existsSync(repoPaths().devLoginPasswordFile('dev_dummyauth')))
-    const again = await npmRun('down')
-    assert.is(again.code, 0)
-    assert.match(again.output, /nothing to remove/)
-    const status = await npmRun('status')
-    assert.is(status.code, 0)
-    assert.match(status.output, /no environment is up/)
+    assert.is(await podmanOut(['ps', '-a', '--filter', `name=${dummy.pod}`, '--format', '{{.Names}}']), '')
   })
 
   test('a failure in the middle of up rolls back everything it made', async () => {
@@ -579,10 +624,10 @@ await whenProvisioned(() => {
     // after the volumes exist and the secrets are made.
     await podmanOut(['create', '--name', HUB_CONTAINER, 'localhost/test-double/debian:bookworm', 'true'])
     try {
-      const run = await phase('up with a forced failure', () => npmRun('up', ['dev_dummyauth'], { env: upEnv }))
+      const run = await phase('up with a forced failure', () => npmRun('up', [DUMMY], { env: upEnv }))
       assert.is(run.code, 1)
       assert.match(run.output, /rolling back what this run created/)
-      assert.match(run.output, /removed volume jupyterhub-root-dev-dummyauth/)
+      assert.ok(run.output.includes(`removed volume ${dummy.volumes.jupyterhub}`), run.output)
       assert.equal(await leftovers(), [])
     } finally {
       await podmanOut(['rm', '--force', HUB_CONTAINER])
@@ -593,13 +638,13 @@ await whenProvisioned(() => {
 
   test('an interrupt (SIGINT) during up rolls back and exits 130', async () => {
     const before = buildDirs()
-    const run = await npmRun('up', ['dev_dummyauth'], {
+    const run = await npmRun('up', [DUMMY], {
       // A build line the images were not made with (one stage at a time):
       // `up` cannot skip the builds, and podman builds from its cache, which
       // keeps the run in the build step long enough to interrupt it there.
       env: { ...upEnv, JH_SLURM_STAGE_JOBS: '1' },
       via: 'node',
-      watch: (output) => (/Create and fill slurm-root-dev-dummyauth/.test(output) ? 'SIGINT' : undefined),
+      watch: (output) => (output.includes(`Create and fill ${dummy.volumes.slurm}`) ? 'SIGINT' : undefined),
     })
     assert.is(run.code, 130)
     assert.match(run.output, /SIGINT received: stopping/, 'said in the list, as the output of the running step')
@@ -611,23 +656,25 @@ await whenProvisioned(() => {
 
   test('a run killed with SIGKILL leaves its build directory; down removes it and what the run made', async () => {
     const before = buildDirs()
-    const run = await npmRun('up', ['dev_dummyauth'], {
+    const run = await npmRun('up', [DUMMY], {
       env: upEnv,
       via: 'node',
       // Once a volume is made and filled (volumes are made while the images build).
-      watch: (output) => (/slurm-root-dev-dummyauth: \d+ entries owned by/.test(output) ? 'SIGKILL' : undefined),
+      watch: (output) =>
+        new RegExp(`${dummy.volumes.slurm}: \\d+ entries owned by`).test(output) ? 'SIGKILL' : undefined,
     })
     assert.is(run.signal, 'SIGKILL')
     const left = buildDirs().filter((d) => !before.includes(d))
     assert.is(left.length, 1, 'the killed run left its build directory')
     assert.ok((await leftovers()).length > 0, 'the killed run left volumes')
-    const down = await npmRun('down')
+    // `down` alone takes the one environment that is up; with others up (a developer's), it must be named.
+    const down = await npmRun('down', (await othersUp()).length ? [DUMMY] : [])
     assert.is(down.code, 0)
     assert.match(
       down.output,
       new RegExp(`removed build directory _build_tmp/${left[0]?.replace('.', '\\.')} left by a run that died`),
     )
-    assert.match(down.output, /removed volume jupyterhub-root-dev-dummyauth/)
+    assert.ok(down.output.includes(`removed volume ${dummy.volumes.jupyterhub}`), down.output)
     assert.equal(buildDirs(), before)
     assert.equal(await leftovers(), [])
   })

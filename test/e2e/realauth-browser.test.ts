@@ -1,4 +1,4 @@
-// End to end, on real podman, in a real browser: dev_realauth with its
+// End to end, on real podman, in a real browser: dev_realauth (its test copy) with its
 // committed settings runs the development issuer and the login front in the
 // pod, and the real BricsAuthenticator checks the tokens the front passes on.
 // A person opens the URL, logs in at the issuer, picks a project the form
@@ -11,18 +11,21 @@ import path from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { containerName, resourceNames } from '../../scripts/lib/names.ts'
-import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
-import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
+import { containerName } from '../../scripts/lib/names.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
 import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
 import { runCell } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
-import { cleanAround, everyEnvironment, outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { cleanAround, outputDir, ownUp, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { testEnvironment, testEnvironmentNames } from './lib/test-environments.ts'
 
-const ENV = 'dev_realauth'
-const URL_HOME = 'http://127.0.0.1:8001/jupyter/'
-const names = resourceNames(ENV)
-const usersFile = path.join(repoRoot, 'config', ENV, 'dev_users')
+const realauth = testEnvironment('dev_realauth')
+const ENV = realauth.name
+const URL_HOME = `${realauth.url}jupyter/`
+/** Where the front serves the development issuer, as the hub is told. */
+const ISSUER = `http://127.0.0.1:${realauth.hostPort}/oidc`
+const { names } = realauth
+const usersFile = realauth.devUsersFile
 /** Seconds: the token is renewed several times during a spawn; the session outlives one login's work. */
 const TOKEN_LIFETIME = 15
 const SESSION_LIFETIME = 75
@@ -60,7 +63,7 @@ await whenProvisioned(() => {
   let savedUsers: string | undefined
   let browser: Browser
 
-  cleanAround(everyEnvironment)
+  cleanAround(testEnvironmentNames)
   test.before(async () => {
     fs.mkdirSync(outputDir, { recursive: true })
     if (fs.existsSync(usersFile)) savedUsers = fs.readFileSync(usersFile, 'utf8')
@@ -75,21 +78,21 @@ await whenProvisioned(() => {
     else fs.writeFileSync(usersFile, savedUsers)
   })
 
-  test('up dev_realauth with the committed issuer settings runs the issuer and the front in the pod', async () => {
+  test(`up ${ENV} with the committed issuer settings runs the issuer and the front in the pod`, async () => {
     const settings = path.join(outputDir, 'realauth-lifetimes.yaml')
     fs.writeFileSync(settings, lifetimes())
-    const run = await phase('up dev_realauth (dev issuer)', () =>
+    const run = await phase(`up ${ENV} (dev issuer)`, () =>
       npmRun('up', [ENV], { env: { ...upEnvironment(), JH_SLURM_DEPLOY_CONFIG: settings } }),
     )
     assert.is(run.code, 0)
-    assert.match(run.output, /Environment dev_realauth is up: http:\/\/127\.0\.0\.1:8001\/jupyter\//)
+    assert.ok(run.output.includes(`Environment ${ENV} is up: ${URL_HOME}`), run.output)
     assert.match(run.output, /Dev login password \(development issuer/)
     const states = await podmanOut(['ps', '--filter', `pod=${names.pod}`, '--format', '{{.Names}} {{.State}}'])
     for (const container of ['jupyterhub', 'slurm', 'dev-issuer', 'login-front'])
       assert.match(states, new RegExp(`${names.pod}-${container} running`))
     // The hub fetched nothing yet; its issuer is the one the front serves.
     const env = await podmanOut(['exec', containerName(names, 'jupyterhub'), 'printenv', 'DEPLOY_CONFIG_OIDC_SERVER'])
-    assert.is(env, 'http://127.0.0.1:8001/oidc')
+    assert.is(env, ISSUER)
   })
 
   test('testuser logs in at the issuer, gets the platform projects only, and runs a cell in a Slurm job', async () => {
@@ -171,14 +174,14 @@ await whenProvisioned(() => {
       settings,
       `${lifetimes()}devIssuerOtherProjects: "testuser.project9 outsider.elsewhere newcomer.elsewhere"\n`,
     )
-    const run = await phase('apply dev_realauth (new issuer settings)', () =>
+    const run = await phase(`apply ${ENV} (new issuer settings)`, () =>
       npmRun('apply', [ENV, '--deploy-config', settings], { env: upEnvironment() }),
     )
     assert.is(run.code, 0)
     assert.match(run.output, /Replace dev-issuer, login-front/)
     assert.match(run.output, /Replace the hub container \(deploy settings devIssuerOtherProjects/)
     const env = await podmanOut(['exec', containerName(names, 'jupyterhub'), 'printenv', 'DEPLOY_CONFIG_OIDC_SERVER'])
-    assert.is(env, 'http://127.0.0.1:8001/oidc')
+    assert.is(env, ISSUER)
     // The new user is known to the issuer, and the hub verifies the token it gets (403: no project on the platform).
     const page = await (await browser.newContext()).newPage()
     await page.goto(URL_HOME)
@@ -237,7 +240,7 @@ await whenProvisioned(() => {
   test('down removes the environment, issuer and front included', async () => {
     const run = await npmRun('down', [ENV])
     assert.is(run.code, 0)
-    assert.equal((await environmentsUpNow(repoPaths())).up, [])
+    assert.equal(await ownUp(), [])
   })
 })
 

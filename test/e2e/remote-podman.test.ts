@@ -8,18 +8,19 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { exec } from '../../scripts/lib/exec.ts'
-import { containerName, resourceNames } from '../../scripts/lib/names.ts'
+import { containerName } from '../../scripts/lib/names.ts'
 import { volumeOwners } from '../../scripts/lib/owners.ts'
-import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
+import { repoRoot } from '../../scripts/lib/paths.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
-import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
 import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
 import { devLogin, spawnForm, waitForLab } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, waitFor } from './lib/run.ts'
-import { cleanAround, inCI, phase, unavailable, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { cleanAround, inCI, ownLeftovers, phase, unavailable, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { testEnvironment } from './lib/test-environments.ts'
 
-const HUB = 'http://127.0.0.1:8000/'
-const names = resourceNames('dev_dummyauth')
+const dummy = testEnvironment('dev_dummyauth')
+const HUB = dummy.url
+const { names } = dummy
 const USER = 'testuser'
 const ACCOUNT = 'testuser.project1'
 const provision = path.join(repoRoot, 'test', 'e2e', 'provision', 'provision.ts')
@@ -69,9 +70,9 @@ await whenProvisioned(() => {
     assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+/)
   })
 
-  test('up dev_dummyauth through the remote client: volumes filled through a container, no build --jobs', async () => {
-    const run = await phase('remote: up dev_dummyauth', () =>
-      npmRun('up', ['dev_dummyauth'], { env: { ...env, JH_SLURM_TRACE: '1' } }),
+  test(`up ${dummy.name} through the remote client: volumes filled through a container, no build --jobs`, async () => {
+    const run = await phase(`remote: up ${dummy.name}`, () =>
+      npmRun('up', [dummy.name], { env: { ...env, JH_SLURM_TRACE: '1' } }),
     )
     assert.is(run.code, 0, 'up through the remote client failed')
     assert.match(run.output, /podman \d+\.\d+\.\d+ \(remote client\)/)
@@ -101,7 +102,7 @@ await whenProvisioned(() => {
   })
 
   test('a user logs in, picks a project, and the server starts as a Slurm job', async () => {
-    const page = await devLogin(client, 'dev_dummyauth')
+    const page = await devLogin(client, dummy.name)
     assert.match(page.url, /\/jupyter\/hub\/spawn$/)
     // The same environment and users as the local suite: the same form.
     assert.equal(selectOptions(page.body, 'brics_project'), ['project1.brics', 'project2.brics'])
@@ -121,7 +122,7 @@ await whenProvisioned(() => {
     assert.is(run.code, 0)
     assert.match(
       run.output,
-      new RegExp(`dev_dummyauth\\s+http://127\\.0\\.0\\.1:8000/\\S*\\s+pod ${names.pod} Running`),
+      new RegExp(`${dummy.name}\\s+http://127\\.0\\.0\\.1:${dummy.hostPort}/\\S*\\s+pod ${names.pod} Running`),
     )
     assert.match(run.output, /jupyterhub running/)
     assert.match(run.output, /slurm running/)
@@ -134,12 +135,11 @@ await whenProvisioned(() => {
       const queue = await inSlurm(['squeue', '-h', '-j', jobId, '-o', '%T']).catch(() => '')
       return queue === '' || /COMPLETED|CANCELLED/.test(queue) ? true : undefined
     })
-    const run = await phase('remote: down', () => npmRun('down', ['dev_dummyauth'], { env }))
+    const run = await phase('remote: down', () => npmRun('down', [dummy.name], { env }))
     assert.is(run.code, 0)
     assert.not.ok(await podmanSucceeds(['pod', 'exists', names.pod]))
     assert.not.ok(await podmanSucceeds(['container', 'exists', containerName(names, 'jupyterhub')]))
-    const left = (await environmentsUpNow(repoPaths())).up.flatMap((e) => e.resources)
-    assert.equal(left, [])
+    assert.equal(await ownLeftovers(), [])
   })
 })
 

@@ -1,7 +1,7 @@
 // End to end, on real podman: the hub-only environments against a Slurm
 // cluster that runs apart from them. A stand-in login node (our own Slurm
 // image, in a container of its own on a podman network; lib/cluster.ts)
-// plays the cluster. dev_dummyauth_extslurm and prod are brought up with
+// plays the cluster. The test copies of dev_dummyauth_extslurm and prod are brought up with
 // their documented settings only: deploy settings, the hub's SSH key and the
 // login node's host key as files, the network, and for prod the release's
 // repository (a git server of the upstream bundle) and the test OIDC issuer.
@@ -10,7 +10,7 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { environmentsUpNow } from '../../scripts/lib/teardown.ts'
-import { containerName, resourceNames } from '../../scripts/lib/names.ts'
+import { containerName, imageRef, resourceNames } from '../../scripts/lib/names.ts'
 import { podman } from '../../scripts/lib/podman.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
@@ -20,14 +20,21 @@ import { devLogin, spawnForm as form, labAnswers } from './lib/jupyterlab.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { npmRun, podmanOut, waitFor } from './lib/run.ts'
 import { cleanAround, outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { TEST_PROD_TAG, testEnvironment } from './lib/test-environments.ts'
 import { upstreamRepositories } from './lib/upstream.ts'
 
 const USER = 'testuser'
 const ACCOUNT = 'testuser.project1'
-const extslurm = resourceNames('dev_dummyauth_extslurm')
-const prod = resourceNames('prod')
-const EXT_HUB = 'http://127.0.0.1:8002/'
-const PROD_HUB = 'http://127.0.0.1:8003/'
+const extslurmEnv = testEnvironment('dev_dummyauth_extslurm')
+const prodEnv = testEnvironment('prod')
+const EXT = extslurmEnv.name
+const PROD = prodEnv.name
+const extslurm = extslurmEnv.names
+const prod = prodEnv.names
+const EXT_HUB = extslurmEnv.url
+const PROD_HUB = prodEnv.url
+/** The stage-prod image the prod test builds and runs, under a test tag of its own. */
+const PROD_IMAGE = imageRef('jupyterhub', TEST_PROD_TAG)
 
 await whenProvisioned(() => {
   const upEnv = upEnvironment()
@@ -59,12 +66,12 @@ await whenProvisioned(() => {
   const leftovers = async (envName: string) =>
     (await environmentsUpNow(repoPaths())).up.filter((e) => e.names.env === envName).flatMap((e) => e.resources)
 
-  /** `up dev_dummyauth_extslurm` against the login node, with the given known_hosts file. */
+  /** `up` of extslurm's test copy against the login node, with the given known_hosts file. */
   const upExtslurm = (knownHostsFile: string) =>
     npmRun(
       'up',
       [
-        'dev_dummyauth_extslurm',
+        EXT,
         '--network',
         CLUSTER_NETWORK,
         '--ssh-client-key',
@@ -73,7 +80,7 @@ await whenProvisioned(() => {
         knownHostsFile,
       ],
       {
-        env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings('dev_dummyauth_extslurm') },
+        env: { ...upEnv, JH_SLURM_DEPLOY_CONFIG: clusterSettings(EXT) },
       },
     )
 
@@ -98,7 +105,7 @@ await whenProvisioned(() => {
 
   cleanAround(() => [extslurm, prod])
   test.before(async () => {
-    // The login node runs our Slurm image, built as `up dev_dummyauth` builds it.
+    // The login node runs our Slurm image, built as the suites' `up` builds it (test tag).
     const build = await phase('build the Slurm image for the login node', () =>
       npmRun('build-images', ['--image', 'slurm'], { env: upEnv }),
     )
@@ -118,19 +125,21 @@ await whenProvisioned(() => {
   })
 
   test("extslurm without the operator's files: one line naming them, nothing made", async () => {
-    const run = await npmRun('up', ['dev_dummyauth_extslurm'], { env: upEnv })
+    const run = await npmRun('up', [EXT], { env: upEnv })
     assert.is(run.code, 2)
     assert.match(
       run.output,
-      /error: dev_dummyauth_extslurm runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE/,
+      new RegExp(
+        `error: ${EXT} runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE`,
+      ),
     )
-    assert.equal(await leftovers('dev_dummyauth_extslurm'), [])
+    assert.equal(await leftovers(EXT), [])
   })
 
   test('extslurm: a wrong host key is refused, the hub log says so, and no job is submitted', async () => {
-    const run = await phase('up dev_dummyauth_extslurm (wrong host key)', () => upExtslurm(cluster.wrongKnownHostsFile))
+    const run = await phase(`up ${EXT} (wrong host key)`, () => upExtslurm(cluster.wrongKnownHostsFile))
     assert.is(run.code, 0, 'up failed')
-    const client = await dummyLogin(EXT_HUB, 'dev_dummyauth_extslurm')
+    const client = await dummyLogin(EXT_HUB, EXT)
     const spawnForm = await client.request('jupyter/hub/spawn')
     await client.request(formAction(spawnForm.body), { form: form() })
     const log = await waitFor('the refusal in the hub log', 60_000, async () => {
@@ -144,15 +153,15 @@ await whenProvisioned(() => {
     })
     assert.is(await onCluster(['squeue', '-h']), '', 'a job reached the cluster')
     assert.is(await onCluster(['sh', '-c', 'ls /home/project1/testuser.project1/ | grep -c slurmspawner || true']), '0')
-    const down = await npmRun('down', ['dev_dummyauth_extslurm'])
+    const down = await npmRun('down', [EXT])
     assert.is(down.code, 0)
-    assert.equal(await leftovers('dev_dummyauth_extslurm'), [])
+    assert.equal(await leftovers(EXT), [])
   })
 
   test('extslurm: login, spawn, the job runs on the cluster as testuser.project1, the server answers through the proxy, stop cancels it, down leaves nothing', async () => {
-    const run = await phase('up dev_dummyauth_extslurm', () => upExtslurm(cluster.knownHostsFile))
+    const run = await phase(`up ${EXT}`, () => upExtslurm(cluster.knownHostsFile))
     assert.is(run.code, 0, 'up failed')
-    assert.match(run.output, /Environment dev_dummyauth_extslurm is up: http:\/\/127\.0\.0\.1:8002\/jupyter\//)
+    assert.ok(run.output.includes(`Environment ${EXT} is up: ${EXT_HUB}jupyter/`), run.output)
     // The hub alone: no Slurm container in this pod.
     const containers = (await podmanOut(['ps', '--filter', `pod=${extslurm.pod}`, '--format', '{{.Names}}'])).split(
       '\n',
@@ -162,7 +171,7 @@ await whenProvisioned(() => {
       [containerName(extslurm, 'jupyterhub')],
     )
 
-    const client = await dummyLogin(EXT_HUB, 'dev_dummyauth_extslurm')
+    const client = await dummyLogin(EXT_HUB, EXT)
     let spawnForm = await client.request('jupyter/hub/spawn')
     assert.equal(selectOptions(spawnForm.body, 'brics_project'), ['project1.brics', 'project2.brics'])
     assert.equal(selectOptions(spawnForm.body, 'ngpus'), ['1', '2', '3', '4'])
@@ -198,15 +207,15 @@ await whenProvisioned(() => {
     await phase('extslurm: server ready', () => serverThroughProxy(client, 'the server on the cluster'))
     // `logs job`: the output file is on the cluster, so logs says where it is and how to read it; it is there.
     const output = `/home/project1/${ACCOUNT}/jupyterhub_slurmspawner_${job[0]}.log`
-    const logs = await npmRun('logs', ['dev_dummyauth_extslurm', 'job'])
+    const logs = await npmRun('logs', [EXT, 'job'])
     assert.is(logs.code, 0)
     assert.match(logs.output, new RegExp(`job ${job[0]} ran on the cluster \\(login node ${CLUSTER_HOST}\\)`))
     assert.ok(logs.output.includes(`Its output file there: ${output}`), logs.output)
     assert.ok(logs.output.includes(`ssh ${ACCOUNT}@${CLUSTER_HOST} cat ${output}`), logs.output)
     assert.is(await onCluster(['stat', '-c', '%U', output]), ACCOUNT)
-    const slurmLogs = await npmRun('logs', ['dev_dummyauth_extslurm', 'slurm'])
+    const slurmLogs = await npmRun('logs', [EXT, 'slurm'])
     assert.is(slurmLogs.code, 1)
-    assert.match(slurmLogs.output, /error: environment dev_dummyauth_extslurm has no Slurm container/)
+    assert.ok(slurmLogs.output.includes(`error: environment ${EXT} has no Slurm container`), slurmLogs.output)
     const sshd = await onCluster(['cat', '/var/log/sshd.log'])
     assert.match(sshd, /Accepted publickey for jupyterspawner from 10\.\d+\.\d+\.\d+/)
     await stopAndWait(client)
@@ -214,9 +223,9 @@ await whenProvisioned(() => {
     assert.match(log, /slurmspawner_squeue/, 'the hub ran ssh commands and logged them')
     assert.not.match(log, /setlocale/)
 
-    const down = await phase('down dev_dummyauth_extslurm', () => npmRun('down', ['dev_dummyauth_extslurm']))
+    const down = await phase(`down ${EXT}`, () => npmRun('down', [EXT]))
     assert.is(down.code, 0)
-    assert.equal(await leftovers('dev_dummyauth_extslurm'), [])
+    assert.equal(await leftovers(EXT), [])
     assert.is(await podmanOut(['ps', '-a', '--filter', `name=${extslurm.pod}`, '--format', '{{.Names}}']), '')
     // The cluster is not ours to remove.
     assert.match(
@@ -235,41 +244,31 @@ await whenProvisioned(() => {
     const release = ['--hub-build-arg', `BRICSAUTHENTICATOR_REPO=${git.url}`]
     try {
       const build = await phase('build-images --target stage-prod', () =>
-        npmRun('build-images', ['--image', 'jupyterhub', '--target', 'stage-prod', ...release], { env: upEnv }),
+        npmRun(
+          'build-images',
+          ['--image', 'jupyterhub', '--target', 'stage-prod', '--tag', TEST_PROD_TAG, ...release],
+          {
+            env: upEnv,
+          },
+        ),
       )
       assert.is(build.code, 0, 'build-images --target stage-prod failed')
-      assert.match(build.output, /built localhost\/brics_jupyterhub:prod-latest/)
-      const shown = await podmanOut([
-        'run',
-        '--rm',
-        'localhost/brics_jupyterhub:prod-latest',
-        'python3',
-        '-m',
-        'pip',
-        'show',
-        'bricsauthenticator',
-      ])
+      assert.ok(build.output.includes(`built ${PROD_IMAGE}`), build.output)
+      const shown = await podmanOut(['run', '--rm', PROD_IMAGE, 'python3', '-m', 'pip', 'show', 'bricsauthenticator'])
       assert.match(shown, /^Version: 0\.7\.0$/m)
       assert.is(
-        await podmanOut([
-          'run',
-          '--rm',
-          'localhost/brics_jupyterhub:prod-latest',
-          'sh',
-          '-c',
-          'test -e /srv/dev_data && echo dev || echo prod',
-        ]),
+        await podmanOut(['run', '--rm', PROD_IMAGE, 'sh', '-c', 'test -e /srv/dev_data && echo dev || echo prod']),
         'prod',
       )
 
       const settings = clusterSettings(
-        'prod',
+        PROD,
         `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`,
       )
       const manifest = await npmRun(
         'manifest',
         [
-          'prod',
+          PROD,
           '--tag',
           '2026.11',
           '--registry',
@@ -291,7 +290,9 @@ await whenProvisioned(() => {
         npmRun(
           'up',
           [
-            'prod',
+            PROD,
+            '--tag',
+            TEST_PROD_TAG,
             '--network',
             CLUSTER_NETWORK,
             '--ssh-client-key',
@@ -308,7 +309,7 @@ await whenProvisioned(() => {
       assert.is(run.code, 0, 'up prod failed')
       assert.not.match(run.output, /Dev login password/)
       const image = await podmanOut(['inspect', containerName(prod, 'jupyterhub'), '--format', '{{.ImageName}}'])
-      assert.is(image, 'localhost/brics_jupyterhub:prod-latest')
+      assert.is(image, PROD_IMAGE)
 
       const claims = {
         short_name: USER,
@@ -329,9 +330,9 @@ await whenProvisioned(() => {
       // prod keeps upstream's 15 s between polls of a starting server.
       await phase('prod: server ready', () => serverThroughProxy(user, 'the prod server on the cluster'))
       await stopAndWait(user)
-      const down = await npmRun('down', ['prod'])
+      const down = await npmRun('down', [PROD])
       assert.is(down.code, 0)
-      assert.equal(await leftovers('prod'), [])
+      assert.equal(await leftovers(PROD), [])
     } finally {
       await issuer.close()
       await git.close()

@@ -1,5 +1,5 @@
 // A stand-in "cluster login node" for the external-Slurm environments: our
-// own Slurm image (as `up dev_dummyauth` built it) in a container of its own,
+// own Slurm image (as the tests' `up` built it, under the test tag) in a container of its own,
 // apart from the hub's pod, on a podman network of its own. It runs
 // slurmctld, slurmd and sshd like the pod's Slurm container; what makes it a
 // login node is only its configuration here:
@@ -12,13 +12,15 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { imageRef } from '../../../scripts/lib/names.ts'
 import { podman } from '../../../scripts/lib/podman.ts'
 import { repoRoot } from '../../../scripts/lib/paths.ts'
 import { pollUntil } from '../../../scripts/lib/wait.ts'
+import { TEST_TAG } from './test-environments.ts'
 
 export const CLUSTER_NETWORK = 'jh-slurm-e2e-cluster'
 export const CLUSTER_HOST = 'jh-slurm-e2e-login'
-const IMAGE = 'localhost/brics_slurm:dev-latest'
+const IMAGE = imageRef('slurm', TEST_TAG)
 export const CLUSTER_GPUS = 2
 
 export interface Cluster {

@@ -4,6 +4,7 @@ import { containerName, resourceNames } from '../../../scripts/lib/names.ts'
 import { podman } from '../../../scripts/lib/podman.ts'
 import { repoRoot } from '../../../scripts/lib/paths.ts'
 import { pollUntil } from '../../../scripts/lib/wait.ts'
+import { testName } from './test-environments.ts'
 
 export interface Run {
   code: number | null
@@ -82,8 +83,8 @@ export async function podmanOut(args: string[]): Promise<string> {
   return (await podman(args)).stdout.trim()
 }
 
-/** Runs a command in the Slurm container of an environment (dev_dummyauth unless named). */
-export async function inSlurm(command: string[], env = 'dev_dummyauth'): Promise<string> {
+/** Runs a command in the Slurm container of an environment (the test copy of dev_dummyauth unless named). */
+export async function inSlurm(command: string[], env = testName('dev_dummyauth')): Promise<string> {
   return podmanOut(['exec', containerName(resourceNames(env), 'slurm'), ...command])
 }
 

@@ -5,11 +5,12 @@ import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import path from 'node:path'
-import { listEnvironments } from '../../../scripts/lib/environment.ts'
-import { LEGACY_NAMES, type ResourceNames, resourceNames } from '../../../scripts/lib/names.ts'
+import type { Resource, UpEnvironment } from '../../../scripts/lib/inventory.ts'
+import type { ResourceNames } from '../../../scripts/lib/names.ts'
 import { checkPodman, podmanSucceeds } from '../../../scripts/lib/podman.ts'
 import { repoPaths, repoRoot } from '../../../scripts/lib/paths.ts'
-import { teardown } from '../../../scripts/lib/teardown.ts'
+import { environmentsUpNow, teardown } from '../../../scripts/lib/teardown.ts'
+import { TEST_PREFIX } from './test-environments.ts'
 import { upstreamRepositories } from './upstream.ts'
 
 export const STANDINS = ['localhost/test-double/jupyterhub:5.4.2', 'localhost/test-double/slurm:full-root']
@@ -45,18 +46,31 @@ export function upEnvironment(): NodeJS.ProcessEnv {
   }
 }
 
-/** Every environment's podman resources, those of the old fixed names too. */
-export const everyEnvironment = (): ResourceNames[] => [
-  ...listEnvironments(repoPaths()).map(resourceNames),
-  LEGACY_NAMES,
-]
+const isTestEnvironment = (e: UpEnvironment): boolean => e.names.env.startsWith(TEST_PREFIX)
+
+/** The test environments up now: what the suites made. Others (a developer's) are not theirs to look at. */
+export async function ownUp(): Promise<UpEnvironment[]> {
+  return (await environmentsUpNow(repoPaths())).up.filter(isTestEnvironment)
+}
+
+/** Environments up now that are not test environments. */
+export async function othersUp(): Promise<string[]> {
+  return (await environmentsUpNow(repoPaths())).up.filter((e) => !isTestEnvironment(e)).map((e) => e.names.env)
+}
+
+/** What is left in podman of the test environments. */
+export const ownLeftovers = async (): Promise<Resource[]> => (await ownUp()).flatMap((e) => e.resources)
 
 /**
- * Removes what `targets` name before the suite (a run that died may have
- * left it up) and again after it, whatever the tests did.
+ * Removes what `targets` (test environments) name before the suite (a run
+ * that died may have left it up) and again after it, whatever the tests did.
  */
 export function cleanAround(targets: () => ResourceNames[]): void {
-  test.before(() => teardown(repoPaths(), targets()).then(() => undefined))
+  test.before(async () => {
+    await teardown(repoPaths(), targets())
+    const others = await othersUp()
+    if (others.length) console.log(`  [e2e] up and left alone (not the tests'): ${others.join(', ')}`)
+  })
   test.after(() =>
     teardown(repoPaths(), targets()).then(
       () => undefined,
