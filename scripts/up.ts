@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Listr, type ListrTask } from 'listr2'
+import { beginUpRecord } from './lib/applied.ts'
 import { runsDevIssuer } from './lib/dev-issuer.ts'
 import { makeBuildDir, markKept } from './lib/build-dirs.ts'
 import { defineCommand } from './lib/command.ts'
@@ -31,7 +32,7 @@ import {
   type UpContext,
 } from './tasks/context.ts'
 import { listRunImages, makeTasks } from './tasks/make.ts'
-import { startPod, waitForHub } from './tasks/start.ts'
+import { startPod, upRecordInput, waitForHub } from './tasks/start.ts'
 
 /** The tasks of `up`, in the order of the original launcher. */
 export function upTasks(plan: UpPlan, repo: RepoPaths): ListrTask<UpContext>[] {
@@ -47,9 +48,11 @@ export function upTasks(plan: UpPlan, repo: RepoPaths): ListrTask<UpContext>[] {
     // The original builds, then makes volumes, keys and manifest; none of
     // these depends on the images, so they run while the builds do.
     timed(`Build images (${build.target}); meanwhile create volumes, generate SSH keys, render manifest`, (ctx, task) =>
-      listRunImages(plan).then((listed) =>
-        settled(ctx, task, makeTasks(plan, repo, listed, produced(ctx.remote, 'the podman check'))),
-      ),
+      // The sources are read for the record before anything is built from them.
+      Promise.all([beginUpRecord(upRecordInput(plan, repo)), listRunImages(plan)]).then(([sources, listed]) => {
+        ctx.sources = sources
+        return settled(ctx, task, makeTasks(plan, repo, listed, produced(ctx.remote, 'the podman check')))
+      }),
     ),
     timed('Start pod (podman kube play)', (ctx, task) => startPod(plan, repo, ctx, task)),
     {

@@ -9,7 +9,7 @@ import type { Environment } from './environment.ts'
 import type { BuildSettings, ImageBuild } from './images.ts'
 import type { RepoPaths } from './paths.ts'
 import { requireUp } from './running.ts'
-import { type Snapshot, takeSnapshot } from './snapshot.ts'
+import { beginSnapshot, type Snapshot } from './snapshot.ts'
 import type { DevRepo } from './sources.ts'
 
 export interface AppliedRecord {
@@ -51,10 +51,15 @@ export interface UpRecordInput {
   repo: RepoPaths
 }
 
-/** What `up` made the environment from, once its pod runs: the starting point of the next apply. */
-export async function recordUp(input: UpRecordInput): Promise<void> {
+/** Reads the sources `up` makes the environment from, before it builds (lib/snapshot.ts: beginSnapshot). */
+export function beginUpRecord(input: UpRecordInput): Promise<() => Promise<Snapshot>> {
   const settings = resolveDeployConfig(input.env.configDir, input.deployConfig)
-  const [running, snapshot] = await Promise.all([requireUp(input.env), takeSnapshot({ ...input, settings })])
+  return beginSnapshot({ ...input, settings })
+}
+
+/** What `up` made the environment from, once its pod runs: the starting point of the next apply. */
+export async function recordUp(input: UpRecordInput, finish: () => Promise<Snapshot>): Promise<void> {
+  const [running, snapshot] = await Promise.all([requireUp(input.env), finish()])
   writeRecord(input.repo, input.env.name, {
     pod: running.id,
     build: input.build,

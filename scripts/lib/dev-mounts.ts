@@ -8,6 +8,7 @@ import path from 'node:path'
 import type { ImageBuild } from './images.ts'
 import { podman } from './podman.ts'
 import type { DevRepo } from './sources.ts'
+import { generatedVersionFile } from './version-file.ts'
 
 /** Where the Containerfiles copy each clone and install it editable (stage-dev). */
 export const DEV_DATA_DIR = '/srv/dev_data'
@@ -45,18 +46,6 @@ export function withDevMounts<T>(template: T, repos: DevRepo[]): T {
     ]
   }
   return pod
-}
-
-/** The file setuptools-scm writes into the source tree at install time (pyproject: version_file or write_to). */
-export function generatedVersionFile(cloneDir: string): string | undefined {
-  let text: string
-  try {
-    text = fs.readFileSync(path.join(cloneDir, 'pyproject.toml'), 'utf8')
-  } catch {
-    return undefined
-  }
-  const section = /^\[tool\.setuptools_scm\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text)?.[1] ?? ''
-  return /^\s*(?:version_file|write_to)\s*=\s*["']([^"']+)["']/m.exec(section)?.[1]
 }
 
 /**

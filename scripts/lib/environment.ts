@@ -14,6 +14,8 @@ export interface Environment {
   name: string
   configDir: string
   volumesDir: string
+  /** volumes/_shared/, laid under its volumes: its folder's, else the checkout's. */
+  sharedVolumesDir: string
   devUsersFile: string
   /** Its pod, volumes, secrets and ConfigMaps. */
   names: ResourceNames
@@ -141,6 +143,7 @@ export function resolveEnvironment(given: string | undefined, repo: RepoPaths): 
     podPatch: fs.existsSync(ownPod) ? ownPod : undefined,
     configDir,
     volumesDir: path.join(volumes, name),
+    sharedVolumesDir: repo.sharedVolumes,
     devUsersFile: path.join(configDir, 'dev_users'),
     names: resourceNames(name),
     ...readLauncherSettings(configDir, name),

@@ -11,6 +11,7 @@ import { defaultTag, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from
 import { buildOptions } from './options.ts'
 import type { RepoPaths } from './paths.ts'
 import { podman } from './podman.ts'
+import { generatedInContext } from './version-file.ts'
 
 /** Where a CA bundle given with --ca-bundle appears inside RUN steps. */
 export const CA_BUNDLE_MOUNT = '/run/build-ca/ca.crt'
@@ -207,16 +208,21 @@ export async function listImages(refs: string[]): Promise<ListedImage[]> {
 export function buildInputsDigest(build: ImageBuild, baseImageId: string): string {
   const hash = createHash('sha256')
   hash.update(JSON.stringify({ argv: podmanBuildArgs(build), base: baseImageId }))
-  hashTree(hash, build.contextDir)
+  hashTree(hash, build.contextDir, undefined, generatedInContext(build.contextDir))
   return hash.digest('hex')
 }
 
-/** Feeds `hash` every entry under `root` in name order: its path, mode and content (a link's target); names matching `skip` are left out. */
-export function hashTree(hash: Hash, root: string, skip?: RegExp): void {
+/**
+ * Feeds `hash` every entry under `root` in name order: its path, mode and
+ * content (a link's target); names matching `skip`, and the paths (relative
+ * to `root`) in `leaveOut`, are left out.
+ */
+export function hashTree(hash: Hash, root: string, skip?: RegExp, leaveOut: Set<string> = new Set()): void {
   const walk = (dir: string): void => {
     for (const name of fs.readdirSync(dir).sort()) {
       if (skip?.test(name)) continue
       const file = path.join(dir, name)
+      if (leaveOut.has(path.relative(root, file))) continue
       const stat = fs.lstatSync(file)
       hash.update(`\0${path.relative(root, file)}\0${stat.mode}\0`)
       if (stat.isDirectory()) walk(file)

@@ -13,6 +13,7 @@ import { baseImageOf, hashTree, type ImageBuild, listImages, podmanBuildArgs } f
 import type { ImageKey } from './names.ts'
 import type { RepoPaths } from './paths.ts'
 import type { DevRepo } from './sources.ts'
+import { generatedVersionFile } from './version-file.ts'
 import { hubVolumeSpec, specEntries } from './volumes.ts'
 
 export interface Snapshot {
@@ -47,10 +48,16 @@ const PACKAGING = ['pyproject.toml', 'setup.py', 'setup.cfg']
 const CONTEXT_SKIP = /^(_dev_build_data)$/
 
 /** sha256 of a directory tree: each entry's path, mode and content, in name order. */
-export function treeDigest(dir: string, skip: RegExp): string {
+export function treeDigest(dir: string, skip: RegExp, leaveOut?: Set<string>): string {
   const hash = createHash('sha256')
-  if (fs.existsSync(dir)) hashTree(hash, dir, skip)
+  if (fs.existsSync(dir)) hashTree(hash, dir, skip, leaveOut)
   return hash.digest('hex')
+}
+
+/** A clone's tree without the version file its install writes (up seeds it into the clone once the image is built). */
+function cloneDigest(dir: string): string {
+  const version = generatedVersionFile(dir)
+  return treeDigest(dir, CLONE_SKIP, new Set(version ? [version] : []))
 }
 
 const sha = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex')
@@ -72,22 +79,47 @@ async function hubFileDigests(env: Environment): Promise<Record<string, string>>
   )
 }
 
-async function imageDigests(builds: ImageBuild[]): Promise<Partial<Record<ImageKey, string>>> {
+type ContextDigests = Partial<Record<ImageKey, string>>
+
+const contextDigests = (builds: ImageBuild[]): ContextDigests =>
+  Object.fromEntries(builds.map((build) => [build.image, treeDigest(build.contextDir, CONTEXT_SKIP)]))
+
+/** Each image's digest: its build line, its base image's ID (as present now) and its context's digest. */
+async function imageDigests(
+  builds: ImageBuild[],
+  contexts: ContextDigests,
+): Promise<Partial<Record<ImageKey, string>>> {
   const bases = await listImages(builds.flatMap((b) => baseImageOf(b) ?? []))
   const digests: Partial<Record<ImageKey, string>> = {}
   for (const build of builds) {
     const base = bases.find((image) => image.Names?.includes(baseImageOf(build) ?? ''))?.Id ?? 'absent'
     const argv = JSON.stringify(podmanBuildArgs(build))
-    digests[build.image] = sha(`${argv}\0${base}\0${treeDigest(build.contextDir, CONTEXT_SKIP)}`)
+    digests[build.image] = sha(`${argv}\0${base}\0${contexts[build.image]}`)
   }
   return digests
 }
 
-export async function takeSnapshot(input: SnapshotInput): Promise<Snapshot> {
+export function takeSnapshot(input: SnapshotInput): Promise<Snapshot> {
+  return snapshotOf(input, contextDigests(input.builds))
+}
+
+/**
+ * The sources as they are now, for `up` to record once its pod runs: an edit
+ * made while `up` builds and starts is then one the next `apply` sees. Only
+ * the base images are looked at again when it is finished, since the builds
+ * may have pulled them.
+ */
+export async function beginSnapshot(input: SnapshotInput): Promise<() => Promise<Snapshot>> {
+  const contexts = contextDigests(input.builds)
+  const sources = await snapshotOf(input, contexts)
+  return async () => ({ ...sources, images: await imageDigests(input.builds, contexts) })
+}
+
+async function snapshotOf(input: SnapshotInput, contexts: ContextDigests): Promise<Snapshot> {
   const { env, repos } = input
-  const [hubFiles, images] = await Promise.all([hubFileDigests(env), imageDigests(input.builds)])
+  const [hubFiles, images] = await Promise.all([hubFileDigests(env), imageDigests(input.builds, contexts)])
   return {
-    clones: Object.fromEntries(repos.map((r) => [r.name, treeDigest(r.dest, CLONE_SKIP)])),
+    clones: Object.fromEntries(repos.map((r) => [r.name, cloneDigest(r.dest)])),
     packaging: Object.fromEntries(repos.map((r) => [r.name, packagingDigest(r.dest)])),
     hubFiles,
     devUsers: input.readsDevUsers ? readDevUsers(env.devUsersFile, input.repo).map((u) => u.name) : null,

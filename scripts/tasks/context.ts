@@ -2,14 +2,17 @@
 // small helpers for timing, interrupts and groups of tasks run side by side.
 import type { ListrTask, ListrTaskWrapper } from 'listr2'
 import { UserError } from '../lib/errors.ts'
-import { trace } from '../lib/exec.ts'
+import { tracing } from '../lib/exec.ts'
 import type { MadeSecrets } from '../lib/manifest-input.ts'
+import type { Snapshot } from '../lib/snapshot.ts'
 
 /** What the tasks produce; the plan they work from does not change. */
 export interface UpContext {
   buildDir?: string
   secrets?: MadeSecrets
   manifestFile?: string
+  /** The sources as read before the builds; finished (base images) once the pod runs. */
+  sources?: () => Promise<Snapshot>
   /** Whether podman is a remote client (the podman check finds out). */
   remote?: boolean
   /** Said after the list has drawn (a clone not at its pin, the hub's log). */
@@ -37,7 +40,7 @@ export const LIST_OPTIONS = {
   exitOnError: true,
   registerSignalListeners: false,
   rendererOptions: { collapseSubtasks: false },
-  fallbackRendererCondition: trace,
+  fallbackRendererCondition: tracing,
 } as const
 
 /** Nothing new starts once SIGINT/SIGTERM came. */

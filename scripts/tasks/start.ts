@@ -1,5 +1,5 @@
 // Starting the pod and waiting for the hub to answer.
-import { recordUp } from '../lib/applied.ts'
+import { recordUp, type UpRecordInput } from '../lib/applied.ts'
 import { seedVersionFiles } from '../lib/dev-mounts.ts'
 import { baseUrlOf } from '../lib/base-url.ts'
 import { UserError } from '../lib/errors.ts'
@@ -14,15 +14,25 @@ import { produced, type Task, type UpContext } from './context.ts'
 
 export async function startPod(plan: UpPlan, repo: RepoPaths, ctx: UpContext, task: Task): Promise<void> {
   const file = produced(ctx.manifestFile, 'the manifest')
-  const { env, use, repos, builds, options } = plan
+  const { env, repos, builds, options } = plan
   await seedVersionFiles(repos, builds)
   await playManifest(file, (line) => (task.output = line), options.network)
   const password = ctx.secrets?.devLoginPassword
   if (password) await writeSecretFile(repo.devLoginPasswordFile(env.name), `${password}\n`)
-  // What the pod was made from: the starting point of the next `apply`.
-  const readsDevUsers = use.configMaps.includes('devUsers')
-  await recordUp({ env, readsDevUsers, repos, builds, build: options.build, deployConfig: options.deployConfig, repo })
+  // What the pod was made from, as read before the builds: the starting point of the next `apply`.
+  await recordUp(upRecordInput(plan, repo), produced(ctx.sources, 'the record of the sources'))
 }
+
+/** What `up` records of an environment (lib/applied.ts). */
+export const upRecordInput = (plan: UpPlan, repo: RepoPaths): UpRecordInput => ({
+  env: plan.env,
+  readsDevUsers: plan.use.configMaps.includes('devUsers'),
+  repos: plan.repos,
+  builds: plan.builds,
+  build: plan.options.build,
+  deployConfig: plan.options.deployConfig,
+  repo,
+})
 
 /** Waits for the hub's health URL; on time out the hub's last log lines are noted for after the list. */
 export async function waitForHub(plan: UpPlan, ctx: UpContext): Promise<void> {

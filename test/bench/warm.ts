@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { UserError } from '../../scripts/lib/errors.ts'
-import { repoRoot } from '../../scripts/lib/paths.ts'
+import { ENVIRONMENTS_DIR_VARIABLE, repoRoot } from '../../scripts/lib/paths.ts'
 import { podmanCommand } from '../../scripts/lib/podman.ts'
 import { ORIGINAL_PORT, prepareOriginal } from './original.ts'
 import { removeStore, scratchStore } from './store.ts'
@@ -74,6 +74,8 @@ function oursContenders(dir: string, store: string[], trace: boolean): Contender
   const env: NodeJS.ProcessEnv = { ...process.env, JH_SLURM_PODMAN: store.join(' '), JH_SLURM_TRACE: trace ? '1' : '' }
   // The machine's build settings are for the real images.
   for (const key of ['JH_SLURM_HUB_ARGS_FILE', 'JH_SLURM_SLURM_ARGS_FILE', 'JH_SLURM_BUILD_CA_BUNDLE']) delete env[key]
+  // Its environment `bench` is the scratch repository's own.
+  delete env[ENVIRONMENTS_DIR_VARIABLE]
   const upArgs = ['up', BENCH_ENV, '--wait', '0', '--tag', BENCH_ENV]
   const byNode = (args: string[]) => timed([process.execPath, 'bin/jh-slurm-pod.mjs', ...args], { cwd: dir, env })
   // What the command runs when a source is newer than the bundle: the TypeScript through tsx.

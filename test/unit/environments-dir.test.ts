@@ -54,10 +54,9 @@ test('the folder the variable names holds config/ and volumes/; the pod template
 
 test('volumes/_shared/ is the folder’s when it has one, else the checkout’s', () => {
   const vars = { [ENVIRONMENTS_DIR_VARIABLE]: mine }
-  assert.is(
-    repoPaths(checkout, environmentsDir(checkout, vars)).sharedVolumes,
-    path.join(checkout, 'volumes', '_shared'),
-  )
+  const repo = repoPaths(checkout, environmentsDir(checkout, vars))
+  assert.is(repo.sharedVolumes, path.join(checkout, 'volumes', '_shared'))
+  assert.is(resolveEnvironment('mine_a', repo).sharedVolumesDir, repo.sharedVolumes)
   const own = path.join(mine, 'volumes', '_shared')
   fs.mkdirSync(own)
   try {
