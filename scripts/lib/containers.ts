@@ -121,10 +121,20 @@ export function whyHubFailed(log: string, max = 40): string[] {
   return lines.slice(from, from + max)
 }
 
+/** What a wait for the hub is part of: `apply` leaves the environment up when it fails; `up` takes it down. */
+export type HubWaitFor = 'up' | 'apply'
+
+const HUB_STOPPED: Record<HubWaitFor, string> = {
+  up: 'the hub stopped before it answered (its log above says why)',
+  apply:
+    'the hub did not come back: it stopped (see its log above); the environment stays up: fix the cause and apply again',
+}
+
 /**
- * Waits until the hub answers `healthUrl`; fails early when its container
- * stops or restarts (the hub exited, say on a configuration error), with the
- * hub's log lines since `since` that say why.
+ * The one wait for the hub, for `up` and `apply`: until it answers
+ * `healthUrl`. Fails as soon as its container stops or restarts (the hub
+ * exited, say on a configuration error), with the hub's log lines since
+ * `since` that say why, rather than waiting out the time.
  */
 export async function waitForHub(
   name: string,
@@ -132,6 +142,7 @@ export async function waitForHub(
   since: Date,
   timeoutMs: number,
   note: (text: string) => void,
+  waitFor: HubWaitFor = 'apply',
 ): Promise<void> {
   const startCount = (await inspectContainer(name)).RestartCount ?? 0
   let checks = 0
@@ -151,9 +162,12 @@ export async function waitForHub(
   const logs = await podman(['logs', '--since', since.toISOString(), name], { nothrow: true })
   const why = whyHubFailed(`${logs.stdout}\n${logs.stderr}`)
   if (why.length) note(`the hub log says:\n${why.map((l) => `  ${l}`).join('\n')}`)
+  const timedOut = `the hub did not answer ${healthUrl} within ${timeoutMs / 1000} s`
   throw new UserError(
     value === 'failed'
-      ? 'the hub did not come back: it stopped (see its log above); the environment stays up: fix the cause and apply again'
-      : `the hub did not answer ${healthUrl} within ${timeoutMs / 1000} s; the environment stays up (jh-slurm-pod logs <env> hub)`,
+      ? HUB_STOPPED[waitFor]
+      : waitFor === 'apply'
+        ? `${timedOut}; the environment stays up (jh-slurm-pod logs <env> hub)`
+        : timedOut,
   )
 }

@@ -13,6 +13,8 @@ export interface UpContext {
   manifestFile?: string
   /** The sources as read before the builds; finished (base images) once the pod runs. */
   sources?: () => Promise<Snapshot>
+  /** When `kube play` started the pod (ms): the hub's log is read from then on. */
+  podStarted?: number
   /** Whether podman is a remote client (the podman check finds out). */
   remote?: boolean
   /** Said after the list has drawn (a clone not at its pin, the hub's log). */
