@@ -1,5 +1,5 @@
 // The commands of `jh-slurm-pod`: each is loaded only when it is run.
-import { BIN } from './lib/cli.ts'
+import { BIN, checkGlobalOnOff } from './lib/cli.ts'
 import { type Command, runCommand } from './lib/command.ts'
 import { UsageError } from './lib/errors.ts'
 import { type CommandName, COMMANDS } from './lib/options.ts'
@@ -43,6 +43,7 @@ export function overview(): string {
 
 /** Runs `jh-slurm-pod <command> ...`; returns the exit code. */
 export async function dispatch(argv: string[]): Promise<number> {
+  checkGlobalOnOff()
   const [name, ...rest] = argv
   if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(overview())

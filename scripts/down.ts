@@ -32,9 +32,9 @@ export const command = defineCommand(COMMANDS.down, async ({ values, positionals
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY)
   const targets = await chooseTargets(up, { env: named, all: values.all }, known, interactive)
   const swept = removeDeadBuildDirs(repo, log)
-  if (typeof targets === 'string') return void log(targets)
   if (targets.length === 0) {
-    if (swept.length === 0) log('nothing to remove: no environment is up')
+    if (named !== undefined) log(`nothing to remove: environment ${named} is not up`)
+    else if (swept.length === 0) log('nothing to remove: no environment is up')
     return
   }
   const release = lockAll(

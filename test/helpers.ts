@@ -3,12 +3,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
-import { parseCommandLine } from '../scripts/lib/cli.ts'
 import { resolveEnvironment } from '../scripts/lib/environment.ts'
 import { deployConfigOverlay } from '../scripts/lib/deploy-config.ts'
+import { buildValuesFromVariables } from '../scripts/lib/images.ts'
 import { manifestInput, planRender } from '../scripts/lib/manifest-input.ts'
 import { defaultTag } from '../scripts/lib/names.ts'
-import { buildOptions } from '../scripts/lib/options.ts'
 import { repoPaths, repoRoot } from '../scripts/lib/paths.ts'
 import { renderManifest } from '../scripts/lib/render.ts'
 import { usesExternalSlurm } from '../scripts/lib/template.ts'
@@ -17,9 +16,8 @@ import { fakePodmanDir } from './fixtures/fake-podman/compile.ts'
 /** This repository, as the commands see it. */
 export const repo = repoPaths(repoRoot)
 
-/** Build option values as parsed from an empty command line and environment. */
-export const noBuildOptions = () =>
-  parseCommandLine({ command: 'test', summary: '', options: buildOptions }, [], {}).values
+/** Build option values as an empty command line and environment give them. */
+export const noBuildOptions = () => buildValuesFromVariables({})
 
 export function tempDir(prefix = 'jh-slurm-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))

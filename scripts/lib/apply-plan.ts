@@ -2,13 +2,11 @@
 // runs: the record of the last up or apply, the present snapshot, and the
 // actions their differences call for.
 import { type AppliedRecord, readRecord } from './applied.ts'
-import { parseCommandLine } from './cli.ts'
 import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
 import { checkSameIssuerKind, podForIssuer } from './dev-issuer.ts'
 import { type Environment, resolveEnvironment } from './environment.ts'
-import { type BuildSettings, buildSettings, type ImageBuild, planImageBuild } from './images.ts'
+import { type BuildSettings, buildSettingsFromVariables, type ImageBuild, planImageBuild } from './images.ts'
 import { DEV_TARGET, type ImageKey } from './names.ts'
-import { buildOptions } from './options.ts'
 import type { RepoPaths } from './paths.ts'
 import { requireUp, type RunningPod } from './running.ts'
 import { type Changes, compareSnapshots, type Snapshot, takeSnapshot } from './snapshot.ts'
@@ -62,10 +60,8 @@ export function mountedRepos(build: BuildSettings, builds: ImageBuild[], repo: R
 }
 
 /** Build settings from the environment variables alone (JH_SLURM_HUB_ARGS_FILE, ...), at the environment's stage. */
-function defaultBuild(env: Environment): BuildSettings {
-  const { values } = parseCommandLine({ command: 'apply', summary: '', options: buildOptions }, [])
-  return buildSettings(values, ['jupyterhub', 'slurm'], env.target)
-}
+const defaultBuild = (env: Environment): BuildSettings =>
+  buildSettingsFromVariables(process.env, ['jupyterhub', 'slurm'], env.target)
 
 export function decideActions(
   changes: Changes | undefined,

@@ -2,7 +2,6 @@
 // under it, and every URL the launcher checks or prints follows it. The pod
 // carries it as a label so that `status` finds it again; label values allow
 // no '/', so /a/b/ is kept as a.b (hence no '.' inside a segment).
-import type { DeployConfig } from './deploy-config.ts'
 import { BASE_URL_LABEL, DEFAULT_BASE_URL } from './names.ts'
 
 const SEGMENT = '[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?'
@@ -17,7 +16,13 @@ export function checkBaseUrl(value: string): { value: string } | { error: string
   }
 }
 
-export const baseUrlOf = (config: DeployConfig | undefined): string => config?.get('baseUrl') ?? DEFAULT_BASE_URL
+/**
+ * The deploy setting baseUrl, or the default. It takes any map of settings
+ * (a DeployConfig, or the record `apply` keeps), so that this module, which
+ * deploy-config.ts imports for its check, imports nothing back.
+ */
+export const baseUrlOf = (settings: ReadonlyMap<string, string> | undefined): string =>
+  settings?.get('baseUrl') ?? DEFAULT_BASE_URL
 
 export const baseUrlLabel = (baseUrl: string): Record<string, string> => ({
   [BASE_URL_LABEL]: baseUrl.replace(/^\/|\/$/g, '').replaceAll('/', '.'),

@@ -3,6 +3,7 @@
 // mistakes reported as one line with exit code 2.
 import { parseArgs } from 'node:util'
 import { UsageError } from './errors.ts'
+import { notOnOff, parseOnOff } from './on-off.ts'
 
 /** The command users type; `npm run <command> --` works too. */
 export const BIN = 'jh-slurm-pod'
@@ -102,8 +103,8 @@ export function helpText(spec: CommandSpec, environments: EnvironmentSummary[] =
 
 /** The value of one option: given, else its variable, else its default. */
 function optionValue(o: OptionSpec, given: unknown, vars: NodeJS.ProcessEnv): unknown {
+  if (o.type === 'boolean') return given === true || (given === undefined && !!o.variable && onOff(o.variable, vars))
   const fromVariable = o.variable ? vars[o.variable] : undefined
-  if (o.type === 'boolean') return given === true || (given === undefined && isTruthy(fromVariable))
   if (o.multiple) return (given as string[] | undefined) ?? []
   return (given as string | undefined) ?? (fromVariable === '' ? undefined : fromVariable) ?? o.default
 }
@@ -162,4 +163,15 @@ export function parseCommandLine<O extends Record<string, OptionSpec>>(
   }
 }
 
-const isTruthy = (value: string | undefined): boolean => /^(1|true|yes|on)$/i.test(value ?? '')
+/** The on/off variable `name` (rule in on-off.ts): unset is off; a value that is neither is a UsageError. */
+export function onOff(name: string, vars: NodeJS.ProcessEnv = process.env): boolean {
+  const value = vars[name]
+  const on = parseOnOff(value)
+  if (on === undefined) throw new UsageError(notOnOff(name, value ?? ''))
+  return on
+}
+
+/** The on/off variables every command reads, checked before it runs: a mistyped value fails at once. */
+export const checkGlobalOnOff = (vars: NodeJS.ProcessEnv = process.env): void => {
+  for (const name of ['JH_SLURM_DEBUG', 'JH_SLURM_TRACE']) onOff(name, vars)
+}

@@ -11,10 +11,8 @@ import { UsageError } from './errors.ts'
 import { checkBaseUrl } from './base-url.ts'
 import { readUserFile } from './paths.ts'
 
-export type DeployConfig = Map<string, string>
-
 /** Every key an environment may set, with what it means (shown in the README and errors). */
-export const DEPLOY_KEYS: Record<string, string> = {
+export const DEPLOY_KEYS = {
   logLevel: 'JupyterHub log level: DEBUG, INFO, WARNING, ...',
   sshHostname: 'host name of the Slurm login node the hub runs the slurmspawner wrappers on over SSH',
   slurmSpawnerWrappersBin: 'directory of the slurmspawner wrappers (slurmspawner_sbatch, ...) on the login node',
@@ -32,12 +30,19 @@ export const DEPLOY_KEYS: Record<string, string> = {
     'development issuer: <USER>.<PROJECT> entries (blank-separated) whose project has a resource on another platform only',
   devIssuerTokenLifetime: 'development issuer: seconds an ID token is valid (the login front renews it)',
   devIssuerSessionLifetime: 'development issuer: seconds a login lasts; then the login form comes back',
-}
+} as const satisfies Record<string, string>
+
+/** A deploy setting's name: reading one that is not in DEPLOY_KEYS is a compile error. */
+export type DeployKey = keyof typeof DEPLOY_KEYS
+
+export type DeployConfig = Map<DeployKey, string>
+
+export const isDeployKey = (key: string): key is DeployKey => Object.hasOwn(DEPLOY_KEYS, key)
 
 export const FILE_NAME = 'deploy-config.yaml'
 
 /** DEPLOY_CONFIG_<UPPER_SNAKE>: the environment variable a key becomes. */
-export const envVarOf = (key: string): string =>
+export const envVarOf = (key: DeployKey): string =>
   `DEPLOY_CONFIG_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`
 
 export function parseDeployConfig(text: string, source: string): DeployConfig {
@@ -52,19 +57,19 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
     throw new UsageError(`${source}: expected a mapping of settings (key: value lines)`)
   const config: DeployConfig = new Map()
   for (const [key, value] of Object.entries(doc)) {
-    if (!(key in DEPLOY_KEYS))
+    if (!isDeployKey(key))
       throw new UsageError(
         `${source}: unknown deploy setting ${key}; fix or remove it (known: ${Object.keys(DEPLOY_KEYS).join(', ')})`,
       )
     if (!['string', 'number', 'boolean'].includes(typeof value))
-      throw new UsageError(`${source}: ${key} must be a string or a number`)
+      throw new UsageError(`${source}: ${key} must be a string, a number or true/false`)
     config.set(key, checkValue(key, String(value), source))
   }
   return config
 }
 
 /** Settings the launcher reads too are checked here, before anything runs. */
-const CHECKS: Record<string, (value: string) => { value: string } | { error: string }> = {
+const CHECKS: Partial<Record<DeployKey, (value: string) => { value: string } | { error: string }>> = {
   baseUrl: checkBaseUrl,
   slurmGpus: (value) =>
     /^\d{1,2}$/.test(value) && Number(value) <= 64
@@ -72,7 +77,7 @@ const CHECKS: Record<string, (value: string) => { value: string } | { error: str
       : { error: `slurmGpus must be a whole number from 0 to 64, not '${value}'` },
 }
 
-function checkValue(key: string, value: string, source: string): string {
+function checkValue(key: DeployKey, value: string, source: string): string {
   const checked = CHECKS[key]?.(value) ?? { value }
   if ('error' in checked) throw new UsageError(`${source}: ${checked.error}`)
   return checked.value
@@ -100,7 +105,7 @@ export const deployConfigOverlay = (file: string | undefined, givenWith?: string
  */
 export function resolveDeployConfig(configDir: string, overlay?: DeployConfigOverlay): DeployConfig {
   const own = path.join(configDir, FILE_NAME)
-  const config = fs.existsSync(own) ? readDeployConfig(own) : new Map<string, string>()
+  const config: DeployConfig = fs.existsSync(own) ? readDeployConfig(own) : new Map()
   if (!overlay) return config
   for (const [key, value] of readDeployConfig(overlay.file, overlay.givenWith)) {
     if (!config.has(key)) {

@@ -1,5 +1,6 @@
 // Errors a user can act on carry a one-line message and an exit code;
 // anything else is a bug and is reported as such.
+import { parseOnOff } from './on-off.ts'
 
 export class UserError extends Error {
   constructor(
@@ -32,7 +33,8 @@ export class CommandError extends UserError {
   }
 }
 
-export const debugEnabled = (): boolean => /^(1|true|yes)$/i.test(process.env.JH_SLURM_DEBUG ?? '')
+/** JH_SLURM_DEBUG on (a value that is neither on nor off is reported by the command, and is off here). */
+export const debugEnabled = (): boolean => parseOnOff(process.env.JH_SLURM_DEBUG) === true
 
 /** Prints an error as one line (a stack only with JH_SLURM_DEBUG=1) and returns the exit code. */
 export function reportError(error: unknown, prefix = 'error'): number {

@@ -3,6 +3,7 @@
 // task, and every running child is known so an interrupt can stop it.
 import type { Readable } from 'node:stream'
 import { $, type ProcessPromise, ProcessOutput } from 'zx/core'
+import { onOff } from './cli.ts'
 import { CommandError } from './errors.ts'
 import { redact } from './redact.ts'
 
@@ -24,8 +25,12 @@ export interface ExecResult {
 
 const running = new Set<ProcessPromise>()
 
-/** JH_SLURM_TRACE=1: every command to stderr, with when it ran (seconds since the step started) and its exit. */
-export const trace = Boolean(process.env.JH_SLURM_TRACE)
+/**
+ * JH_SLURM_TRACE on: every command to stderr, with when it ran (seconds
+ * since the step started) and its exit. Read at each call: a value that is
+ * neither on nor off fails the command (the dispatcher checks it first).
+ */
+export const tracing = (): boolean => onOff('JH_SLURM_TRACE')
 
 /** Stops every command still running (used on SIGINT/SIGTERM). */
 export async function killRunning(): Promise<void> {
@@ -46,6 +51,7 @@ export async function exec(argv: string[], options: ExecOptions = {}): Promise<E
   const [cmd, ...args] = argv
   if (!cmd) throw new Error('exec: empty command')
   const shown = argv.join(' ')
+  const trace = tracing()
   const started = trace ? performance.now() : 0
   const p = $({
     quiet: true,

@@ -78,9 +78,21 @@ export function buildSettings(
   }
 }
 
-/** Build settings from the process environment alone (args files, CA bundle), for commands without build options. */
-export const buildSettingsFromVariables = (vars: NodeJS.ProcessEnv = process.env): BuildSettings =>
-  buildSettings(parseCommandLine({ command: 'build-images', summary: '', options: buildOptions }, [], vars).values)
+/**
+ * The build options as the variables alone give them (JH_SLURM_HUB_ARGS_FILE,
+ * JH_SLURM_BUILD_CA_BUNDLE, ...), the defaults for the rest: what a command
+ * without build options builds with. The one reader of build settings from
+ * the environment.
+ */
+export const buildValuesFromVariables = (vars: NodeJS.ProcessEnv = process.env): Values<typeof buildOptions> =>
+  parseCommandLine({ command: 'build-images', summary: '', options: buildOptions }, [], vars).values
+
+/** Build settings from the variables alone, for commands without build options; `defaultTarget`: the environment's stage. */
+export const buildSettingsFromVariables = (
+  vars: NodeJS.ProcessEnv = process.env,
+  images?: ImageKey[],
+  defaultTarget?: string,
+): BuildSettings => buildSettings(buildValuesFromVariables(vars), images, defaultTarget)
 
 /** Resolves one image's build: its context, reference and final build arguments. */
 export function planImageBuild(image: ImageKey, settings: BuildSettings, repo: RepoPaths): ImageBuild {

@@ -1,5 +1,5 @@
-// One `up` or `down` at a time: a lock file holding the owner's pid. A lock
-// whose process is gone is stale and taken over.
+// One `up`, `apply` or `down` of an environment at a time: a lock file holding
+// the owner's pid and command. A lock whose process is gone is stale and taken over.
 import fs from 'node:fs'
 import path from 'node:path'
 import { UserError } from './errors.ts'

@@ -42,7 +42,8 @@ const configMap = (name: string, data: Record<string, string>): Doc => ({
   data,
 })
 
-export const configMapDoc = (name: string, users: DevUser[]): Doc =>
+/** The ConfigMap of the dev users (what `dev_users` lists), as the containers read it. */
+export const devUsersConfigMapDoc = (name: string, users: DevUser[]): Doc =>
   configMap(name, { [DEV_USERS_KEY]: devUsersValue(users) })
 
 export const deployConfigDoc = (name: string, config: DeployConfig): Doc => configMap(name, deployConfigData(config))
@@ -188,7 +189,7 @@ export function renderManifest(input: ManifestInput): string {
   const { names, pod } = input
   const use = templateUse(pod)
   const configMaps: Record<ConfigMapKey, () => Doc> = {
-    devUsers: () => configMapDoc(names.configMaps.devUsers, need(input.users, 'dev users')),
+    devUsers: () => devUsersConfigMapDoc(names.configMaps.devUsers, need(input.users, 'dev users')),
     deployConfig: () => deployConfigDoc(names.configMaps.deployConfig, input.deployConfig),
   }
   const secrets = secretDocs(input)

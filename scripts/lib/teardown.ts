@@ -166,21 +166,21 @@ async function ask(up: UpEnvironment[]): Promise<UpEnvironment[]> {
   }
 }
 
-/** Which environments `down` removes, from its arguments and what is up. */
+/** Which environments `down` removes, from its arguments and what is up; none when the one named is not up. */
 export async function chooseTargets(
   up: UpEnvironment[],
   request: { env?: string; all: boolean },
   known: string[],
   interactive: boolean,
-): Promise<UpEnvironment[] | string> {
+): Promise<UpEnvironment[]> {
   if (request.all) return up
   if (request.env !== undefined) {
     const name = validEnvironmentName(request.env, known)
     const target = up.find((e) => e.names.env === name)
     if (target) return [target]
     if (!known.includes(name))
-      throw new UserError(`unknown environment "${name}"; environments: ${known.join(', ') || 'none found'}`, 2)
-    return `nothing to remove: environment ${name} is not up`
+      throw new UsageError(`unknown environment "${name}"; environments: ${known.join(', ') || 'none found'}`)
+    return []
   }
   if (up.length <= 1) return up
   if (interactive) return ask(up)

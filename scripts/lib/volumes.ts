@@ -6,6 +6,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import tarStream from 'tar-stream'
+import { onOff } from './cli.ts'
 import type { Environment } from './environment.ts'
 import { UserError } from './errors.ts'
 import { exec } from './exec.ts'
@@ -18,8 +19,8 @@ const SKIPPED = new Set(['.gitkeep'])
 /** A fixed time, so that the same tree always gives the same archive. */
 const MTIME = new Date('2024-01-01T00:00:00Z')
 
-/** The tar header fields this tool sets. */
-export interface Headers {
+/** The tar header fields this tool sets (a name of its own: `Headers` is the fetch API's). */
+export interface TarHeader {
   name: string
   type: 'file' | 'directory' | 'symlink'
   mode: number
@@ -33,7 +34,7 @@ export interface Headers {
 }
 
 export interface VolumeEntry {
-  header: Headers
+  header: TarHeader
   /** Absolute path of a regular file's content. */
   source?: string
 }
@@ -77,7 +78,7 @@ export async function volumeEntries(srcDirs: string | string[], owner: Owner): P
   })
 }
 
-/** A tar stream of `srcDir` with `owner` on every entry and no .gitkeep files. */
+/** A tar stream of `entries` (volumeEntries: owners set, .gitkeep files left out). */
 export function packVolume(entries: VolumeEntry[]): Readable {
   const pack = tarStream.pack()
   ;(async () => {
@@ -105,7 +106,7 @@ export type VolumeFill = { via: 'import' } | { via: 'machine' } | { via: 'contai
 
 /** The way to fill volumes for a podman that is `remote` or not; `image` is the one a container would run. */
 export function volumeFill(remote: boolean, image: string | undefined, vars = process.env): VolumeFill {
-  if (/^(1|true|yes)$/i.test(vars.JH_SLURM_VOLUME_IMPORT_VIA_MACHINE ?? '')) return { via: 'machine' }
+  if (onOff('JH_SLURM_VOLUME_IMPORT_VIA_MACHINE', vars)) return { via: 'machine' }
   if (!remote) return { via: 'import' }
   if (!image) throw new UserError('the remote podman cannot import volumes, and no image is there to fill them with')
   return { via: 'container', image }
@@ -153,7 +154,7 @@ export interface VolumeSpec {
 /** Files every environment's volumes get, under its own: volumes/_shared/. */
 export const SHARED_VOLUMES_DIR = '_shared'
 
-/** The volumes of an environment: those its pod claims (`used`), or both. */
+/** The volumes of an environment: those named in `used` (those its pod claims), by default all of them. */
 export function volumeSpecs(
   env: Environment,
   owners: VolumeOwners,

@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import type { DeployConfig, DeployKey } from '../../scripts/lib/deploy-config.ts'
 import { checkFrontPort, podForIssuer } from '../../scripts/lib/dev-issuer.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { readEnvironmentPod } from '../../scripts/lib/template.ts'
@@ -88,7 +89,8 @@ test('bad input: a port the pod uses, bad lifetimes or names, each one line', as
   const template = await readEnvironmentPod(env)
   for (const port of [8000, 8009, 8081, 8010])
     assert.throws(() => checkFrontPort(template, port), new RegExp(`port ${port} is used inside the pod`))
-  const settings = (extra: Record<string, string>) => new Map([['oidcServer', 'dev-issuer'], ...Object.entries(extra)])
+  const settings = (extra: Partial<Record<DeployKey, string>>): DeployConfig =>
+    new Map([['oidcServer', 'dev-issuer'], ...Object.entries(extra)] as Array<[DeployKey, string]>)
   assert.throws(
     () => podForIssuer(template, settings({ devIssuerTokenLifetime: '5m' }), 'dev_realauth'),
     /devIssuerTokenLifetime must be a whole number of seconds, got "5m"/,

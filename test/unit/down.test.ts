@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { UsageError } from '../../scripts/lib/errors.ts'
 import { chooseTargets, environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { deadBuildDirs, makeBuildDir, markKept, removeDeadBuildDirs } from '../../scripts/lib/build-dirs.ts'
@@ -153,10 +154,7 @@ test('down picks its targets: the one up, a named one, all; several up without a
   assert.equal(await chooseTargets([], { all: false }, known, false), [])
   assert.equal(await chooseTargets([a, b], { all: true }, known, false), [a, b])
   assert.equal(await chooseTargets([a, b], { env: 'dev_realauth', all: false }, known, false), [b])
-  assert.is(
-    await chooseTargets([a], { env: 'dev_realauth', all: false }, known, false),
-    'nothing to remove: environment dev_realauth is not up',
-  )
+  assert.equal(await chooseTargets([a], { env: 'dev_realauth', all: false }, known, false), [], 'named, not up: none')
   await chooseTargets([a, b], { all: false }, known, false).then(
     () => assert.unreachable(),
     (e: Error & { exitCode: number }) => {
@@ -169,7 +167,11 @@ test('down picks its targets: the one up, a named one, all; several up without a
   )
   await chooseTargets([a], { env: 'nope', all: false }, known, false).then(
     () => assert.unreachable(),
-    (e: Error) => assert.match(e.message, /unknown environment "nope"/),
+    (e: Error & { exitCode: number }) => {
+      assert.match(e.message, /unknown environment "nope"/)
+      assert.instance(e, UsageError)
+      assert.is(e.exitCode, 2)
+    },
   )
   await chooseTargets([a], { env: '../x', all: false }, known, false).then(
     () => assert.unreachable(),

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import { repoRoot } from '../../scripts/lib/paths.ts'
 import { tempDir } from '../helpers.ts'
 
-// JH_SLURM_TRACE is read when exec.ts loads, so each case runs in a child process.
+// Each case runs in a child process, with its own JH_SLURM_TRACE.
 const script = `import { exec } from './scripts/lib/exec.ts'
 import { registerSecret } from './scripts/lib/redact.ts'
 registerSecret('s3cret-value-of-some-length')
@@ -32,8 +32,8 @@ test('JH_SLURM_TRACE prints each command with its times and exit code, redacted'
   assert.match(lines[1] ?? '', /^\[trace\] .* exit 1: false$/)
 })
 
-test('without JH_SLURM_TRACE (or with it empty) nothing is printed', () => {
-  assert.is(run({ JH_SLURM_TRACE: '' }), '')
+test('without JH_SLURM_TRACE (empty, 0, false, no, off) nothing is printed', () => {
+  for (const off of ['', '0', 'false', 'no', 'off', 'OFF']) assert.is(run({ JH_SLURM_TRACE: off }), '', off)
 })
 
 /** A one-task list as `up` runs it, in a terminal (script(1) gives it one); returns what the terminal got. */

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import YAML from 'yaml'
 import path from 'node:path'
 import { readClusterAccess } from '../../scripts/lib/cluster-access.ts'
-import { configMapDoc, deployConfigDoc, keyFiles, renderManifest } from '../../scripts/lib/render.ts'
+import { deployConfigDoc, devUsersConfigMapDoc, keyFiles, renderManifest } from '../../scripts/lib/render.ts'
 import { readEnvironmentPod, readPodTemplate as readTemplate, usesExternalSlurm } from '../../scripts/lib/template.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { envVarOf, parseDeployConfig, resolveDeployConfig } from '../../scripts/lib/deploy-config.ts'
@@ -43,7 +43,7 @@ async function render() {
 }
 
 test('ConfigMap holds the dev users joined by single spaces', () => {
-  const doc = configMapDoc('dev-user-config-x', users) as {
+  const doc = devUsersConfigMapDoc('dev-user-config-x', users) as {
     data: Record<string, string>
     immutable: boolean
     metadata: { name: string }
@@ -189,7 +189,11 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
     /f\.yaml: unknown deploy setting oidcServr; fix or remove it \(known: logLevel, sshHostname, .*oidcServer/,
   )
   assert.throws(() => parseDeployConfig('- a\n', 'f.yaml'), /f\.yaml: expected a mapping of settings/)
-  assert.throws(() => parseDeployConfig('jwtLeeway: [1]\n', 'f.yaml'), /jwtLeeway must be a string or a number/)
+  assert.throws(
+    () => parseDeployConfig('jwtLeeway: [1]\n', 'f.yaml'),
+    /f\.yaml: jwtLeeway must be a string, a number or true\/false$/,
+  )
+  assert.is(parseDeployConfig('bricsPlatform: true\n', 'f.yaml').get('bricsPlatform'), 'true', 'a boolean is taken')
   const dir = tempDir()
   const site = path.join(dir, 'site.yaml')
   fs.writeFileSync(site, 'oidcServer: http://x\n')
