@@ -56,6 +56,7 @@ def deploy_setting(key: str, default: str = "") -> str:
 
 # ----------------------------------------------------------------- logins
 
+
 def dev_unix_usernames() -> list:
     """<USER>.<PROJECT> accounts of a dev environment (the dev Slurm creates exactly these)."""
     names = require_env("DEV_USER_CONFIG_UNIX_USERNAMES").split()
@@ -154,6 +155,33 @@ def configure_oidc(c):
 JOB_OUTPUT = "jupyterhub_slurmspawner_{job}.log"
 
 
+class JobWatch:
+    """
+    The job watcher's decisions, apart from Slurm and the clock: fed what each
+    round sees, it says whether to ask Slurm about the job and whether the job
+    has ended. Until batchspawner has seen the job running it queries the job
+    itself, so the watcher asks nothing; from then until the server reports
+    its port, only the watcher asks. The job has ended when two queries in a
+    row find it gone: one failed ssh round trip is not the job's end.
+    """
+
+    GONE_QUERIES = 2
+
+    def __init__(self):
+        self.seen_running = False
+        self.gone = 0
+
+    def should_query(self, port, is_running) -> bool:
+        """Before a query: whether to ask Slurm. is_running() says whether batchspawner saw the job running."""
+        self.seen_running = self.seen_running or bool(is_running())
+        return not port and self.seen_running
+
+    def job_ended(self, status) -> bool:
+        """After a query that left the port unknown: whether the job is gone for good."""
+        self.gone = self.gone + 1 if status == JobStatus.NOTFOUND else 0
+        return self.gone == self.GONE_QUERIES
+
+
 def spawn_error(log_message, user_message):
     """A spawn failure the user reads: JupyterHub shows jupyterhub_message, where a plain error gives a bare 500."""
     error = web.HTTPError(500, "%s", log_message)
@@ -181,7 +209,9 @@ class SlurmSpawner(BricsSlurmSpawner):
             job_id = await super().submit_batch_script()
         except RuntimeError as error:
             reason = str(error).strip() or "no message"
-            raise spawn_error(f"job submission failed: {reason}", f"The job could not be submitted: {reason}") from error
+            raise spawn_error(
+                f"job submission failed: {reason}", f"The job could not be submitted: {reason}"
+            ) from error
         # batchspawner forgets the job when it finds it gone; its output file is still to be named.
         self.submitted_job_id = job_id or ""
         return job_id
@@ -213,18 +243,15 @@ class SlurmSpawner(BricsSlurmSpawner):
         server reports its port; raises when two queries in a row find it gone
         (one failed ssh round trip is not the job's end).
         """
-        seen_running, gone = False, 0
+        watch = JobWatch()
         while not self.port:
             await asyncio.sleep(self.startup_poll_interval)
-            # Until the job runs, batchspawner queries it itself; from then on, only this does.
-            seen_running = seen_running or bool(self.job_id and self.state_isrunning())
-            if self.port or not seen_running:
+            if not watch.should_query(self.port, lambda: self.job_id and self.state_isrunning()):
                 continue
             status = await self.query_job_status()
             if self.port:
                 return
-            gone = gone + 1 if status == JobStatus.NOTFOUND else 0
-            if gone == 2:
+            if watch.job_ended(status):
                 raise self._job_ended()
 
     def _job_ended(self):
@@ -376,8 +403,12 @@ def configure(
         raise RuntimeError(f"SSH private key for reaching the Slurm login node not found at {ssh_key}")
     ssh_host = deploy_setting("sshHostname")
     # BatchMode: never prompt (an unknown or changed host key is an error, in the hub log).
-    multiplex = "-o ControlMaster=auto -o ControlPath=/tmp/jh-slurm-ssh-%C -o ControlPersist=120 " if ssh_multiplex else ""
-    c.BatchSpawnerBase.exec_prefix = f"ssh -o BatchMode=yes {multiplex}-i {ssh_key} jupyterspawner@{ssh_host} sudo -u {{username}}"
+    multiplex = (
+        "-o ControlMaster=auto -o ControlPath=/tmp/jh-slurm-ssh-%C -o ControlPersist=120 " if ssh_multiplex else ""
+    )
+    c.BatchSpawnerBase.exec_prefix = (
+        f"ssh -o BatchMode=yes {multiplex}-i {ssh_key} jupyterspawner@{ssh_host} sudo -u {{username}}"
+    )
 
     wrappers = deploy_setting("slurmSpawnerWrappersBin")
     # ssh does not forward the environment, so pass each variable in keepvars
@@ -400,9 +431,10 @@ def configure(
 
     # batchspawner 1.3's SlurmSpawner script plus: the GPUs the user picked
     # (every environment's Slurm has GPUs), activation of the user environment,
-    # and Jupyter data files from the cluster's data directory.
-    c.BatchSpawnerBase.batch_script = """#!/bin/bash
-#SBATCH --output={{homedir}}/""" + JOB_OUTPUT.format(job="%j") + """
+    # and Jupyter data files from the cluster's data directory. <JOB_OUTPUT>
+    # stands for the output file's name (with Slurm's %j for the job id).
+    batch_script = """#!/bin/bash
+#SBATCH --output={{homedir}}/<JOB_OUTPUT>
 #SBATCH --job-name=spawner-jupyterhub
 #SBATCH --chdir={{homedir}}
 #SBATCH --export={{keepvars}}
@@ -438,3 +470,4 @@ trap 'echo SIGTERM received' TERM
 echo "jupyterhub-singleuser ended gracefully"
 {{epilogue}}
 """
+    c.BatchSpawnerBase.batch_script = batch_script.replace("<JOB_OUTPUT>", JOB_OUTPUT.format(job="%j"))

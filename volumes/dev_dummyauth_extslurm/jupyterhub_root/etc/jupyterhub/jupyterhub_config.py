@@ -11,7 +11,7 @@ the dummy one of dev_dummyauth; servers are polled often while they start.
 import sys
 
 sys.path.insert(0, "/etc/jupyterhub")
-import jh_slurm_hub  # noqa: E402
+import jh_slurm_hub
 
 jh_slurm_hub.configure(
     get_config(),  # noqa: F821

@@ -11,7 +11,7 @@ settings.
 import sys
 
 sys.path.insert(0, "/etc/jupyterhub")
-import jh_slurm_hub  # noqa: E402
+import jh_slurm_hub
 
 jh_slurm_hub.configure(
     get_config(),  # noqa: F821

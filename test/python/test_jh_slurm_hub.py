@@ -1,0 +1,210 @@
+"""
+The spawner logic of the hub configuration (jh_slurm_hub.py): the job
+watcher that fails a spawn when its job ends before the server starts, and
+the messages a user reads. The spawner is the module's real SlurmSpawner on
+batchspawner 1.3; only Slurm is faked, as the answers `squeue` gives through
+run_command (conftest.py says what stands in for bricsauthenticator).
+"""
+
+import asyncio
+from unittest import mock
+
+import batchspawner
+import jh_slurm_hub as jh
+import pytest
+from batchspawner import JobStatus
+from jupyterhub.objects import Hub
+from tornado import web
+
+HOME = "/home/testuser.project1"
+JOB_ID = "42"
+
+# ------------------------------------------------------------ the decisions
+
+
+def test_pending_job_is_not_queried_by_the_watcher():
+    watch = jh.JobWatch()
+    assert not watch.should_query(0, lambda: False)
+    assert not watch.should_query(0, lambda: False)
+
+
+def test_running_job_is_queried_until_the_port_is_known():
+    watch = jh.JobWatch()
+    assert watch.should_query(0, lambda: True)
+    # Once seen running, the watcher asks on, whatever batchspawner's last state says.
+    assert watch.should_query(0, lambda: False)
+    assert not watch.should_query(8888, lambda: True)
+
+
+def test_port_known_before_the_job_was_seen_running_means_no_query():
+    watch = jh.JobWatch()
+    assert not watch.should_query(8888, lambda: True)
+
+
+def test_job_gone_twice_in_a_row_has_ended():
+    watch = jh.JobWatch()
+    assert not watch.job_ended(JobStatus.NOTFOUND)
+    assert watch.job_ended(JobStatus.NOTFOUND)
+
+
+@pytest.mark.parametrize("between", [JobStatus.RUNNING, JobStatus.PENDING, JobStatus.UNKNOWN])
+def test_job_gone_once_then_seen_again_has_not_ended(between):
+    watch = jh.JobWatch()
+    assert not watch.job_ended(JobStatus.NOTFOUND)
+    assert not watch.job_ended(between)
+    assert not watch.job_ended(JobStatus.NOTFOUND)
+    assert watch.job_ended(JobStatus.NOTFOUND)
+
+
+# ------------------------------------------------- the spawner, Slurm faked
+
+GONE = ""  # squeue prints nothing for a job it no longer knows
+SSH_FAILS = RuntimeError("ssh: connect to host slurm port 22: Connection refused")
+PORT = object()  # the job reports its server's port (batchspawner's API handler sets it)
+
+
+class FakeSlurm:
+    """squeue's answers in turn (the last one repeated); records each query."""
+
+    def __init__(self, spawner, answers):
+        self.spawner = spawner
+        self.answers = list(answers)
+        self.queries = 0
+
+    async def run_command(self, cmd, input=None, env=None):
+        assert "slurmspawner_squeue" in cmd, cmd
+        assert f"SLURMSPAWNER_JOB_ID={JOB_ID}" in cmd, cmd
+        self.queries += 1
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if answer is PORT:
+            self.spawner.port = 8888
+            return "RUNNING node1"
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def make_spawner(answers, *, submit_error=None):
+    user = mock.Mock()
+    user.name = user.escaped_name = "testuser"
+    user.url = "/user/testuser/"
+    spawner = jh.SlurmSpawner(
+        user=user,
+        hub=Hub(),
+        req_homedir=HOME,
+        # Its default reads the user's environment, which looks the user up on this host.
+        req_keepvars="JUPYTERHUB_API_TOKEN",
+        startup_poll_interval=0.001,
+        exec_prefix="ssh jupyterspawner@slurm sudo -u {username}",
+        batch_query_cmd="SLURMSPAWNER_JOB_ID={{job_id}} /opt/wrappers/slurmspawner_squeue",
+    )
+    spawner.db = mock.Mock()
+    slurm = FakeSlurm(spawner, answers)
+    spawner.run_command = slurm.run_command
+
+    async def sbatch(self):
+        # batchspawner's submit_batch_script: sbatch over ssh, then the job id from its output.
+        if submit_error:
+            raise submit_error
+        self.job_id = JOB_ID
+        return JOB_ID
+
+    return spawner, slurm, mock.patch.object(batchspawner.BatchSpawnerBase, "submit_batch_script", sbatch)
+
+
+def start(spawner, patch):
+    with patch:
+        return asyncio.run(asyncio.wait_for(spawner.start(), timeout=10))
+
+
+def test_pending_then_running_then_port_known_starts_the_server():
+    spawner, slurm, patch = make_spawner(["PENDING", "PENDING", "RUNNING node1", "RUNNING node1", PORT])
+    assert start(spawner, patch) == ("node1", 8888)
+    assert slurm.queries == 5
+    assert spawner.submitted_job_id == JOB_ID
+
+
+def test_running_job_gone_twice_fails_the_spawn_naming_its_output_file():
+    spawner, slurm, patch = make_spawner(["RUNNING node1", GONE, GONE])
+    with pytest.raises(web.HTTPError) as raised:
+        start(spawner, patch)
+    error = raised.value
+    assert error.status_code == 500
+    assert error.log_message % error.args == f"job {JOB_ID} ended before its server started"
+    assert error.jupyterhub_message == (
+        f"Job {JOB_ID} ended before its notebook server started. Its output says why: "
+        f"{HOME}/jupyterhub_slurmspawner_{JOB_ID}.log"
+        f" (on the host running the pod: jh-slurm-pod logs <env> job {JOB_ID})"
+    )
+    assert error.headers == {}
+    assert slurm.queries == 3, "one query finding it running, then two finding it gone"
+
+
+def test_one_failed_query_is_not_the_jobs_end():
+    spawner, slurm, patch = make_spawner(["RUNNING node1", SSH_FAILS, "RUNNING node1", SSH_FAILS, PORT])
+    assert start(spawner, patch) == ("node1", 8888)
+    assert slurm.queries == 5
+
+
+def test_job_gone_while_pending_fails_the_spawn_with_the_submitted_job_id():
+    # batchspawner's own finding ("disappeared ..."); it forgets the job id, the spawner does not.
+    spawner, slurm, patch = make_spawner(["PENDING", GONE])
+    with pytest.raises(web.HTTPError) as raised:
+        start(spawner, patch)
+    assert raised.value.log_message % raised.value.args == f"job {JOB_ID} ended before its server started"
+    assert spawner.job_id == ""
+    assert slurm.queries == 2
+
+
+def test_port_known_stops_the_watcher_even_if_the_job_then_looks_gone():
+    # The port arrives with the answer of the watcher's query: the watcher acts on no later answer.
+    spawner, slurm, patch = make_spawner(["RUNNING node1", PORT, GONE])
+    assert start(spawner, patch) == ("node1", 8888)
+    assert slurm.queries == 2
+
+
+def test_a_refused_submission_comes_back_with_sbatchs_message():
+    refused = RuntimeError("sbatch: error: Batch job submission failed: Requested node configuration is not available")
+    spawner, slurm, patch = make_spawner(["RUNNING node1"], submit_error=refused)
+    with pytest.raises(web.HTTPError) as raised:
+        start(spawner, patch)
+    assert raised.value.jupyterhub_message == f"The job could not be submitted: {refused}"
+    assert raised.value.__cause__ is refused
+    assert slurm.queries == 0
+
+
+# ---------------------------------------------------------- configuration
+
+
+def test_deploy_setting_reads_its_variable_or_default(monkeypatch):
+    monkeypatch.setenv("DEPLOY_CONFIG_SLURM_SPAWNER_WRAPPERS_BIN", "/opt/wrappers")
+    monkeypatch.delenv("DEPLOY_CONFIG_BASE_URL", raising=False)
+    assert jh.deploy_setting("slurmSpawnerWrappersBin") == "/opt/wrappers"
+    assert jh.deploy_setting("baseUrl", "/jupyter/") == "/jupyter/"
+    monkeypatch.delenv("DEPLOY_CONFIG_SSH_HOSTNAME", raising=False)
+    with pytest.raises(RuntimeError, match="DEPLOY_CONFIG_SSH_HOSTNAME must be set"):
+        jh.deploy_setting("sshHostname")
+
+
+def test_the_batch_script_writes_the_output_file_the_messages_name(monkeypatch, tmp_path):
+    from traitlets.config import Config
+
+    (tmp_path / "ssh_key").write_text("key")
+    monkeypatch.setattr(jh, "SRV_DIR", tmp_path)
+    for key, value in {
+        "LOG_LEVEL": "INFO",
+        "HUB_CONNECT_URL": "http://127.0.0.1:8081",
+        "JUPYTER_USER_ENV_DIR": "/opt/env",
+        "JUPYTER_DATA_DIR": "/opt/data",
+        "SSH_HOSTNAME": "localhost",
+        "SLURM_SPAWNER_WRAPPERS_BIN": "/opt/wrappers",
+    }.items():
+        monkeypatch.setenv(f"DEPLOY_CONFIG_{key}", value)
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", "0" * 64)
+    c = Config()
+    jh.configure(c, authenticator="dummy", **jh.SLURM_IN_POD, **jh.DEV_POLLING)
+    script = c.BatchSpawnerBase.batch_script
+    assert script.startswith("#!/bin/bash\n#SBATCH --output={{homedir}}/jupyterhub_slurmspawner_%j.log\n")
+    assert "<JOB_OUTPUT>" not in script
+    assert c.JupyterHub.spawner_class is jh.ReadyWaitingSlurmSpawner
+    assert c.BatchSpawnerBase.batch_query_cmd == "SLURMSPAWNER_JOB_ID={{job_id}} /opt/wrappers/slurmspawner_squeue"
