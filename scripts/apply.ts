@@ -40,7 +40,7 @@ export async function applyOnce(options: ApplyOptions, repo: RepoPaths): Promise
 function watchedDirs(envName: string, repo: RepoPaths): string[] {
   const env = resolveEnvironment(envName, repo)
   const contexts = ['brics_jupyterhub', 'brics_slurm'].map((dir) => path.join(repo.root, dir))
-  return [...contexts, path.join(repo.volumes, '_shared'), env.volumesDir, env.configDir]
+  return [...contexts, env.sharedVolumesDir, env.volumesDir, env.configDir]
 }
 
 async function watch(options: ApplyOptions, repo: RepoPaths): Promise<number> {

@@ -163,7 +163,7 @@ export function volumeSpecs(
   return (Object.keys(VOLUME_DIRS) as VolumeKey[])
     .filter((key) => used.includes(key))
     .map((key) => {
-      const sharedDir = path.join(path.dirname(env.volumesDir), SHARED_VOLUMES_DIR, VOLUME_DIRS[key])
+      const sharedDir = path.join(env.sharedVolumesDir, VOLUME_DIRS[key])
       return {
         name: env.names.volumes[key],
         envName: env.name,

@@ -6,6 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { listEnvironments, resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { ENVIRONMENTS_DIR_VARIABLE, environmentsDir, repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
+import { volumeSpecs } from '../../scripts/lib/volumes.ts'
 import { makeRepo, tempDir } from '../helpers.ts'
 import { runCli } from '../run-cli.ts'
 
@@ -56,7 +57,12 @@ test('volumes/_shared/ is the folder’s when it has one, else the checkout’s'
   const vars = { [ENVIRONMENTS_DIR_VARIABLE]: mine }
   const repo = repoPaths(checkout, environmentsDir(checkout, vars))
   assert.is(repo.sharedVolumes, path.join(checkout, 'volumes', '_shared'))
-  assert.is(resolveEnvironment('mine_a', repo).sharedVolumesDir, repo.sharedVolumes)
+  const env = resolveEnvironment('mine_a', repo)
+  assert.is(env.sharedVolumesDir, repo.sharedVolumes)
+  // The hub volume is filled from the checkout's shared files, then the environment's own.
+  fs.mkdirSync(path.join(checkout, 'volumes', '_shared', 'jupyterhub_root'), { recursive: true })
+  const owners = { jupyterhub: { uid: 0, gid: 0 }, slurm: { uid: 0, gid: 0 } } as never
+  assert.is(volumeSpecs(env, owners)[0]?.sharedDir, path.join(checkout, 'volumes', '_shared', 'jupyterhub_root'))
   const own = path.join(mine, 'volumes', '_shared')
   fs.mkdirSync(own)
   try {
