@@ -3,6 +3,9 @@
 // - A user's own process, in a Slurm job, cannot listen on a port of the
 //   hub, the proxy, the login front or the issuer, also not while `apply`
 //   restarts them; a port of its own it can have.
+// - A second user at the login front gets nowhere near the first one's
+//   server, and forwarding headers a client makes up reach neither the hub
+//   nor a server.
 // - Each environment has a MUNGE key of its own; the image has none.
 // - The hub container reaps orphans: no zombie after twenty spawns and stops.
 // - `up` with a hub configuration that crashes the hub fails within seconds,
@@ -12,6 +15,7 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { containerName, imageRef } from '../../scripts/lib/names.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { formAction, HubClient } from './lib/browserless.ts'
 import { devLogin, labAnswers, spawnForm } from './lib/jupyterlab.ts'
@@ -169,6 +173,39 @@ await whenProvisioned(() => {
     assert.ok(Number(tries) > 100, `tries: ${tries}`)
     assert.is(refused, tries, `every try refused; else: ${other}`)
     assert.is(other, '[]')
+  })
+
+  test("a second user at the front: not into the other's server, and spoofed forwarding headers reach nobody", async () => {
+    const SPOOFED = '203.0.113.66'
+    const password = fs.readFileSync(repoPaths().devLoginPasswordFile(realauth.name), 'utf8').trim()
+    const home = `${realauth.url}jupyter/`
+    const logIn = async (user: string) => {
+      const client = new HubClient(home)
+      const form = await client.request('')
+      const page = await client.request(formAction(form.body), { form: { username: user, password } })
+      assert.match(page.url, /\/jupyter\/hub\/spawn$/, `${user} logged in`)
+      return { client, page }
+    }
+    const owner = await logIn(USER)
+    await owner.client.request(formAction(owner.page.body), { form: spawnForm() })
+    await waitFor("testuser's server", 300_000, () => labAnswers(owner.client, USER, ''), 1000)
+    const neighbour = (await logIn('otheruser')).client
+    const spoofed = { 'x-forwarded-for': SPOOFED, 'x-real-ip': SPOOFED, forwarded: `for=${SPOOFED}` }
+    const intrusion = await neighbour.request(`user/${USER}/lab`, { headers: spoofed })
+    assert.not.ok(intrusion.status === 200 && intrusion.url.includes(`/user/${USER}/lab`), "into testuser's lab")
+    assert.is((await neighbour.request('hub/home', { headers: spoofed })).status, 200)
+    const hubLog = await podmanOut(['logs', containerName(realauth.names, 'jupyterhub')])
+    assert.match(hubLog, /GET \/jupyter\/hub\/home \(otheruser@/, 'the hub logs the request')
+    assert.not.ok(hubLog.includes(SPOOFED), 'the hub saw the spoofed address')
+    const job = (await inSlurm(['squeue', '-h', '-u', ACCOUNT, '-o', '%i'], realauth.name)).trim()
+    const serverLog = await inSlurm(['cat', `${HOME}/jupyterhub_slurmspawner_${job}.log`], realauth.name)
+    assert.match(serverLog, /Jupyter Server .* is running at/)
+    assert.not.ok(serverLog.includes(SPOOFED), "testuser's server saw the spoofed address")
+    const stop = await owner.client.api(`hub/api/users/${USER}/server`, 'DELETE')
+    assert.ok([202, 204].includes(stop.status), `stop: ${stop.status}`)
+    await waitFor('the job to end', 120_000, async () =>
+      (await inSlurm(['squeue', '-h', '-u', ACCOUNT], realauth.name)) === '' ? true : undefined,
+    )
   })
 
   test('the hub container holds no zombie after twenty spawns and stops', async () => {
