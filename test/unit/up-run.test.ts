@@ -100,39 +100,52 @@ test('a failure after resources were made rolls all of them back', async () => {
   assert.not.ok(fs.existsSync(path.join(root, '_build_tmp', '.lock.dev_dummyauth')))
 })
 
-const refusals: Array<[string, Parameters<typeof useFakePodman>[0], RegExp]> = [
+// Each test takes a port no other process holds: suites may run side by side on one machine.
+const refusals: Array<[string, (port: number) => Parameters<typeof useFakePodman>[0], (port: number) => RegExp]> = [
   [
     'the same environment already up',
-    { pods: [names.pod], volumes: [names.volumes.jupyterhub, names.volumes.slurm] },
-    /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and 2 more\); run `jh-slurm-pod down dev_dummyauth` first/,
+    () => ({ pods: [names.pod], volumes: [names.volumes.jupyterhub, names.volumes.slurm] }),
+    () =>
+      /error: environment dev_dummyauth is already up \(pod jupyterhub-slurm-dev-dummyauth and 2 more\); run `jh-slurm-pod down dev_dummyauth` first/,
   ],
   [
     'an environment of an earlier version under the fixed names',
-    { pods: [LEGACY_NAMES.pod], volumes: ['slurm_root'] },
-    /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 1 more\); remove it with `jh-slurm-pod down --all`/,
+    () => ({ pods: [LEGACY_NAMES.pod], volumes: ['slurm_root'] }),
+    () =>
+      /error: an environment from an earlier version is still up under the old fixed names \(pod jupyterhub-slurm and 1 more\); remove it with `jh-slurm-pod down --all`/,
   ],
   [
     'another environment on the same port',
-    {
+    (port) => ({
       pods: ['jupyterhub-slurm-other'],
       podLabels: {
-        'jupyterhub-slurm-other': { 'jh-slurm-pod/environment': 'other', 'jh-slurm-pod/host-port': '8011' },
+        'jupyterhub-slurm-other': { 'jh-slurm-pod/environment': 'other', 'jh-slurm-pod/host-port': String(port) },
       },
-    },
-    /error: port 8011 is used by environment other; choose another with --port, or run `jh-slurm-pod down other`/,
+    }),
+    (port) =>
+      new RegExp(
+        `error: port ${port} is used by environment other; choose another with --port, or run \`jh-slurm-pod down other\``,
+      ),
   ],
-  ['a port that something else holds', {}, /error: 127\.0\.0\.1:8011 is already in use; stop what holds it/],
+  [
+    'a port that something else holds',
+    () => ({}),
+    (port) => new RegExp(`error: 127\\.0\\.0\\.1:${port} is already in use; stop what holds it`),
+  ],
 ]
 for (const [what, state, message] of refusals) {
   test(`refused before anything is made: ${what}`, async () => {
-    fake = useFakePodman(state)
-    const before = fake.resources()
     // What the other environment's pod (or another program) would hold.
     const holder = net.createServer()
-    if (/port/.test(what)) await new Promise<void>((resolve) => holder.listen(8011, '127.0.0.1', resolve))
-    const { code, output } = await run({ hostPort: 8011 }).finally(() => holder.close())
+    const port = await new Promise<number>((resolve) =>
+      holder.listen(0, '127.0.0.1', () => resolve((holder.address() as net.AddressInfo).port)),
+    )
+    if (!/port/.test(what)) await new Promise((resolve) => holder.close(resolve))
+    fake = useFakePodman(state(port))
+    const before = fake.resources()
+    const { code, output } = await run({ hostPort: port }).finally(() => holder.close())
     assert.is(code, 1)
-    assert.match(output, message)
+    assert.match(output, message(port))
     assert.not.ok(
       fake.calls().some((c) => c[0] === 'build' || c[1] === 'create' || c[1] === 'import' || c[1] === 'play'),
     )
@@ -163,10 +176,11 @@ test('another environment up on another port does not stop this one; --port move
     podLabels: { [other.pod]: { 'jh-slurm-pod/environment': 'dev_realauth', 'jh-slurm-pod/host-port': '8001' } },
     volumes: [other.volumes.jupyterhub],
   })
-  const { code, output } = await run({ hostPort: 8011, keepBuildData: true })
+  const port = await freePort()
+  const { code, output } = await run({ hostPort: port, keepBuildData: true })
   assert.is(code, 0, output)
   assert.equal(fake.resources().pods, [other.pod, names.pod])
-  assert.match(output, /Environment dev_dummyauth is up: http:\/\/127\.0\.0\.1:8011\/jupyter\//)
+  assert.match(output, new RegExp(`Environment dev_dummyauth is up: http://127\\.0\\.0\\.1:${port}/jupyter/`))
   // Kept on purpose: marked, so that `down` leaves it.
   const [kept] = buildDirs()
   assert.ok(kept && fs.existsSync(path.join(root, '_build_tmp', kept, '.kept')))
