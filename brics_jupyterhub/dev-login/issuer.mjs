@@ -191,6 +191,14 @@ export function projectsClaim(settings, user) {
 }
 
 /**
+ * The `groups` claim of a user: brics-admins for the deploy setting devIssuerAdmins' users.
+ * @param {Settings} settings
+ * @param {string} user
+ */
+export const groupsClaim = (settings, user) => (settings.admins.includes(user) ? [ADMIN_GROUP] : [])
+const ADMIN_GROUP = 'brics-admins'
+
+/**
  * Who can log in: every <USER> of the dev users and of the off-platform entries.
  * @param {Settings} settings
  */
@@ -259,12 +267,20 @@ export function providerConfiguration(settings, store) {
       long: { httpOnly: true, sameSite: 'lax', path: ISSUER_PATH },
       short: { httpOnly: true, sameSite: 'lax' },
     },
-    claims: { openid: ['sub', 'short_name', 'projects'] },
+    claims: { openid: ['sub', 'short_name', 'projects', 'groups'] },
     // BriCS's tokens carry the claims in the ID token itself, which is what the hub reads.
     conformIdTokenClaims: false,
     findAccount: (_ctx, sub) =>
       users.has(sub)
-        ? { accountId: sub, claims: async () => ({ sub, short_name: sub, projects: projectsClaim(settings, sub) }) }
+        ? {
+            accountId: sub,
+            claims: async () => ({
+              sub,
+              short_name: sub,
+              projects: projectsClaim(settings, sub),
+              groups: groupsClaim(settings, sub),
+            }),
+          }
         : undefined,
     loadExistingGrant,
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -33,6 +33,7 @@ export class SettingsError extends Error {}
  * @property {string} platform resources on it grant access
  * @property {DevName[]} devUsers
  * @property {DevName[]} otherProjects projects with a resource on another platform only
+ * @property {string[]} admins users whose tokens say they are in the group brics-admins
  * @property {number} tokenLifetime seconds
  * @property {number} sessionLifetime seconds
  * @property {number} issuerPort where the issuer listens on 127.0.0.1
@@ -56,6 +57,18 @@ export function parseNames(text, what) {
     const [user = '', project = ''] = name.split('.')
     return { name, user, project }
   })
+}
+
+/**
+ * Plain user names (<USER>, no project), blank-separated.
+ * @param {string | undefined} text
+ * @param {string} what
+ */
+export function parseUsers(text, what) {
+  const names = (text ?? '').split(/\s+/).filter(Boolean)
+  const bad = names.find((name) => !/^[a-z_][a-z0-9_-]*$/.test(name))
+  if (bad !== undefined) throw new SettingsError(`${what}: "${bad}" is not a user name (<USER>, without a project)`)
+  return names
 }
 
 /**
@@ -107,6 +120,7 @@ export function readSettings(env = process.env) {
     platform: required(env, 'DEPLOY_CONFIG_BRICS_PLATFORM'),
     devUsers: parseNames(env.DEV_USER_CONFIG_UNIX_USERNAMES, 'DEV_USER_CONFIG_UNIX_USERNAMES'),
     otherProjects: parseNames(env.DEPLOY_CONFIG_DEV_ISSUER_OTHER_PROJECTS, 'devIssuerOtherProjects'),
+    admins: parseUsers(env.DEPLOY_CONFIG_DEV_ISSUER_ADMINS, 'devIssuerAdmins'),
     tokenLifetime,
     sessionLifetime,
     issuerPort: ISSUER_PORT,

@@ -25,11 +25,14 @@ export const DEPLOY_KEYS = {
   jwtAudience: 'expected "aud" claim of the tokens',
   jwtLeeway: 'seconds of clock skew allowed when checking "exp" and "iat"',
   baseUrl: "URL prefix of the hub and the users' servers, e.g. /jupyter/",
+  announcement: 'HTML shown at the top of the spawn page (planned maintenance, say); empty for none',
   slurmGpus: 'GPUs the Slurm node in the pod advertises (gres gpu; 0 for none)',
   devIssuerOtherProjects:
     'development issuer: <USER>.<PROJECT> entries (blank-separated) whose project has a resource on another platform only',
   devIssuerTokenLifetime: 'development issuer: seconds an ID token is valid (the login front renews it)',
   devIssuerSessionLifetime: 'development issuer: seconds a login lasts; then the login form comes back',
+  devIssuerAdmins:
+    'development issuer: <USER>s (blank-separated) whose tokens put them in the group brics-admins (the "groups" claim)',
 } as const satisfies Record<string, string>
 
 /** A deploy setting's name: reading one that is not in DEPLOY_KEYS is a compile error. */

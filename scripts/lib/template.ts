@@ -1,7 +1,9 @@
 // The pod template (jh_slurm_pod.yaml or config/<env>/pod.yaml) and what it
 // uses of what the launcher makes: this decides what is built, made and
 // rendered for an environment.
+import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
+import path from 'node:path'
 import YAML from 'yaml'
 import { UserError } from './errors.ts'
 import { describeFileError } from './paths.ts'
@@ -142,6 +144,20 @@ export interface PodSource {
 /** The environment's pod: the base pod with config/<env>/pod.yaml laid over it (lib/pod-patch.ts). */
 export async function readEnvironmentPod(env: PodSource): Promise<Doc> {
   const base = await readPodTemplate(env.podTemplate)
-  if (!env.podPatch) return base
-  return patchPod(base, await readYaml(env.podPatch, "the environment's pod changes"), env.podPatch)
+  return env.podPatch ? layPatch(base, env.podPatch, []) : base
+}
+
+/**
+ * Lays a pod file over `pod`; a file that says `extends: <env>` has that
+ * environment's pod file laid first (dev's pod is dev_realauth's).
+ */
+async function layPatch(pod: Doc, file: string, seen: string[]): Promise<Doc> {
+  if (seen.includes(file))
+    throw new UserError(`${file}: extends goes round in a circle (${[...seen, file].join(' -> ')})`)
+  const { extends: parent, ...patch } = await readYaml(file, "the environment's pod changes")
+  if (parent === undefined) return patchPod(pod, patch, file)
+  const parentFile = path.join(path.dirname(path.dirname(file)), String(parent), 'pod.yaml')
+  if (typeof parent !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(parent) || !existsSync(parentFile))
+    throw new UserError(`${file}: extends ${JSON.stringify(parent)}, which is no environment with a pod.yaml`)
+  return patchPod(await layPatch(pod, parentFile, [...seen, file]), patch, file)
 }

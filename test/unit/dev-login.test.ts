@@ -86,6 +86,7 @@ function settingsFor(port: number, extra: Record<string, string> = {}) {
     DEPLOY_CONFIG_DEV_ISSUER_OTHER_PROJECTS: 'testuser.project9 outsider.elsewhere',
     DEPLOY_CONFIG_DEV_ISSUER_TOKEN_LIFETIME: String(TOKEN_LIFETIME),
     DEPLOY_CONFIG_DEV_ISSUER_SESSION_LIFETIME: '5',
+    DEPLOY_CONFIG_DEV_ISSUER_ADMINS: 'testuser',
     ...extra,
   })
 }
@@ -258,6 +259,8 @@ test("after the login the hub's login gets an ID token that verifies with jose, 
   assert.is(JSON.parse(after.body).token, null, 'the page itself gets no token')
   const claims = await verified(token)
   assert.is(claims.short_name, 'testuser')
+  // devIssuerAdmins: testuser is in brics-admins (the dev environment's admin role), as the token says.
+  assert.equal(claims.groups, ['brics-admins'])
   assert.ok(logged.includes('issuer login: testuser'), logged.join('\n'))
   assert.ok(logged.includes('front session opened: testuser, for 5 s'), logged.join('\n'))
   assert.equal(claims.projects, projectsClaim(settings, 'testuser'))
@@ -442,6 +445,7 @@ test('two fronts on different ports of 127.0.0.1 keep separate sessions in one b
   const there = await logIn('otheruser', PASSWORD, other.base, client)
   assert.is(JSON.parse(there.after.body).path, '/jupyter/hub/spawn', 'logged in there')
   assert.is(decodeJwt(there.token).short_name, 'otheruser')
+  assert.equal(decodeJwt(there.token).groups, [], 'otheruser is in no group')
   const here = await client.request(`${base}jupyter/hub/home`)
   assert.is(JSON.parse(here.body).path, '/jupyter/hub/home', 'the first session is still there')
   const token = decodeJwt((await tokenNow(client)) ?? '')
@@ -634,6 +638,11 @@ test('bad settings are one clear error', () => {
     /devIssuerTokenLifetime must be a whole number of seconds/,
   )
   assert.throws(() => settingsFor(8001, { DEV_USER_CONFIG_UNIX_USERNAMES: 'Bad.User' }), /not of the form/)
+  assert.throws(
+    () => settingsFor(8001, { DEPLOY_CONFIG_DEV_ISSUER_ADMINS: 'testuser.project1' }),
+    /devIssuerAdmins: "testuser\.project1" is not a user name \(<USER>, without a project\)/,
+  )
+  assert.equal(settingsFor(8001, { DEPLOY_CONFIG_DEV_ISSUER_ADMINS: '' }).admins, [])
 })
 
 test('the host test pins and the image lock hold the same versions', () => {

@@ -4,10 +4,10 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import YAML from 'yaml'
-import { listEnvironments } from '../../scripts/lib/environment.ts'
+import { listEnvironments, resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { patchPod } from '../../scripts/lib/pod-patch.ts'
-import { readPodTemplate } from '../../scripts/lib/template.ts'
-import { repo } from '../helpers.ts'
+import { readEnvironmentPod, readPodTemplate } from '../../scripts/lib/template.ts'
+import { repo, tempDir } from '../helpers.ts'
 
 const base = {
   kind: 'Pod',
@@ -101,7 +101,7 @@ test("no environment's pod file repeats what the base pod says of a container or
   assert.ok(files.length >= 3, 'the environments with pods of their own')
   for (const file of files) {
     const patch = YAML.parse(fs.readFileSync(file, 'utf8'))
-    assert.is(patch.spec?.containers?.length > 0 || patch.spec?.volumes?.length > 0, true, file)
+    assert.is(patch.spec?.containers?.length > 0 || patch.spec?.volumes?.length > 0 || 'extends' in patch, true, file)
     for (const [list, key] of [
       ['containers', 'name'],
       ['volumes', 'name'],
@@ -119,6 +119,33 @@ test("no environment's pod file repeats what the base pod says of a container or
           }
       }
     }
+  }
+})
+
+test("extends: dev's pod is dev_realauth's; a circle or an unknown environment is a one-line error", async () => {
+  const pod = (name: string) => readEnvironmentPod(resolveEnvironment(name, repo))
+  assert.equal(await pod('dev'), await pod('dev_realauth'))
+  const root = tempDir()
+  const write = (env: string, text: string) => {
+    fs.mkdirSync(path.join(root, env), { recursive: true })
+    fs.writeFileSync(path.join(root, env, 'pod.yaml'), text)
+    return path.join(root, env, 'pod.yaml')
+  }
+  const a = write('a', 'extends: b\n')
+  write('b', 'extends: a\n')
+  const source = (file: string) => ({ podTemplate: repo.podTemplate, podPatch: file })
+  try {
+    await readEnvironmentPod(source(a))
+    assert.unreachable('a circle of extends')
+  } catch (error) {
+    assert.match((error as Error).message, /extends goes round in a circle/)
+  }
+  const c = write('c', 'extends: nowhere\n')
+  try {
+    await readEnvironmentPod(source(c))
+    assert.unreachable('extends of an environment that is not there')
+  } catch (error) {
+    assert.match((error as Error).message, /c\/pod\.yaml: extends "nowhere", which is no environment with a pod\.yaml$/)
   }
 })
 

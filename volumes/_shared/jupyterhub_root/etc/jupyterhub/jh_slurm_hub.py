@@ -21,6 +21,7 @@ import html
 import os
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 # Importing batchspawner registers its /hub/api/batchspawner handler, through
 # which the job reports the port the single-user server listens on. Import it
@@ -43,6 +44,14 @@ def require_env(name: str) -> str:
     if not value:
         raise RuntimeError(f"Environment variable {name} must be set for this JupyterHub configuration")
     return value
+
+
+def optional_deploy_setting(key: str) -> str:
+    """A deploy setting that may be empty or unset."""
+    try:
+        return deploy_setting(key)
+    except RuntimeError:
+        return ""
 
 
 def deploy_setting(key: str, default: str = "") -> str:
@@ -136,9 +145,62 @@ def dummy_authenticator():
     return DummyBricsAuthenticator
 
 
+def oidc_authenticator():
+    """
+    BricsAuthenticator as the pinned release has it, plus what upstream's
+    environments ask of it that v0.7.0 lacks (a newer release that has them
+    is used as it is):
+    - groups: with Authenticator.manage_groups, JupyterHub requires the login
+      to name the user's groups, and v0.7.0 names none. The login handler
+      takes them from the token's "groups" claim, read from the token the
+      same handler has just verified; a token without one gives no groups.
+    - logout_redirect_url: after the hub's logout, the browser goes there
+      (the authenticating proxy's sign-out, which ends the identity
+      provider's session too).
+    """
+    from bricsauthenticator.auth import BricsLoginHandler
+    from jupyterhub.handlers.login import LogoutHandler
+    from traitlets import Unicode
+
+    class GroupsLoginHandler(BricsLoginHandler):
+        def _decode_jwt(self, *args, **kwargs):
+            self._verified_claims = super()._decode_jwt(*args, **kwargs)
+            return self._verified_claims
+
+        async def auth_to_user(self, authenticated, user=None):
+            claims = getattr(self, "_verified_claims", None)
+            if self.authenticator.manage_groups and "groups" not in authenticated and claims is not None:
+                groups = claims.get("groups") or []
+                authenticated = {**authenticated, "groups": [g for g in groups if isinstance(g, str)]}
+            return await super().auth_to_user(authenticated, user)
+
+    class RedirectingLogoutHandler(LogoutHandler):
+        async def render_logout_page(self):
+            url = self.authenticator.logout_redirect_url
+            if url:
+                self.redirect(url)
+            else:
+                await super().render_logout_page()
+
+    native_logout = "logout_redirect_url" in BricsAuthenticator.class_traits()
+
+    class OidcAuthenticator(BricsAuthenticator):
+        if not native_logout:
+            logout_redirect_url = Unicode("", help="Where the browser goes after the hub's logout").tag(config=True)
+
+        def get_handlers(self, app):
+            handlers = [
+                (path, GroupsLoginHandler if handler is BricsLoginHandler else handler, *rest)
+                for path, handler, *rest in super().get_handlers(app)
+            ]
+            return handlers if native_logout else [("/logout", RedirectingLogoutHandler), *handlers]
+
+    return OidcAuthenticator
+
+
 def configure_oidc(c):
     """BricsAuthenticator: /hub/login verifies the OIDC ID token in the X-Auth-Id-Token header."""
-    c.JupyterHub.authenticator_class = "brics"
+    c.JupyterHub.authenticator_class = oidc_authenticator()
     # The issuer (the tokens' "iss"; the hub fetches its discovery document
     # and JWKS), the platform whose project resources grant access, the
     # expected audience and the clock skew allowed.
@@ -146,6 +208,15 @@ def configure_oidc(c):
     c.BricsAuthenticator.brics_platform = deploy_setting("bricsPlatform")
     c.BricsAuthenticator.jwt_audience = deploy_setting("jwtAudience")
     c.BricsAuthenticator.jwt_leeway = float(deploy_setting("jwtLeeway"))
+    # Logout as upstream's: the hub's logout, then the authenticating proxy's
+    # sign-out (the login front's in the dev environments), which ends the
+    # identity provider's session too, then back to the hub, which asks for
+    # a login again. An invalid token sends the user to the hub's logout
+    # (bricsauthenticator v0.8.0 on; the pinned v0.7.0 has no such trait).
+    base_url = deploy_setting("baseUrl", "/jupyter/")
+    c.BricsAuthenticator.logout_redirect_url = f"{base_url}_oidc/sign_out?rd={quote(base_url, safe='')}"
+    if "invalid_jwt_logout" in BricsAuthenticator.class_traits():
+        c.BricsAuthenticator.invalid_jwt_logout = True
 
 
 # ----------------------------------------------------------------- spawner
@@ -338,6 +409,12 @@ def configure(
     """
     c.JupyterHub.log_level = deploy_setting("logLevel")
 
+    # --------------------------------------------------------------- pages
+    # templates/ beside this file: the stock pages with this site's changes
+    # (spawn.html: the deploy setting announcement on the spawn page).
+    c.JupyterHub.template_paths = [str(Path(__file__).parent / "templates")]
+    c.JupyterHub.template_vars = {"spawn_announcement": optional_deploy_setting("announcement")}
+
     # ------------------------------------------------------------- network
     # The public proxy listens on all interfaces under the deploy setting baseUrl.
     c.JupyterHub.bind_url = f"http://:8000{deploy_setting('baseUrl', '/jupyter/')}"
@@ -345,6 +422,14 @@ def configure(
     # port + 1 = 8001): dev_realauth's login front listens inside the pod on
     # the environment's port, 8001 by default (docs/realauth.md).
     c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:8009"
+    # Where the pod runs the proxy in a container of its own, it mounts the
+    # token of the proxy's API here: the hub then uses that proxy instead of
+    # starting one, and its restarts leave the routes to running servers in
+    # place (docs/architecture.md, "The proxy").
+    proxy_token = SRV_DIR / "proxy_auth_token"
+    if proxy_token.is_file():
+        c.ConfigurableHTTPProxy.should_start = False
+        c.ConfigurableHTTPProxy.auth_token = proxy_token.read_text().strip()
     c.JupyterHub.hub_bind_url = hub_bind_url
     c.JupyterHub.hub_connect_url = deploy_setting("hubConnectUrl")
     # Upstream's: the login cookie's signature expires after 12 hours.
