@@ -42,6 +42,10 @@ function makeCopies(): void {
     const name = testName(env)
     fs.cpSync(path.join(from.config, env), path.join(to.config, name), { recursive: true })
     fs.cpSync(path.join(from.volumes, env), path.join(to.volumes, name), { recursive: true })
+    // A pod file that extends another environment's extends that one's copy.
+    const pod = path.join(to.config, name, 'pod.yaml')
+    if (fs.existsSync(pod))
+      fs.writeFileSync(pod, fs.readFileSync(pod, 'utf8').replace(/^extends: (\S+)$/m, `extends: ${TEST_PREFIX}$1`))
     const launcher = path.join(to.config, name, LAUNCHER_FILE)
     const settings = YAML.parse(fs.readFileSync(launcher, 'utf8')) as Record<string, unknown>
     for (const key of ['hostPort', 'hubApiHostPort'])
