@@ -123,6 +123,7 @@ export async function renderEnvironmentManifest(envName: string, deployConfigFil
       keys: external ? { host: fakeKey('host') } : { client: fakeKey('client'), host: fakeKey('host') },
       devLoginPassword: use.secrets.includes('devLogin') ? 'pw' : undefined,
       mungeKey: use.secrets.includes('munge') ? 'MUNGEKEY' : undefined,
+      proxyAuthToken: use.secrets.includes('proxyToken') ? 'PROXYTOKEN' : undefined,
     }),
   )
   const docs: any[] = YAML.parseAllDocuments(text).map((d) => d.toJS())

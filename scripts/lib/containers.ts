@@ -107,6 +107,22 @@ export async function restartContainer(name: string): Promise<void> {
   await podman(['restart', '--time', String(STOP_SECONDS), name])
 }
 
+/** The hub image's script that restarts the hub in place (brics_jupyterhub/container-scripts). */
+const RESTART_HUB = '/usr/local/bin/restart-jupyterhub'
+
+/**
+ * Restarts the hub inside its container: no podman stop and start, and the
+ * SSH connections the hub keeps open to the login node stay (see
+ * docs/benchmark.md, "apply"). Returns once the old hub has exited. A hub
+ * image without the script (built before it) gets its container restarted.
+ */
+export async function restartHub(name: string): Promise<void> {
+  const run = await podman(['exec', name, RESTART_HUB], { nothrow: true })
+  if (run.exitCode === 0) return
+  // 127: no such script in this image; anything else (the hub not running, say): restart it as a whole.
+  await restartContainer(name)
+}
+
 /**
  * The part of a hub log that says why it stopped: from the last error or
  * traceback on (a hub that keeps failing says the same each time), at most

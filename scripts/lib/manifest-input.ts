@@ -60,11 +60,12 @@ export interface RenderPlan {
   notes: string[]
 }
 
-/** What a run makes for the manifest: fresh keys, the dummy login's password and the MUNGE key. */
+/** What a run makes for the manifest: fresh keys, the dummy login's password, the MUNGE key and the proxy's token. */
 export interface MadeSecrets {
   keys: Partial<EnvironmentKeys>
   devLoginPassword?: string
   mungeKey?: string
+  proxyAuthToken?: string
 }
 
 function devUsersFor(env: Environment, repo: RepoPaths, purpose: Purpose, notes: string[]): DevUser[] {
@@ -151,7 +152,18 @@ export function newMungeKey(): string {
   return key
 }
 
-/** Generates what the plan's pod needs: its key pairs (in `dir`), the dummy login's password and the MUNGE key. */
+/**
+ * The token of the proxy's API, shared by the hub and the proxy where the
+ * proxy runs in a container of its own (CONFIGPROXY_AUTH_TOKEN): whoever
+ * holds it can route any path of the hub anywhere.
+ */
+export function newProxyAuthToken(): string {
+  const token = crypto.randomBytes(32).toString('hex')
+  registerSecret(token)
+  return token
+}
+
+/** Generates what the plan's pod needs: its key pairs (in `dir`), the dummy login's password, the MUNGE key and the proxy's token. */
 export async function makeSecrets(plan: RenderPlan, dir: string, keep: boolean): Promise<MadeSecrets> {
   const keys = await generateEnvironmentKeys(dir, keep, keysWanted(plan.use))
   const uses = (key: SecretKey) => plan.use.secrets.includes(key)
@@ -159,6 +171,7 @@ export async function makeSecrets(plan: RenderPlan, dir: string, keep: boolean):
     keys,
     devLoginPassword: uses('devLogin') ? newDevLoginPassword() : undefined,
     mungeKey: uses('munge') ? newMungeKey() : undefined,
+    proxyAuthToken: uses('proxyToken') ? newProxyAuthToken() : undefined,
   }
 }
 
@@ -174,6 +187,7 @@ export function manifestInput(plan: RenderPlan, made: MadeSecrets): ManifestInpu
     cluster: plan.cluster,
     devLoginPassword: made.devLoginPassword,
     mungeKey: made.mungeKey,
+    proxyAuthToken: made.proxyAuthToken,
     omitSecrets: plan.omitSecrets,
     pod: plan.pod,
   }

@@ -18,7 +18,7 @@ export const VOLUME_DIRS = {
 } as const
 
 export type VolumeKey = keyof typeof VOLUME_DIRS
-export type SecretKey = 'clientKey' | 'hostKey' | 'knownHosts' | 'devLogin' | 'munge'
+export type SecretKey = 'clientKey' | 'hostKey' | 'knownHosts' | 'devLogin' | 'munge' | 'proxyToken'
 export type ConfigMapKey = 'devUsers' | 'deployConfig'
 
 /**
@@ -33,6 +33,7 @@ export const TEMPLATE_NAMES = {
     knownHosts: 'ssh-known-hosts',
     devLogin: 'dev-login',
     munge: 'munge-key',
+    proxyToken: 'proxy-auth-token',
   } satisfies Record<SecretKey, string>,
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' } satisfies Record<ConfigMapKey, string>,
 }
@@ -64,6 +65,7 @@ export function resourceNames(env: string): ResourceNames {
       knownHosts: `jupyterhub-slurm-ssh-known-hosts-${id}`,
       devLogin: `jupyterhub-slurm-dev-login-${id}`,
       munge: `jupyterhub-slurm-munge-key-${id}`,
+      proxyToken: `jupyterhub-slurm-proxy-auth-token-${id}`,
     },
     configMaps: { devUsers: `dev-user-config-${id}`, deployConfig: `deploy-config-${id}` },
   }
@@ -81,8 +83,9 @@ export const LEGACY_NAMES: ResourceNames = {
     // (No such secret then; named for completeness.)
     knownHosts: 'jupyterhub-slurm-ssh-known-hosts',
     devLogin: 'jupyterhub-dev-login',
-    // (No such secret then either.)
+    // (No such secrets then either.)
     munge: 'jupyterhub-slurm-munge-key',
+    proxyToken: 'jupyterhub-slurm-proxy-auth-token',
   },
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' },
 }

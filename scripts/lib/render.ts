@@ -147,6 +147,8 @@ export interface ManifestInput {
   devLoginPassword?: string
   /** Needed when the pod runs Slurm: the environment's own MUNGE key. */
   mungeKey?: string
+  /** Needed when the pod runs the proxy apart from the hub: the token of its API. */
+  proxyAuthToken?: string
   /** Secrets the pod uses that are made elsewhere (a pipeline's secret store): left out. */
   omitSecrets?: SecretKey[]
   pod: Doc
@@ -175,6 +177,8 @@ function secretDocs(input: ManifestInput): Record<SecretKey, () => Doc> {
     devLogin: () =>
       secretDoc(names.secrets.devLogin, { password: `${need(input.devLoginPassword, 'a dev login password')}\n` }),
     munge: () => secretDoc(names.secrets.munge, { 'munge.key': need(input.mungeKey, 'a MUNGE key') }),
+    proxyToken: () =>
+      secretDoc(names.secrets.proxyToken, { token: need(input.proxyAuthToken, "a token of the proxy's API") }),
   }
 }
 
@@ -196,7 +200,7 @@ export function renderManifest(input: ManifestInput): string {
   const order = <K extends string>(all: K[], used: K[]) => all.filter((k) => used.includes(k))
   const docs = [
     ...order<ConfigMapKey>(['devUsers', 'deployConfig'], use.configMaps).map((k) => configMaps[k]()),
-    ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin', 'munge'], use.secrets)
+    ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin', 'munge', 'proxyToken'], use.secrets)
       .filter((k) => !input.omitSecrets?.includes(k))
       .map((k) => secrets[k]()),
     labelled(podForEnvironment(pod, names, input.ports, input.images), baseUrlLabel(baseUrlOf(input.deployConfig))),

@@ -5,7 +5,7 @@ import { Listr, type ListrTask } from 'listr2'
 import type { ApplyPlan } from '../lib/apply-plan.ts'
 import { writeRecord } from '../lib/applied.ts'
 import type { Snapshot } from '../lib/snapshot.ts'
-import { replaceContainer, restartContainer, waitForHub } from '../lib/containers.ts'
+import { replaceContainer, restartHub, waitForHub } from '../lib/containers.ts'
 import { baseUrlOf } from '../lib/base-url.ts'
 import { deployConfigData } from '../lib/deploy-config.ts'
 import { devLoginContainers, resolveIssuer } from '../lib/dev-issuer.ts'
@@ -204,6 +204,32 @@ function devLoginTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   ]
 }
 
+/** The pod's proxy, where it runs apart from the hub (jh_slurm_pod.yaml): its container and command. */
+const PROXY = 'proxy'
+
+/**
+ * The proxy outlives the hub's restarts and replacements; of everything
+ * `apply` changes it reads only the deploy setting baseUrl (its error page is
+ * the hub's, under it). When that changes it is replaced before the hub
+ * restarts, so that the new hub puts its routes into the new proxy.
+ */
+function proxyTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  const spec = (plan.template as { spec?: { containers?: Array<{ name: string; command?: string[] }> } }).spec
+  const proxy = spec?.containers?.find((c) => c.name === PROXY)
+  if (!proxy || !plan.changes?.deployConfig.includes('baseUrl')) return []
+  return [
+    {
+      title: 'Replace the proxy (deploy setting baseUrl; connections to servers start again)',
+      task: async () => {
+        await replaceContainer(containerName(plan.env.names, PROXY), {
+          env: containerEnv(plan, PROXY),
+          command: proxy.command,
+        })
+      },
+    },
+  ]
+}
+
 function hubTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   const { actions } = plan
   if (!actions.restartHub) return []
@@ -215,7 +241,7 @@ function hubTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
       task: async (ctx) => {
         if (actions.replace.jupyterhub)
           await replaceContainer(hub, { image: newImage(plan, 'jupyterhub'), env: containerEnv(plan, 'jupyterhub') })
-        else await restartContainer(hub)
+        else await restartHub(hub)
         markApplied(ctx, plan, 'settings', 'clones', ...rebuilt)
       },
     },
@@ -240,6 +266,7 @@ export function applyTasks(plan: ApplyPlan, waitSeconds: number): ListrTask<Appl
     ...userTasks(plan),
     ...slurmTasks(plan),
     ...devLoginTasks(plan),
+    ...proxyTasks(plan),
     ...hubTasks(plan),
     ...liveTasks(plan),
     {

@@ -27,12 +27,12 @@ test('committed dev_realauth: issuer and front in the pod, the front alone on th
   const { docs, env, use } = await renderEnvironmentManifest('dev_realauth')
   assert.equal(
     containers(docs).map((c) => c.name),
-    ['jupyterhub', 'slurm', 'dev-issuer', 'login-front'],
+    ['jupyterhub', 'proxy', 'slurm', 'dev-issuer', 'login-front'],
   )
   assert.equal(byName(docs, 'login-front').ports, [
     { containerPort: 8001, hostPort: 8001, hostIP: '127.0.0.1', protocol: 'TCP' },
   ])
-  assert.equal(byName(docs, 'jupyterhub').ports, [{ containerPort: 8000, protocol: 'TCP' }])
+  assert.equal(byName(docs, 'proxy').ports, [{ containerPort: 8000, protocol: 'TCP' }])
   for (const name of ['dev-issuer', 'login-front'])
     assert.is(byName(docs, name).image, 'localhost/brics_jupyterhub:dev-latest')
   const deploy = find(docs, 'ConfigMap', env.names.configMaps.deployConfig).data
@@ -59,9 +59,9 @@ test('an outside issuer: neither part runs, the hub is published as before, no l
   const { docs, env, use } = await renderEnvironmentManifest('dev_realauth', site)
   assert.equal(
     containers(docs).map((c) => c.name),
-    ['jupyterhub', 'slurm'],
+    ['jupyterhub', 'proxy', 'slurm'],
   )
-  assert.equal(byName(docs, 'jupyterhub').ports, [
+  assert.equal(byName(docs, 'proxy').ports, [
     { containerPort: 8000, hostPort: 8001, hostIP: '127.0.0.1', protocol: 'TCP' },
   ])
   const deploy = find(docs, 'ConfigMap', env.names.configMaps.deployConfig).data

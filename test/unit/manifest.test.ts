@@ -37,6 +37,7 @@ async function render() {
     keys: { client, host },
     devLoginPassword: 'pw123',
     mungeKey: 'MUNGEKEY123',
+    proxyAuthToken: 'PROXYTOKEN123',
     pod: await readPodTemplate(),
   })
   return YAML.parseAllDocuments(text).map((d) => d.toJS())
@@ -62,7 +63,7 @@ test('key Secrets carry the four files in their exact formats', () => {
   })
 })
 
-test('combined manifest: two ConfigMaps, four immutable Secrets, the Pod, all named after the environment', async () => {
+test('combined manifest: two ConfigMaps, five immutable Secrets, the Pod, all named after the environment', async () => {
   const docs = await render()
   assert.equal(
     docs.map((d) => `${d.kind}/${d.metadata.name}`),
@@ -73,6 +74,7 @@ test('combined manifest: two ConfigMaps, four immutable Secrets, the Pod, all na
       'Secret/jupyterhub-slurm-ssh-host-key-dev-dummyauth',
       'Secret/jupyterhub-slurm-dev-login-dev-dummyauth',
       'Secret/jupyterhub-slurm-munge-key-dev-dummyauth',
+      'Secret/jupyterhub-slurm-proxy-auth-token-dev-dummyauth',
       'Pod/jupyterhub-slurm-dev-dummyauth',
     ],
   )
@@ -80,14 +82,15 @@ test('combined manifest: two ConfigMaps, four immutable Secrets, the Pod, all na
     DEPLOY_CONFIG_OIDC_SERVER: 'https://issuer.example/realms/r',
     DEPLOY_CONFIG_JWT_LEEWAY: '5',
   })
-  for (const secret of docs.slice(2, 6)) assert.is(secret.immutable, true)
+  for (const secret of docs.slice(2, 7)) assert.is(secret.immutable, true)
   assert.equal(docs[2].stringData, keyFiles(client))
   assert.equal(docs[3].stringData, keyFiles(host))
   assert.equal(docs[4].stringData, { password: 'pw123\n' })
   assert.equal(docs[5].stringData, { 'munge.key': 'MUNGEKEY123' })
+  assert.equal(docs[6].stringData, { token: 'PROXYTOKEN123' })
   // The Pod is the template with only names, labels and the host port changed.
   const template = YAML.parse(fs.readFileSync(repoPaths().podTemplate, 'utf8'))
-  const pod = docs[6]
+  const pod = docs[7]
   assert.equal(pod.metadata.labels, {
     ...template.metadata.labels,
     'jh-slurm-pod/environment': 'dev_dummyauth',
@@ -100,6 +103,7 @@ test('combined manifest: two ConfigMaps, four immutable Secrets, the Pod, all na
     .replaceAll('jupyterhub-slurm-ssh-host-key', 'ssh-host-key')
     .replaceAll('jupyterhub-slurm-dev-login', 'dev-login')
     .replaceAll('jupyterhub-slurm-munge-key', 'munge-key')
+    .replaceAll('jupyterhub-slurm-proxy-auth-token', 'proxy-auth-token')
     .replace('"hostPort":8123', '"hostPort":8000')
   assert.equal({ ...JSON.parse(back), metadata: template.metadata }, template)
 })
@@ -119,6 +123,7 @@ test('a pod template naming something the launcher does not make is refused', as
         keys: { client, host },
         devLoginPassword: 'pw',
         mungeKey: 'k',
+        proxyAuthToken: 't',
         pod: template,
       }),
     new RegExp(
@@ -128,9 +133,11 @@ test('a pod template naming something the launcher does not make is refused', as
 })
 
 test('the Pod publishes only on 127.0.0.1 and mounts secrets with mode 0600', async () => {
-  const pod = (await render())[6]
-  const hub = pod.spec.containers.find((c: { name: string }) => c.name === 'jupyterhub')
-  assert.equal(hub.ports, [{ containerPort: 8000, hostPort: 8123, hostIP: '127.0.0.1', protocol: 'TCP' }])
+  const pod = (await render())[7]
+  const proxy = pod.spec.containers.find((c: { name: string }) => c.name === 'proxy')
+  assert.equal(proxy.ports, [{ containerPort: 8000, hostPort: 8123, hostIP: '127.0.0.1', protocol: 'TCP' }])
+  const published = pod.spec.containers.flatMap((c: { ports?: unknown[] }) => c.ports ?? [])
+  assert.is(published.length, 1, 'the proxy alone is published')
   for (const volume of pod.spec.volumes.filter((v: { secret?: unknown }) => v.secret)) {
     assert.is(volume.secret.defaultMode, 0o600)
     assert.is(volume.secret.optional, false)
@@ -143,7 +150,7 @@ test('deploy settings become DEPLOY_CONFIG_<UPPER_SNAKE> variables of the hub', 
   const doc = deployConfigDoc('deploy-config-x', deployConfig) as { metadata: { name: string }; immutable: boolean }
   assert.is(doc.metadata.name, 'deploy-config-x')
   assert.is(doc.immutable, true)
-  const hub = (await render())[6].spec as {
+  const hub = (await render())[7].spec as {
     containers: Array<{ name: string; envFrom: Array<{ configMapRef: { name: string } }> }>
   }
   const refs = hub.containers.find((c) => c.name === 'jupyterhub')?.envFrom.map((e) => e.configMapRef.name)
@@ -221,19 +228,22 @@ test("dev_dummyauth_extslurm: the hub alone, with the operator's key and the clu
     'Secret/jupyterhub-slurm-ssh-client-key-dev-dummyauth-extslurm',
     'Secret/jupyterhub-slurm-ssh-known-hosts-dev-dummyauth-extslurm',
     'Secret/jupyterhub-slurm-dev-login-dev-dummyauth-extslurm',
+    'Secret/jupyterhub-slurm-proxy-auth-token-dev-dummyauth-extslurm',
     'Pod/jupyterhub-slurm-dev-dummyauth-extslurm',
   ])
   assert.equal(docs[2].stringData, { ssh_key: OPERATOR_KEY.privateKey, 'ssh_key.pub': `${OPERATOR_KEY.publicKey}\n` })
   assert.equal(docs[3].stringData, { ssh_known_hosts: OPERATOR_KNOWN_HOSTS })
-  const pod = docs[5]
+  const pod = docs[6]
   assert.equal(
     pod.spec.containers.map((c: { name: string }) => c.name),
-    ['jupyterhub'],
+    ['jupyterhub', 'proxy'],
   )
-  assert.equal(
-    pod.spec.containers[0].ports.map((p: { hostPort: number }) => p.hostPort),
-    [8002, 8082],
-  )
+  const hostPorts = (name: string) =>
+    pod.spec.containers
+      .find((c: { name: string }) => c.name === name)
+      .ports.map((p: { hostPort: number }) => p.hostPort)
+  assert.equal(hostPorts('jupyterhub'), [8082])
+  assert.equal(hostPorts('proxy'), [8002])
   assert.match(JSON.stringify(docs[1].data), /DEPLOY_CONFIG_SSH_HOSTNAME/)
   assert.not.match(JSON.stringify(docs), /HOSTSECRET/)
 })

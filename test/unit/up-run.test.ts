@@ -197,6 +197,7 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
     names.secrets.hostKey,
     names.secrets.devLogin,
     names.secrets.munge,
+    names.secrets.proxyToken,
   ])
   assert.equal(made.pods, [names.pod])
   const created = fake.calls().filter((c) => c[0] === 'volume' && c[1] === 'create')

@@ -85,6 +85,11 @@ export class HubClient {
     }
   }
 
+  /** The Cookie header a browser sends to `path` (a WebSocket's, say). */
+  cookiesFor(path: string): string {
+    return this.cookieHeader(new URL(path, this.base).toString())
+  }
+
   /** The XSRF token that applies to a URL: the most specific `_xsrf` cookie. */
   xsrfFor(url: string): string {
     return /(?:^|; )_xsrf=([^;]*)/.exec(this.cookieHeader(new URL(url, this.base).toString()))?.[1] ?? ''
@@ -93,11 +98,15 @@ export class HubClient {
   /** One request, following redirects (at most 10) like a browser would. */
   async request(
     path: string,
-    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+    init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {},
   ): Promise<Response> {
     let url = new URL(path, this.base).toString()
     let method = init.method ?? (init.form ? 'POST' : 'GET')
-    let body: string | undefined = init.form ? new URLSearchParams(init.form).toString() : undefined
+    let body: string | undefined = init.form
+      ? new URLSearchParams(init.form).toString()
+      : init.json === undefined
+        ? undefined
+        : JSON.stringify(init.json)
     for (let hop = 0; hop < 10; hop++) {
       const response = await send(
         url,
@@ -105,7 +114,8 @@ export class HubClient {
         {
           // A browser following a link or submitting a form.
           'sec-fetch-mode': 'navigate',
-          ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          ...(body && init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          ...(body && init.json !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(this.jar.length ? { cookie: this.cookieHeader(url) } : {}),
           ...init.headers,
         },
@@ -125,9 +135,10 @@ export class HubClient {
   }
 
   /** An API call authenticated by the login cookie, with the XSRF header. */
-  api(path: string, method = 'GET'): Promise<Response> {
+  api(path: string, method = 'GET', json?: unknown): Promise<Response> {
     return this.request(path, {
       method,
+      json,
       headers: { 'X-XSRFToken': this.xsrfFor(path), 'sec-fetch-mode': 'same-origin' },
     })
   }
