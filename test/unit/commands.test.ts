@@ -83,7 +83,7 @@ test('the bin entry runs a command; manifest > file gives only YAML, the notice 
   const docs = YAML.parseAllDocuments(run.stdout).map((d) => d.toJS())
   assert.equal(
     docs.map((d) => d.kind),
-    ['ConfigMap', 'ConfigMap', 'Secret', 'Secret', 'Secret', 'Secret', 'Pod'],
+    ['ConfigMap', 'ConfigMap', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Pod'],
   )
 })
 
