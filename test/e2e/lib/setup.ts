@@ -18,7 +18,8 @@ export const outputDir = path.join(repoRoot, 'test-output')
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'build-args')
 const hostCaBundle = '/etc/ssl/certs/ca-certificates.crt'
 
-export const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '')
+/** CI=true (or any other on word of the one rule, scripts/lib/on-off.ts): the suites must run. */
+export const inCI = parseOnOff(process.env.CI) === true
 
 /** Why the suites cannot run here, or undefined when they can. */
 export async function unavailable(): Promise<string | undefined> {
