@@ -91,7 +91,13 @@ test('names that could leave config/ or volumes/ are refused before any lookup',
 })
 
 test('every environment of the repository resolves; prod builds its own stage and changes the base pod', () => {
-  for (const name of listEnvironments(repo)) assert.is(resolveEnvironment(name, repo).name, name)
+  for (const name of listEnvironments(repo)) {
+    const env = resolveEnvironment(name, repo)
+    assert.is(env.configDir, path.join(repo.config, name))
+    assert.is(env.volumesDir, path.join(repo.volumes, name))
+    assert.is(env.names.pod, `jupyterhub-slurm-${name.replaceAll('_', '-')}`)
+    assert.ok(Number.isInteger(env.hostPort) && env.hostPort > 0, `${name}: hostPort`)
+  }
   const prod = resolveEnvironment('prod', repo)
   const dummy = resolveEnvironment('dev_dummyauth', repo)
   assert.is(prod.target, 'stage-prod')

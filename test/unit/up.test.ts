@@ -16,7 +16,25 @@ test('up mirrors the launcher: checks, build dir, clone, build (with volumes, ke
     waitSeconds: 300,
     clusterFiles: {},
   }
-  const titles = upTasks(await planUp(options, repo), repo).map((t) => t.title)
+  const plan = await planUp(options, repo)
+  // What the tasks work from: both images at stage-dev from both clones, the pod's volumes, its port.
+  assert.equal(
+    plan.builds.map((b) => [b.image, b.ref, b.target]),
+    [
+      ['jupyterhub', 'localhost/brics_jupyterhub:dev-latest', 'stage-dev'],
+      ['slurm', 'localhost/brics_slurm:dev-latest', 'stage-dev'],
+    ],
+  )
+  assert.equal(
+    plan.repos.map((r) => r.name),
+    ['bricsauthenticator', 'slurmspawner_wrappers'],
+  )
+  const volumes = plan.volumes.map((v) => v.name)
+  for (const name of ['jupyterhub-root-dev-dummyauth', 'slurm-root-dev-dummyauth'])
+    assert.ok(volumes.includes(name), name)
+  assert.is(plan.ports.proxy, 8000)
+  const tasks = upTasks(plan, repo)
+  const titles = tasks.map((t) => t.title)
   assert.equal(titles, [
     'Check environment and prerequisites',
     'Make build directory',
@@ -25,6 +43,10 @@ test('up mirrors the launcher: checks, build dir, clone, build (with volumes, ke
     'Start pod (podman kube play)',
     'Wait for JupyterHub',
   ])
+  // --wait 0: the wait is skipped, and says why.
+  const noWait = upTasks(await planUp({ ...options, waitSeconds: 0 }, repo), repo).at(-1)
+  assert.is((noWait?.skip as () => string | false)(), 'not waiting (--wait 0)')
+  assert.is((tasks.at(-1)?.skip as () => string | false)(), false)
 })
 
 test('step timings run from one start to the next', () => {
