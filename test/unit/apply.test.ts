@@ -178,4 +178,39 @@ test('a replacement container gets the same mounts, subpaths and read-only flags
   assert.equal(createArgs('hub-next', withInit, { env: {} }).slice(5, 9), ['--restart', 'always', '--init', '--mount'])
 })
 
+test('the proxy is replaced, before the hub, only when baseUrl changes; other settings leave it running', async () => {
+  const { applyTasks } = await import('../../scripts/tasks/apply.ts')
+  const { resourceNames } = await import('../../scripts/lib/names.ts')
+  const { readPodTemplate } = await import('../../scripts/lib/template.ts')
+  const { repoPaths } = await import('../../scripts/lib/paths.ts')
+  const template = await readPodTemplate(repoPaths().podTemplate)
+  const titles = (deployConfig: string[]) => {
+    const plan = {
+      env: { names: resourceNames('dev_dummyauth'), hostPort: 8000 },
+      template,
+      running: { hostPort: 8000 },
+      builds: [],
+      repos,
+      settings: new Map(),
+      changes: { clones: [], hubFiles: { changed: [], removed: [] }, devUsers: false, deployConfig },
+      actions: {
+        rebuild: [],
+        copyHubFiles: false,
+        removeHubFiles: [],
+        newUsers: [],
+        removedUsers: [],
+        replace: { jupyterhub: true, slurm: false },
+        restartHub: true,
+        live: [],
+      },
+    }
+    return applyTasks(plan as never, 0).map((t) => String(t.title))
+  }
+  const moved = titles(['baseUrl'])
+  const proxy = moved.findIndex((t) => t.startsWith('Replace the proxy'))
+  assert.ok(proxy >= 0, moved.join('\n'))
+  assert.ok(proxy < moved.findIndex((t) => t.startsWith('Replace the hub container')))
+  assert.not.ok(titles(['logLevel']).some((t) => t.includes('proxy')))
+})
+
 test.run()
