@@ -4,13 +4,20 @@ import { listEnvironments } from './lib/environment.ts'
 import { environmentsUp, takeInventory } from './lib/inventory.ts'
 import { COMMANDS } from './lib/options.ts'
 import { withPodman } from './lib/podman.ts'
-import { currentBaseUrl, describe, formatStatus } from './lib/status.ts'
+import { currentBaseUrl, describe, formatStatus, slurmJobs } from './lib/status.ts'
 
 export const command = defineCommand(COMMANDS.status, async ({ values }, repo) => {
   const inventory = await withPodman(takeInventory)
-  const statuses = environmentsUp(inventory, listEnvironments(repo)).map((up) =>
-    describe({ ...up, baseUrl: currentBaseUrl(repo, up) }),
-  )
+  const ups = environmentsUp(inventory, listEnvironments(repo))
+  const statuses = ups.map((up) => describe({ ...up, baseUrl: currentBaseUrl(repo, up) }))
+  // For scripts, the queue and the last jobs of each pod's Slurm too (one exec each, so not in the plain listing).
+  if (values.json)
+    await Promise.all(
+      ups.map(async (up, i) => {
+        const jobs = await slurmJobs(up)
+        if (jobs) (statuses[i] as (typeof statuses)[number]).slurm = jobs
+      }),
+    )
   process.stdout.write(
     values.json ? `${JSON.stringify({ environments: statuses }, null, 2)}\n` : formatStatus(statuses),
   )

@@ -5,7 +5,8 @@
 # /home/<PROJECT>/<USER>.<PROJECT> (0700), and project storage
 # /projects/<PROJECT> that only the project's members may use, with
 # /projects/public/<PROJECT> (linked as /projects/<PROJECT>/public) that they
-# write and everyone reads. Idempotent: existing users are left alone.
+# write and everyone reads; then each project's Slurm account
+# (sync-slurm-accounts). Idempotent: existing users are left alone.
 set -euo pipefail
 set -f # the list is split on spaces; never glob-expand its words
 
@@ -55,3 +56,6 @@ for name in "${names[@]}"; do
   chmod 0700 "/home/$project/$name"
   echo "create-dev-users: created $name"
 done
+
+# Their projects' Slurm accounts and associations (where Slurm keeps accounting).
+/usr/local/sbin/sync-slurm-accounts

@@ -63,6 +63,9 @@ export function mountedRepos(build: BuildSettings, builds: ImageBuild[], repo: R
 const defaultBuild = (env: Environment): BuildSettings =>
   buildSettingsFromVariables(process.env, ['jupyterhub', 'slurm'], env.target)
 
+/** Deploy settings the Slurm container reads when it starts. */
+const startsSlurm = (key: string): boolean => key === 'slurmGpus' || key === 'slurmProjectLimits'
+
 export function decideActions(
   changes: Changes | undefined,
   now: Snapshot,
@@ -94,8 +97,9 @@ export function decideActions(
     removeHubFiles: changes.hubFiles.removed,
     newUsers: use.images.includes('slurm') ? (changes.devUsers?.added ?? []) : [],
     removedUsers: changes.devUsers?.removed ?? [],
-    // The Slurm node's GPUs are set up when its container starts (configure-gpus).
-    replace: { jupyterhub: replaceHub, slurm: rebuild.includes('slurm') || changes.deployConfig.includes('slurmGpus') },
+    // The Slurm node's GPUs and the projects' limits are set up when its
+    // container starts (configure-gpus, sync-slurm-accounts).
+    replace: { jupyterhub: replaceHub, slurm: rebuild.includes('slurm') || changes.deployConfig.some(startsSlurm) },
     restartHub: replaceHub || hubClone || copyHubFiles,
     live: changes.clones.filter((n) => imageOf(n) !== 'jupyterhub' && !rebuild.includes(imageOf(n) as ImageKey)),
   }

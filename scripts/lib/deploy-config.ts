@@ -27,6 +27,8 @@ export const DEPLOY_KEYS = {
   baseUrl: "URL prefix of the hub and the users' servers, e.g. /jupyter/",
   announcement: 'HTML shown at the top of the spawn page (planned maintenance, say); empty for none',
   slurmGpus: 'GPUs the Slurm node in the pod advertises (gres gpu; 0 for none)',
+  slurmProjectLimits:
+    "limits of each project's Slurm account in the pod, as a mapping: {<project>: {gpus: <N>}}; a project not named has none",
   devIssuerOtherProjects:
     'development issuer: <USER>.<PROJECT> entries (blank-separated) whose project has a resource on another platform only',
   devIssuerTokenLifetime: 'development issuer: seconds an ID token is valid (the login front renews it)',
@@ -64,11 +66,47 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       throw new UsageError(
         `${source}: unknown deploy setting ${key}; fix or remove it (known: ${Object.keys(DEPLOY_KEYS).join(', ')})`,
       )
+    if (key === 'slurmProjectLimits') {
+      config.set(key, projectLimitsValue(value, source))
+      continue
+    }
     if (!['string', 'number', 'boolean'].includes(typeof value))
       throw new UsageError(`${source}: ${key} must be a string, a number or true/false`)
     config.set(key, checkValue(key, String(value), source))
   }
   return config
+}
+
+/** A project's name, as in dev_users (lib/dev-users.ts). */
+const PROJECT = /^[a-z_][a-z0-9_-]*$/
+/** What each project may be limited in; the Slurm side (sync-slurm-accounts) and the hub read the same form. */
+const LIMITS = ['gpus'] as const
+
+/**
+ * slurmProjectLimits, a mapping {<project>: {gpus: N}}, as the one line its
+ * readers take: `<project>:gpus=<N>` entries, blank-separated, in name order
+ * (the Slurm container's sync-slurm-accounts, the hub's spawn form).
+ */
+export function projectLimitsValue(value: unknown, source: string): string {
+  const wrong = (what: string) =>
+    new UsageError(`${source}: slurmProjectLimits ${what} (expected e.g. {project2: {gpus: 2}})`)
+  if (value === null || value === undefined || value === '') return ''
+  if (typeof value !== 'object' || Array.isArray(value)) throw wrong('must be a mapping of projects')
+  return Object.entries(value)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([project, limits]) => {
+      if (!PROJECT.test(project)) throw wrong(`names '${project}', which is not a project name`)
+      if (typeof limits !== 'object' || limits === null || Array.isArray(limits))
+        throw wrong(`of ${project} must be a mapping of limits`)
+      const entries = Object.entries(limits)
+      const unknown = entries.find(([name]) => !(LIMITS as readonly string[]).includes(name))
+      if (unknown) throw wrong(`of ${project}: unknown limit ${unknown[0]} (known: ${LIMITS.join(', ')})`)
+      const gpus = (limits as { gpus?: unknown }).gpus
+      if (!Number.isInteger(gpus) || (gpus as number) < 0 || (gpus as number) > 1024)
+        throw wrong(`of ${project}: gpus must be a whole number from 0 to 1024`)
+      return `${project}:gpus=${gpus}`
+    })
+    .join(' ')
 }
 
 /** Settings the launcher reads too are checked here, before anything runs. */

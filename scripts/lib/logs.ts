@@ -64,8 +64,65 @@ export function describeJob(job: JobOutput, scontrol: string): string {
   return `==> job ${job.id}${facts.length ? ` (${facts.join(', ')})` : ''}: ${job.file} <==`
 }
 
+/** A job as Slurm's accounting recorded it (sacct), running or ended. */
+export interface JobRecord {
+  id: number
+  user: string
+  account: string
+  state: string
+  exitCode: string
+  workDir: string
+}
+
+/** The fields `sacct --parsable2 --noheader --allocations` is asked for, in this order. */
+export const SACCT_FIELDS = 'JobID,User,Account,State,ExitCode,WorkDir'
+
+export function parseSacct(text: string): JobRecord[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim().split('|'))
+    .flatMap(([id, user, account, state, exitCode, workDir]) =>
+      id && /^\d+$/.test(id)
+        ? [
+            {
+              id: Number(id),
+              user: user ?? '',
+              account: account ?? '',
+              state: state ?? '',
+              exitCode: exitCode ?? '',
+              workDir: workDir ?? '',
+            },
+          ]
+        : [],
+    )
+}
+
+/** One line about a job from its accounting record: user, account, state and exit code. */
+export function describeRecord(job: JobOutput, record: JobRecord): string {
+  const facts = [record.user, `account ${record.account}`, `state ${record.state}`, `exit code ${record.exitCode}`]
+  return `==> job ${job.id} (${facts.join(', ')}): ${job.file} <==`
+}
+
+/** The job's accounting record, where Slurm keeps accounting; undefined where it does not or has none. */
+async function jobRecord(slurm: string, id: string): Promise<JobRecord | undefined> {
+  const sacct = await podman(
+    ['exec', slurm, 'sacct', '--allocations', '--parsable2', '--noheader', '--jobs', id, '--format', SACCT_FIELDS],
+    { nothrow: true },
+  )
+  return sacct.exitCode === 0 ? parseSacct(sacct.stdout).find((r) => String(r.id) === id) : undefined
+}
+
 async function inPodJob(request: LogsRequest): Promise<number> {
   const slurm = containerName(request.env.names, 'slurm')
+  // A job asked for by id: where its output is from accounting (the batch
+  // script writes it in the job's working directory, its home), also once
+  // the job has ended and Slurm's controller has forgotten it.
+  const record = request.jobId && /^\d+$/.test(request.jobId) ? await jobRecord(slurm, request.jobId) : undefined
+  if (record?.workDir) {
+    const job = { id: record.id, file: `${record.workDir}/${JOB_OUTPUT_NAME.replace('%j', String(record.id))}` }
+    process.stdout.write(`${describeRecord(job, record)}\n`)
+    return podmanPassThrough(['exec', slurm, 'tail', '-n', '+1', ...(request.follow ? ['-F'] : []), job.file])
+  }
   const where = `the Slurm container of ${request.env.name} (/home/<project>/<user>/)`
   const listing = await podman([
     'exec',

@@ -15,6 +15,8 @@ export const BASE_URL_LABEL = 'jh-slurm-pod/base-url'
 export const VOLUME_DIRS = {
   jupyterhub: 'jupyterhub_root',
   slurm: 'slurm_root',
+  /** Slurm's accounting database (the accounting container's MariaDB) and slurmdbd's log. */
+  accounting: 'accounting_root',
 } as const
 
 export type VolumeKey = keyof typeof VOLUME_DIRS
@@ -26,7 +28,11 @@ export type ConfigMapKey = 'devUsers' | 'deployConfig'
  * rendering replaces each with the environment's own name.
  */
 export const TEMPLATE_NAMES = {
-  volumes: { jupyterhub: 'jupyterhub-root', slurm: 'slurm-root' } satisfies Record<VolumeKey, string>,
+  volumes: {
+    jupyterhub: 'jupyterhub-root',
+    slurm: 'slurm-root',
+    accounting: 'slurm-accounting-root',
+  } satisfies Record<VolumeKey, string>,
   secrets: {
     clientKey: 'ssh-client-key',
     hostKey: 'ssh-host-key',
@@ -58,7 +64,11 @@ export function resourceNames(env: string): ResourceNames {
   return {
     env,
     pod: `jupyterhub-slurm-${id}`,
-    volumes: { jupyterhub: `jupyterhub-root-${id}`, slurm: `slurm-root-${id}` },
+    volumes: {
+      jupyterhub: `jupyterhub-root-${id}`,
+      slurm: `slurm-root-${id}`,
+      accounting: `slurm-accounting-root-${id}`,
+    },
     secrets: {
       clientKey: `jupyterhub-slurm-ssh-client-key-${id}`,
       hostKey: `jupyterhub-slurm-ssh-host-key-${id}`,
@@ -76,7 +86,8 @@ export const LEGACY = '(old fixed names)'
 export const LEGACY_NAMES: ResourceNames = {
   env: LEGACY,
   pod: 'jupyterhub-slurm',
-  volumes: { jupyterhub: 'jupyterhub_root', slurm: 'slurm_root' },
+  // (No accounting volume then; named for completeness.)
+  volumes: { jupyterhub: 'jupyterhub_root', slurm: 'slurm_root', accounting: 'slurm_accounting_root' },
   secrets: {
     clientKey: 'jupyterhub-slurm-ssh-client-key',
     hostKey: 'jupyterhub-slurm-ssh-host-key',
@@ -108,6 +119,9 @@ export const TARGETS = ['stage-base', 'stage-dev', 'stage-prod'] as const
 export const HUB_HOST = '127.0.0.1'
 export const DEFAULT_BASE_URL = '/jupyter/'
 export const hubUrl = (port: number, baseUrl = DEFAULT_BASE_URL): string => `http://${HUB_HOST}:${port}${baseUrl}`
+
+/** The file the Slurm container makes once its users, their accounts and sshd are ready (start-slurm-pod). */
+export const SLURM_READY = '/run/slurm-pod/ready'
 
 /** The containers `podman kube play` creates are named <pod>-<container> (the template's container name). */
 export const containerName = (names: ResourceNames, container: string): string => `${names.pod}-${container}`

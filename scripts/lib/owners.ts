@@ -12,6 +12,8 @@ export interface Owner {
 export interface VolumeOwners {
   jupyterhub: Owner
   slurm: Owner
+  /** The accounting container gives the database directory to MariaDB's own user when it starts. */
+  accounting: Owner
 }
 
 function id(vars: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -22,6 +24,12 @@ function id(vars: NodeJS.ProcessEnv, name: string, fallback: number): number {
 }
 
 export function volumeOwners(vars: NodeJS.ProcessEnv = process.env): VolumeOwners {
+  const slurm: Owner = {
+    uname: vars.SLURMUSER || 'slurm',
+    uid: id(vars, 'SLURMUSER_UID', 64030),
+    gname: vars.SLURMGROUP || 'slurm',
+    gid: id(vars, 'SLURMGROUP_GID', 64030),
+  }
   return {
     jupyterhub: {
       uname: vars.JUPYTERUSER || 'root',
@@ -29,11 +37,7 @@ export function volumeOwners(vars: NodeJS.ProcessEnv = process.env): VolumeOwner
       gname: vars.JUPYTERGROUP || 'root',
       gid: id(vars, 'JUPYTERGROUP_GID', 0),
     },
-    slurm: {
-      uname: vars.SLURMUSER || 'slurm',
-      uid: id(vars, 'SLURMUSER_UID', 64030),
-      gname: vars.SLURMGROUP || 'slurm',
-      gid: id(vars, 'SLURMGROUP_GID', 64030),
-    },
+    slurm,
+    accounting: slurm,
   }
 }

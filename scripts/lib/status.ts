@@ -2,7 +2,9 @@
 import { readRecord } from './applied.ts'
 import { baseUrlOf } from './base-url.ts'
 import type { UpEnvironment } from './inventory.ts'
-import { hubUrl, LEGACY } from './names.ts'
+import { type JobRecord, parseSacct, SACCT_FIELDS } from './logs.ts'
+import { containerName, hubUrl, LEGACY } from './names.ts'
+import { podman } from './podman.ts'
 import type { RepoPaths } from './paths.ts'
 
 export interface EnvironmentStatus {
@@ -13,6 +15,62 @@ export interface EnvironmentStatus {
   /** Volumes and secrets of the environment, whether or not its pod runs. */
   volumes: string[]
   secrets: string[]
+  /** The pod's Slurm (status --json, where Slurm runs in the pod): its queue and its last jobs from accounting. */
+  slurm?: SlurmJobs
+}
+
+export interface QueuedJob {
+  id: number
+  user: string
+  account: string
+  state: string
+  /** Why a pending job waits (QOSGrpGRES: its project's GPUs are in use), or None. */
+  reason: string
+}
+
+export interface SlurmJobs {
+  queue: QueuedJob[]
+  /** The last jobs accounting recorded (at most LAST_JOBS, newest last), ended or not. */
+  lastJobs: JobRecord[]
+}
+
+export const LAST_JOBS = 20
+
+export function parseSqueue(text: string): QueuedJob[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim().split('|'))
+    .flatMap(([id, user, account, state, reason]) =>
+      id && /^\d+$/.test(id)
+        ? [{ id: Number(id), user: user ?? '', account: account ?? '', state: state ?? '', reason: reason ?? '' }]
+        : [],
+    )
+}
+
+/** The queue and the last jobs of an environment's Slurm container; undefined when it does not answer. */
+export async function slurmJobs(up: UpEnvironment): Promise<SlurmJobs | undefined> {
+  const slurm = containerName(up.names, 'slurm')
+  if (up.pod?.containers.find((c) => c.name === slurm)?.state !== 'running') return undefined
+  const [queue, sacct] = await Promise.all([
+    podman(['exec', slurm, 'squeue', '--noheader', '--format', '%i|%u|%a|%T|%r'], { nothrow: true }),
+    podman(
+      ['exec', slurm, 'sacct', '--allusers', '--allocations', '--parsable2', '--noheader'].concat([
+        '--starttime',
+        'now-30days',
+        '--format',
+        SACCT_FIELDS,
+      ]),
+      { nothrow: true },
+    ),
+  ])
+  if (queue.exitCode !== 0) return undefined
+  const lastJobs =
+    sacct.exitCode === 0
+      ? parseSacct(sacct.stdout)
+          .sort((a, b) => a.id - b.id)
+          .slice(-LAST_JOBS)
+      : []
+  return { queue: parseSqueue(queue.stdout), lastJobs }
 }
 
 /**

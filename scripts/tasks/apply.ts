@@ -31,14 +31,19 @@ export interface ApplyContext {
 
 interface TemplateContainer {
   name: string
+  command?: string[]
+  env?: Array<{ name: string; value?: string }>
   envFrom?: Array<{ configMapRef?: { name: string } }>
 }
 
-/** A container's environment from the ConfigMaps the template gives it, with the present values. */
+const templateContainer = (plan: ApplyPlan, container: string): TemplateContainer | undefined =>
+  (plan.template as { spec?: { containers?: TemplateContainer[] } }).spec?.containers?.find((c) => c.name === container)
+
+/** A container's environment from the template: its own values and the ConfigMaps' present ones. */
 export function containerEnv(plan: ApplyPlan, container: ContainerKey | string): Record<string, string> {
-  const spec = (plan.template as { spec?: { containers?: TemplateContainer[] } }).spec
-  const refs = spec?.containers?.find((c) => c.name === container)?.envFrom ?? []
-  const env: Record<string, string> = {}
+  const spec = templateContainer(plan, container)
+  const refs = spec?.envFrom ?? []
+  const env: Record<string, string> = Object.fromEntries((spec?.env ?? []).map((e) => [e.name, e.value ?? '']))
   for (const ref of refs) {
     const name = ref.configMapRef?.name
     if (name === TEMPLATE_NAMES.configMaps.devUsers) env[DEV_USERS_KEY] = (plan.now.devUsers ?? []).join(' ')
@@ -160,7 +165,22 @@ const newImage = (plan: ApplyPlan, image: ImageKey): string | undefined =>
 
 function slurmTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   if (!plan.actions.replace.slurm) return []
+  // The accounting container runs the Slurm image too: on a new image it is
+  // replaced first (its database stays in its volume), as the Slurm
+  // container waits for its slurmdbd when it starts.
+  const accounting = templateContainer(plan, 'accounting')
   return [
+    {
+      title: 'Replace the accounting container (new image; its database is kept in its volume)',
+      enabled: () => accounting !== undefined && plan.actions.rebuild.includes('slurm'),
+      task: async () => {
+        await replaceContainer(containerName(plan.env.names, 'accounting'), {
+          image: newImage(plan, 'slurm'),
+          env: containerEnv(plan, 'accounting'),
+          command: accounting?.command,
+        })
+      },
+    },
     {
       title: 'Replace the Slurm container (new image; the users and their homes are carried over)',
       task: async (ctx) => {

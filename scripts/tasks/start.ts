@@ -3,7 +3,10 @@ import { recordUp, type UpRecordInput } from '../lib/applied.ts'
 import { seedVersionFiles } from '../lib/dev-mounts.ts'
 import { baseUrlOf } from '../lib/base-url.ts'
 import { waitForHub as waitForHubAnswer } from '../lib/containers.ts'
-import { containerName, hubUrl } from '../lib/names.ts'
+import { UserError } from '../lib/errors.ts'
+import { containerName, hubUrl, SLURM_READY } from '../lib/names.ts'
+import { podmanSucceeds } from '../lib/podman.ts'
+import { pollUntil } from '../lib/wait.ts'
 import type { RepoPaths } from '../lib/paths.ts'
 import { playManifest } from '../lib/play.ts'
 import { writeSecretFile } from '../lib/secret-file.ts'
@@ -38,5 +41,23 @@ export async function waitForHub(plan: UpPlan, ctx: UpContext): Promise<void> {
   const since = new Date((ctx.podStarted ?? Date.now()) - 1000)
   const health = new URL('hub/health', hubUrl(plan.ports.proxy, baseUrlOf(plan.deployConfig))).toString()
   const hub = containerName(plan.env.names, 'jupyterhub')
-  await waitForHubAnswer(hub, health, since, plan.options.waitSeconds * 1000, (text) => ctx.notes.push(text), 'up')
+  const timeoutMs = plan.options.waitSeconds * 1000
+  await Promise.all([
+    waitForHubAnswer(hub, health, since, timeoutMs, (text) => ctx.notes.push(text), 'up'),
+    // Meanwhile the pod's Slurm, where it has one: a spawn needs its users and their accounts.
+    plan.use.images.includes('slurm') ? waitForSlurm(containerName(plan.env.names, 'slurm'), timeoutMs) : undefined,
+  ])
+}
+
+/** Waits until the Slurm container says it is ready (start-slurm-pod: users, accounts, sshd). */
+async function waitForSlurm(slurm: string, timeoutMs: number): Promise<void> {
+  const { value } = await pollUntil(
+    timeoutMs,
+    async () => ((await podmanSucceeds(['exec', slurm, 'test', '-e', SLURM_READY])) ? true : undefined),
+    250,
+  )
+  if (!value)
+    throw new UserError(
+      `the Slurm container did not get ready within ${timeoutMs / 1000} s (podman logs ${slurm}; jh-slurm-pod logs <env> slurm)`,
+    )
 }

@@ -173,6 +173,59 @@ def test_a_refused_submission_comes_back_with_sbatchs_message():
     assert slurm.queries == 0
 
 
+# ------------------------------------------------- accounting and limits
+
+OVER_LIMIT = (
+    "sbatch: error: QOSGrpGRES\n"
+    "sbatch: error: Batch job submission failed: Job violates accounting/QOS policy"
+    " (job submit limit, user's size and/or time limits)"
+)
+
+
+def test_project_limits_are_read_from_the_deploy_setting(monkeypatch):
+    monkeypatch.setenv("DEPLOY_CONFIG_SLURM_PROJECT_LIMITS", "project2:gpus=2 project3:gpus=0")
+    assert jh.project_gpu_limits() == {"project2": 2, "project3": 0}
+    monkeypatch.setenv("DEPLOY_CONFIG_SLURM_PROJECT_LIMITS", "")
+    assert jh.project_gpu_limits() == {}
+    monkeypatch.setenv("DEPLOY_CONFIG_SLURM_PROJECT_LIMITS", "project2:gpus=two")
+    with pytest.raises(RuntimeError, match="bad entry"):
+        jh.project_gpu_limits()
+
+
+def test_the_form_names_the_limits_of_the_users_projects_only():
+    projects = {"project1.brics": {}, "project2.brics": {}}
+    note = jh.limits_note(projects, {"project2": 2, "project9": 1})
+    assert "project2.brics: at most 2 GPUs" in note
+    assert "project1" not in note
+    assert "project9" not in note
+    assert jh.limits_note(projects, {}) == ""
+
+
+def test_a_job_over_its_projects_limit_is_explained_with_slurms_reason():
+    said = jh.explain_refusal(" ".join(OVER_LIMIT.split()), "project2.brics", "3", {"project2": 2})
+    assert said.startswith("Your project project2.brics may use at most 2 GPUs at a time, and this job asked for 3.")
+    assert "QOSGrpGRES" in said
+    assert "accounting/QOS policy" in said
+
+
+def test_a_job_on_an_account_the_user_may_not_use_is_explained():
+    reason = "sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified"
+    said = jh.explain_refusal(reason, "project2.brics", "1", {})
+    assert said.startswith("Slurm has no account project2 for project project2.brics that you may use")
+    assert reason in said
+
+
+def test_a_refused_submission_over_the_limit_comes_back_in_plain_words(monkeypatch):
+    monkeypatch.setenv("DEPLOY_CONFIG_SLURM_PROJECT_LIMITS", "project2:gpus=2")
+    refused = RuntimeError(OVER_LIMIT)
+    spawner, slurm, patch = make_spawner(["RUNNING node1"], submit_error=refused)
+    spawner.user_options = {"brics_project": "project2.brics", "ngpus": "3"}
+    with pytest.raises(web.HTTPError) as raised:
+        start(spawner, patch)
+    assert "may use at most 2 GPUs at a time, and this job asked for 3" in raised.value.jupyterhub_message
+    assert slurm.queries == 0
+
+
 # ---------------------------------------------------------- configuration
 
 

@@ -49,6 +49,7 @@ test("every command's --help is made from its declarations: options, defaults, v
   assert.equal(summaries.find((e) => e.name === 'dev_dummyauth')?.volumes, [
     'jupyterhub-root-dev-dummyauth',
     'slurm-root-dev-dummyauth',
+    'slurm-accounting-root-dev-dummyauth',
   ])
   for (const [name, spec] of Object.entries(COMMANDS) as Array<[string, CommandSpec]>) {
     const run = await runCli([name, '--help'])

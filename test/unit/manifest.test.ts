@@ -166,6 +166,7 @@ test("dev_realauth commits the cluster settings and bricsauthenticator's four; a
       'logLevel',
       'baseUrl',
       'slurmGpus',
+      'slurmProjectLimits',
       'sshHostname',
       'slurmSpawnerWrappersBin',
       'jupyterUserEnvDir',
@@ -206,7 +207,7 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
   fs.writeFileSync(site, 'oidcServer: http://x\n')
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: site }),
-    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, baseUrl, slurmGpus, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/,
+    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, baseUrl, slurmGpus, slurmProjectLimits, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/,
   )
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: path.join(dir, 'missing.yaml') }),
@@ -346,7 +347,11 @@ test('pods that run jobs keep service ports for root, get their own MUNGE key, a
     assert.equal(Object.keys(secret.stringData), ['munge.key'])
     // Only the containers that run children get an init process.
     const inits = Object.keys(pod.metadata.annotations).filter((a) => a.startsWith('io.podman.annotations.init/'))
-    assert.equal(inits, ['io.podman.annotations.init/jupyterhub', 'io.podman.annotations.init/slurm'])
+    assert.equal(inits, [
+      'io.podman.annotations.init/jupyterhub',
+      'io.podman.annotations.init/slurm',
+      'io.podman.annotations.init/accounting',
+    ])
   }
 })
 

@@ -191,7 +191,7 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   const { code, output } = await run()
   assert.is(code, 0, output)
   const made = fake.resources()
-  assert.equal([...made.volumes].sort(), [names.volumes.jupyterhub, names.volumes.slurm])
+  assert.equal([...made.volumes].sort(), [names.volumes.jupyterhub, names.volumes.accounting, names.volumes.slurm])
   assert.equal(made.secrets, [
     names.secrets.clientKey,
     names.secrets.hostKey,
@@ -289,6 +289,7 @@ test('a remote podman: builds one at a time without --jobs, then volumes filled 
   const fills = calls.filter((c) => c[0] === 'run')
   assert.equal(fills.map((c) => c[c.indexOf('--volume') + 1]).sort(), [
     `${names.volumes.jupyterhub}:/volume`,
+    `${names.volumes.accounting}:/volume`,
     `${names.volumes.slurm}:/volume`,
   ])
   // The image of the first build, filled after the builds (the fake refuses an image it has not got).
@@ -303,7 +304,7 @@ test('a remote run that fails after its volumes were filled rolls them back', as
   process.env.FAKE_PODMAN_FAIL = '^kube play'
   const { code, output } = await run()
   assert.is(code, 1)
-  assert.ok(fake.calls().filter((c) => c[0] === 'run').length === 2, 'both volumes were filled')
+  assert.ok(fake.calls().filter((c) => c[0] === 'run').length === 3, 'the three volumes were filled')
   assert.match(output, /removed volume jupyterhub-root-dev-dummyauth/)
   assert.equal(fake.resources().volumes, [])
 })
@@ -317,7 +318,7 @@ test('a local podman builds with --jobs, side by side, and imports volumes', asy
   const builds = calls.filter((c) => c[0] === 'build')
   assert.is(builds.length, 2, 'both images built')
   for (const build of builds) assert.ok(build.includes('--jobs'), build.join(' '))
-  assert.is(calls.filter((c) => c[0] === 'volume' && c[1] === 'import').length, 2)
+  assert.is(calls.filter((c) => c[0] === 'volume' && c[1] === 'import').length, 3)
   assert.not.ok(calls.some((c) => c[0] === 'run'))
 })
 

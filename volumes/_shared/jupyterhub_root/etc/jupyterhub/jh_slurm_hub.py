@@ -33,6 +33,7 @@ from bricsauthenticator.spawner import BricsSlurmSpawner
 from jupyterhub.handlers import BaseHandler
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from traitlets import default
 
 # Files the pod mounts into the hub's srv dir (ssh_key, dev_login_password)
 # and the hub's own state (database, cookie secret) live here.
@@ -253,6 +254,53 @@ class JobWatch:
         return self.gone == self.GONE_QUERIES
 
 
+def project_gpu_limits() -> dict:
+    """
+    The deploy setting slurmProjectLimits, as the launcher writes it
+    ("<PROJECT>:gpus=<N> ..."): GPUs each project's Slurm account may use at
+    a time. Slurm enforces them (the account's QOS); the hub only tells.
+    """
+    limits = {}
+    for entry in optional_deploy_setting("slurmProjectLimits").split():
+        project, _, gpus = entry.partition(":gpus=")
+        if not gpus.isdigit():
+            raise RuntimeError(f"DEPLOY_CONFIG_SLURM_PROJECT_LIMITS: bad entry {entry!r} (expected <PROJECT>:gpus=<N>)")
+        limits[project] = int(gpus)
+    return limits
+
+
+def slurm_account(brics_project: str) -> str:
+    """The Slurm account a spawn for a form's project ("project2.brics") is charged to: its project, "project2"."""
+    return brics_project.partition(".")[0]
+
+
+def limits_note(brics_projects, limits: dict) -> str:
+    """A line above the spawn form naming the GPU limit of each of the user's projects that has one."""
+    known = [(name, limits[slurm_account(name)]) for name in sorted(brics_projects) if slurm_account(name) in limits]
+    if not known:
+        return ""
+    each = "; ".join(f"{html.escape(name)}: at most {gpus} GPU{'' if gpus == 1 else 's'}" for name, gpus in known)
+    return f'<p class="project-limits">GPU limits of your projects, for all of a project\'s jobs at a time: {each}.</p>'
+
+
+def explain_refusal(reason: str, brics_project: str, gpus: str, limits: dict) -> str:
+    """What a user reads when Slurm refuses a job: Slurm's reason in plain words, then Slurm's own message."""
+    account = slurm_account(brics_project)
+    if "QOSGrp" in reason or "AssocGrp" in reason or "accounting/QOS policy" in reason:
+        limit = limits.get(account)
+        cap = f"at most {limit} GPU{'' if limit == 1 else 's'}" if limit is not None else "fewer GPUs"
+        return (
+            f"Your project {brics_project} may use {cap} at a time, and this job asked for {gpus}."
+            f" Ask for fewer GPUs and start again. (Slurm said: {reason})"
+        )
+    if "Invalid account" in reason:
+        return (
+            f"Slurm has no account {account} for project {brics_project} that you may use:"
+            f" ask your centre's support to add you to it. (Slurm said: {reason})"
+        )
+    return f"The job could not be submitted: {reason}"
+
+
 def spawn_error(log_message, user_message):
     """A spawn failure the user reads: JupyterHub shows jupyterhub_message, where a plain error gives a bare 500."""
     error = web.HTTPError(500, "%s", log_message)
@@ -275,14 +323,26 @@ class SlurmSpawner(BricsSlurmSpawner):
 
     submitted_job_id = ""
 
+    @default("options_form")
+    def _options_form_default(self):
+        """bricsauthenticator's form, with the GPU limits of the user's projects above it (slurmProjectLimits)."""
+        form = super()._options_form_default()
+
+        def with_limits(spawner):
+            return limits_note(spawner.brics_projects, project_gpu_limits()) + form(spawner)
+
+        return with_limits
+
     async def submit_batch_script(self):
         try:
             job_id = await super().submit_batch_script()
         except RuntimeError as error:
-            reason = str(error).strip() or "no message"
-            raise spawn_error(
-                f"job submission failed: {reason}", f"The job could not be submitted: {reason}"
-            ) from error
+            reason = " ".join(str(error).split()) or "no message"
+            options = self.user_options or {}
+            explained = explain_refusal(
+                reason, options.get("brics_project", ""), options.get("ngpus", "?"), project_gpu_limits()
+            )
+            raise spawn_error(f"job submission failed: {reason}", explained) from error
         # batchspawner forgets the job when it finds it gone; its output file is still to be named.
         self.submitted_job_id = job_id or ""
         return job_id
