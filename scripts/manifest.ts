@@ -18,6 +18,9 @@ function exampleWarning(plan: RenderPlan, registry: string, registryGiven: boole
   const settings = exampleSettings(plan.deployConfig)
   const found = [
     ...(settings.length ? [`${settings.join(', ')} (lay your own over them with --deploy-config FILE)`] : []),
+    ...(plan.nadir && /(^|\.)example\.(com|org)$/.test(plan.nadir.serverAddress)
+      ? [`Nadir server ${plan.nadir.serverAddress} (--nadir-server-address FILE)`]
+      : []),
     ...(plan.env.target === 'stage-prod' && !registryGiven && registry === 'localhost'
       ? [`images under ${registry}/ (give --registry PREFIX)`]
       : []),
@@ -48,6 +51,7 @@ export const command = defineCommand(COMMANDS.manifest, async ({ values, positio
     tag: values.tag ?? defaultTag(env.target),
     registry: values.registry,
     clusterFiles: { clientKey: values['ssh-client-key'], knownHosts: values['ssh-known-hosts'] },
+    nadirFiles: { sshKey: values['nadir-ssh-key'], serverAddress: values['nadir-server-address'] },
   }
   const plan = await planRender(env, settings, repo, 'manifest')
   for (const note of plan.notes) process.stderr.write(`note: ${note}\n`)

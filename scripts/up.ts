@@ -15,7 +15,7 @@ import { killRunning } from './lib/exec.ts'
 import { buildSettings } from './lib/images.ts'
 import { acquireLock } from './lib/lock.ts'
 import { baseUrlOf } from './lib/base-url.ts'
-import { hubUrl, resourceNames } from './lib/names.ts'
+import { hubUrl, IMAGE_KEYS, resourceNames } from './lib/names.ts'
 import { COMMANDS } from './lib/options.ts'
 import type { RepoPaths } from './lib/paths.ts'
 import { teardown } from './lib/teardown.ts'
@@ -158,9 +158,10 @@ export const command = defineCommand(COMMANDS.up, async ({ values, positionals, 
     {
       envName: env.name,
       // The environment's stage unless --target says otherwise (prod: stage-prod).
-      build: buildSettings(values, ['jupyterhub', 'slurm'], env.target),
+      build: buildSettings(values, IMAGE_KEYS, env.target),
       hostPort: values.port === undefined ? undefined : parsePort(values.port, '--port'),
       clusterFiles: { clientKey: values['ssh-client-key'], knownHosts: values['ssh-known-hosts'] },
+      nadirFiles: { sshKey: values['nadir-ssh-key'], serverAddress: values['nadir-server-address'] },
       network: values.network,
       keepBuildData: values['keep-build-data'],
       waitSeconds,

@@ -96,6 +96,8 @@ export const fakeKey = (n: string) => ({
 })
 export const OPERATOR_KEY = fakeKey('operator')
 export const OPERATOR_KNOWN_HOSTS = 'login.example ssh-ed25519 AAAAlogin\n'
+/** What readNadirAccess would have read of an operator's files. */
+export const OPERATOR_NADIR = { key: fakeKey('nadir'), serverAddress: 'nadir.example' }
 
 /**
  * The manifest `npm run manifest -- <env>` renders from the environment's
@@ -114,10 +116,14 @@ export async function renderEnvironmentManifest(envName: string, deployConfigFil
   const planned = await planRender(env, settings, repo, 'manifest')
   const { use } = planned
   const external = usesExternalSlurm(use)
-  // The operator's files stand in for what readClusterAccess would have read.
-  const plan = external
-    ? { ...planned, cluster: { clientKey: OPERATOR_KEY, knownHosts: OPERATOR_KNOWN_HOSTS }, omitSecrets: [] }
-    : planned
+  const tunnel = use.secrets.includes('nadirKey')
+  // The operator's files stand in for what readClusterAccess and readNadirAccess would have read.
+  const plan = {
+    ...planned,
+    ...(external && { cluster: { clientKey: OPERATOR_KEY, knownHosts: OPERATOR_KNOWN_HOSTS } }),
+    ...(tunnel && { nadir: planned.nadir ?? OPERATOR_NADIR }),
+    omitSecrets: [],
+  }
   const text = renderManifest(
     manifestInput(plan, {
       keys: external ? { host: fakeKey('host') } : { client: fakeKey('client'), host: fakeKey('host') },

@@ -6,7 +6,7 @@ import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from
 import { checkSameIssuerKind, podForIssuer } from './dev-issuer.ts'
 import { type Environment, resolveEnvironment } from './environment.ts'
 import { type BuildSettings, buildSettingsFromVariables, type ImageBuild, planImageBuild } from './images.ts'
-import { DEV_TARGET, type ImageKey } from './names.ts'
+import { DEV_TARGET, IMAGE_KEYS, type ImageKey } from './names.ts'
 import type { RepoPaths } from './paths.ts'
 import { requireUp, type RunningPod } from './running.ts'
 import { type Changes, compareSnapshots, type Snapshot, takeSnapshot } from './snapshot.ts'
@@ -61,7 +61,7 @@ export function mountedRepos(build: BuildSettings, builds: ImageBuild[], repo: R
 
 /** Build settings from the environment variables alone (JH_SLURM_HUB_ARGS_FILE, ...), at the environment's stage. */
 const defaultBuild = (env: Environment): BuildSettings =>
-  buildSettingsFromVariables(process.env, ['jupyterhub', 'slurm'], env.target)
+  buildSettingsFromVariables(process.env, IMAGE_KEYS, env.target)
 
 /** Deploy settings the Slurm container reads when it starts. */
 const startsSlurm = (key: string): boolean => key === 'slurmGpus' || key === 'slurmProjectLimits'

@@ -35,7 +35,7 @@ function readKnownHosts(file: string): string {
 }
 
 /** The public half of a private key, derived with ssh-keygen from a private copy (it refuses a readable one). */
-async function publicKeyOf(keyText: string, file: string): Promise<string> {
+async function publicKeyOf(keyText: string, file: string, option: string): Promise<string> {
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'jh_slurm_key.'))
   try {
     const copy = path.join(scratch, 'key')
@@ -44,13 +44,27 @@ async function publicKeyOf(keyText: string, file: string): Promise<string> {
     if (derived.exitCode !== 0) {
       const reason = derived.stderr.trim().split('\n').pop() || `exit ${derived.exitCode}`
       throw new UsageError(
-        `${file} (${CLIENT_KEY}): ssh-keygen cannot read it (${reason}); give a key without a passphrase`,
+        `${file} (${option}): ssh-keygen cannot read it (${reason}); give a key without a passphrase`,
       )
     }
     return derived.stdout.trim()
   } finally {
     await fs.rm(scratch, { recursive: true, force: true })
   }
+}
+
+/**
+ * An operator's SSH private key file (`option` names the option and variable
+ * it came through), checked before anything is made, with its public half
+ * derived by ssh-keygen; `what` says whose key it is in errors.
+ */
+export async function readPrivateKeyFile(file: string, option: string, what: string): Promise<KeyPair> {
+  const privateKey = readUserFile(path.resolve(file), `${what} given with ${option}`)
+  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----/m.test(privateKey))
+    throw new UsageError(`${file} (${option}) is not an SSH private key (PEM/OpenSSH, without a passphrase)`)
+  registerSecret(privateKey.trim())
+  const keyText = privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`
+  return { privateKey: keyText, publicKey: await publicKeyOf(keyText, file, option) }
 }
 
 /**
@@ -64,13 +78,6 @@ export async function readClusterAccess(envName: string, files: ClusterFiles): P
       `${envName} runs its jobs on a Slurm cluster outside the pod: give the hub's SSH key with --ssh-client-key FILE (or JH_SLURM_SSH_CLIENT_KEY) and the login node's host key with --ssh-known-hosts FILE (or JH_SLURM_SSH_KNOWN_HOSTS); see README.md`,
     )
   }
-  const privateKey = readUserFile(path.resolve(files.clientKey), `SSH client key given with ${CLIENT_KEY}`)
-  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----/m.test(privateKey))
-    throw new UsageError(
-      `${files.clientKey} (${CLIENT_KEY}) is not an SSH private key (PEM/OpenSSH, without a passphrase)`,
-    )
-  registerSecret(privateKey.trim())
-  const knownHosts = readKnownHosts(files.knownHosts)
-  const keyText = privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`
-  return { clientKey: { privateKey: keyText, publicKey: await publicKeyOf(keyText, files.clientKey) }, knownHosts }
+  const clientKey = await readPrivateKeyFile(files.clientKey, CLIENT_KEY, 'SSH client key')
+  return { clientKey, knownHosts: readKnownHosts(files.knownHosts) }
 }

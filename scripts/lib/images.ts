@@ -1,5 +1,5 @@
-// Image builds: the hub and Slurm images (by default at stage-dev, tagged
-// localhost/<image>:dev-latest). The same code serves `up`, `build-images`
+// Image builds: the hub, Slurm and Nadir client images (by default at
+// stage-dev, tagged localhost/<image>:dev-latest). The same code serves `up`, `build-images`
 // and production pipelines (--target stage-prod, --registry, --tag).
 import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
@@ -7,7 +7,7 @@ import path from 'node:path'
 import { type BuildArgs, mergeBuildArgs, parseAssignment, readArgsFile } from './build-args.ts'
 import { parseCommandLine, type Values } from './cli.ts'
 import { UsageError } from './errors.ts'
-import { defaultTag, DEV_TARGET, IMAGES, type ImageKey, imageRef, TARGETS } from './names.ts'
+import { defaultTag, DEV_TARGET, IMAGE_KEYS, IMAGES, type ImageKey, imageRef, TARGETS } from './names.ts'
 import { buildOptions } from './options.ts'
 import type { RepoPaths } from './paths.ts'
 import { podman } from './podman.ts'
@@ -40,7 +40,7 @@ export interface BuildSettings {
 
 export function buildSettings(
   values: Values<typeof buildOptions>,
-  images: ImageKey[] = ['jupyterhub', 'slurm'],
+  images: ImageKey[] = IMAGE_KEYS,
   defaultTarget: string = DEV_TARGET,
 ): BuildSettings {
   const target = values.target ?? defaultTarget
@@ -71,8 +71,16 @@ export function buildSettings(
     target,
     tag,
     registry,
-    argsFiles: { jupyterhub: file(values['hub-args-file']), slurm: file(values['slurm-args-file']) },
-    buildArgs: { jupyterhub: values['hub-build-arg'], slurm: values['slurm-build-arg'] },
+    argsFiles: {
+      jupyterhub: file(values['hub-args-file']),
+      slurm: file(values['slurm-args-file']),
+      'nadir-client': file(values['nadir-args-file']),
+    },
+    buildArgs: {
+      jupyterhub: values['hub-build-arg'],
+      slurm: values['slurm-build-arg'],
+      'nadir-client': values['nadir-build-arg'],
+    },
     caBundle,
     stageJobs,
   }

@@ -12,6 +12,7 @@ import { type DevUser, readDevUsers } from './dev-users.ts'
 import type { Environment } from './environment.ts'
 import { type EnvironmentKeys, generateEnvironmentKeys } from './keys.ts'
 import { UsageError } from './errors.ts'
+import { type NadirAccess, type NadirFiles, readNadirAccess } from './nadir.ts'
 import type { SecretKey } from './names.ts'
 import type { RepoPaths } from './paths.ts'
 import { registerSecret } from './redact.ts'
@@ -36,6 +37,8 @@ export interface RenderSettings {
   registry: string
   /** For an environment whose Slurm is elsewhere. */
   clusterFiles: ClusterFiles
+  /** For an environment reached through a Nadir tunnel: the client's key and the server's address. */
+  nadirFiles?: NadirFiles
 }
 
 /**
@@ -55,6 +58,8 @@ export interface RenderPlan {
   users?: DevUser[]
   deployConfig: DeployConfig
   cluster?: ClusterAccess
+  /** The Nadir tunnel's key and server address, where the pod runs its client. */
+  nadir?: NadirAccess
   omitSecrets: SecretKey[]
   /** What the plan left out or stood in for (manifest only), to tell the user. */
   notes: string[]
@@ -85,6 +90,17 @@ async function clusterFor(env: Environment, files: ClusterFiles, purpose: Purpos
     return { omitSecrets: ['clientKey', 'knownHosts'] as SecretKey[] }
   }
   return { cluster: await readClusterAccess(env.name, files), omitSecrets: [] }
+}
+
+async function nadirFor(env: Environment, files: NadirFiles, purpose: Purpose, notes: string[]) {
+  if (purpose === 'manifest' && !files.sshKey && !files.serverAddress) {
+    const { nadirKey, nadirConfig } = env.names.secrets
+    notes.push(
+      `without --nadir-ssh-key and --nadir-server-address the Secrets ${nadirKey} (ssh_key, ssh_key.pub) and ${nadirConfig} (server_address) are left out; create them where the manifest is deployed`,
+    )
+    return { omitSecrets: ['nadirKey', 'nadirConfig'] as SecretKey[] }
+  }
+  return { nadir: await readNadirAccess(env.name, files), omitSecrets: [] }
 }
 
 /**
@@ -120,6 +136,10 @@ export async function planRender(
   const { cluster, omitSecrets } = external
     ? await clusterFor(env, settings.clusterFiles, purpose, notes)
     : { cluster: undefined, omitSecrets: [] }
+  const tunnel = use.secrets.includes('nadirKey') || use.secrets.includes('nadirConfig')
+  const { nadir, omitSecrets: nadirOmitted } = tunnel
+    ? await nadirFor(env, settings.nadirFiles ?? {}, purpose, notes)
+    : { nadir: undefined, omitSecrets: [] }
   return {
     env,
     pod,
@@ -129,7 +149,8 @@ export async function planRender(
     users,
     deployConfig,
     cluster,
-    omitSecrets,
+    nadir,
+    omitSecrets: [...omitSecrets, ...nadirOmitted],
     notes,
   }
 }
@@ -185,6 +206,7 @@ export function manifestInput(plan: RenderPlan, made: MadeSecrets): ManifestInpu
     deployConfig: plan.deployConfig,
     keys: made.keys,
     cluster: plan.cluster,
+    nadir: plan.nadir,
     devLoginPassword: made.devLoginPassword,
     mungeKey: made.mungeKey,
     proxyAuthToken: made.proxyAuthToken,

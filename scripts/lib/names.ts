@@ -20,7 +20,15 @@ export const VOLUME_DIRS = {
 } as const
 
 export type VolumeKey = keyof typeof VOLUME_DIRS
-export type SecretKey = 'clientKey' | 'hostKey' | 'knownHosts' | 'devLogin' | 'munge' | 'proxyToken'
+export type SecretKey =
+  | 'clientKey'
+  | 'hostKey'
+  | 'knownHosts'
+  | 'devLogin'
+  | 'munge'
+  | 'proxyToken'
+  | 'nadirKey'
+  | 'nadirConfig'
 export type ConfigMapKey = 'devUsers' | 'deployConfig'
 
 /**
@@ -40,6 +48,8 @@ export const TEMPLATE_NAMES = {
     devLogin: 'dev-login',
     munge: 'munge-key',
     proxyToken: 'proxy-auth-token',
+    nadirKey: 'ssh-nadir-key',
+    nadirConfig: 'nadir-config',
   } satisfies Record<SecretKey, string>,
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' } satisfies Record<ConfigMapKey, string>,
 }
@@ -76,6 +86,8 @@ export function resourceNames(env: string): ResourceNames {
       devLogin: `jupyterhub-slurm-dev-login-${id}`,
       munge: `jupyterhub-slurm-munge-key-${id}`,
       proxyToken: `jupyterhub-slurm-proxy-auth-token-${id}`,
+      nadirKey: `jupyterhub-slurm-ssh-nadir-key-${id}`,
+      nadirConfig: `jupyterhub-slurm-nadir-config-${id}`,
     },
     configMaps: { devUsers: `dev-user-config-${id}`, deployConfig: `deploy-config-${id}` },
   }
@@ -97,17 +109,24 @@ export const LEGACY_NAMES: ResourceNames = {
     // (No such secrets then either.)
     munge: 'jupyterhub-slurm-munge-key',
     proxyToken: 'jupyterhub-slurm-proxy-auth-token',
+    nadirKey: 'jupyterhub-slurm-ssh-nadir-key',
+    nadirConfig: 'jupyterhub-slurm-nadir-config',
   },
   configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' },
 }
 
-export type ImageKey = 'jupyterhub' | 'slurm'
+export type ImageKey = 'jupyterhub' | 'slurm' | 'nadir-client'
 
 /** Image names; each is built from the repository directory of the same name. */
 export const IMAGES: Record<ImageKey, string> = {
   jupyterhub: 'brics_jupyterhub',
   slurm: 'brics_slurm',
+  /** The Nadir tunnel client (upstream names its image so too). */
+  'nadir-client': 'nadir-client',
 }
+
+/** Every image, in the order they are listed and built. */
+export const IMAGE_KEYS = Object.keys(IMAGES) as ImageKey[]
 
 export const DEV_TAG = 'dev-latest'
 export const DEV_TARGET = 'stage-dev'

@@ -38,6 +38,12 @@ export const buildOptions = {
     variable: 'JH_SLURM_SLURM_ARGS_FILE',
     description: 'KEY=VALUE file laid over brics_slurm/build.args',
   }),
+  'nadir-args-file': option({
+    type: 'string',
+    value: 'FILE',
+    variable: 'JH_SLURM_NADIR_ARGS_FILE',
+    description: 'KEY=VALUE file laid over nadir-client/build.args',
+  }),
   'hub-build-arg': option({
     type: 'string',
     multiple: true,
@@ -49,6 +55,12 @@ export const buildOptions = {
     multiple: true,
     value: 'KEY=VALUE',
     description: 'one Slurm build argument',
+  }),
+  'nadir-build-arg': option({
+    type: 'string',
+    multiple: true,
+    value: 'KEY=VALUE',
+    description: 'one Nadir client build argument',
   }),
   'ca-bundle': option({
     type: 'string',
@@ -94,6 +106,21 @@ export const sshKnownHostsOption = option({
   description: "known_hosts line(s) with that login node's host key (environments without Slurm in the pod)",
 })
 
+export const nadirSshKeyOption = option({
+  type: 'string',
+  value: 'FILE',
+  variable: 'JH_SLURM_NADIR_SSH_KEY',
+  description:
+    "the Nadir tunnel client's SSH private key, its public half in FILE.pub (environments whose pod runs nadir-client)",
+})
+
+export const nadirServerAddressOption = option({
+  type: 'string',
+  value: 'FILE',
+  variable: 'JH_SLURM_NADIR_SERVER_ADDRESS',
+  description: "a file holding the Nadir server's host name (environments whose pod runs nadir-client)",
+})
+
 export const networkOption = option({
   type: 'string',
   value: 'NAME',
@@ -129,6 +156,8 @@ const up = {
     port: portOption,
     'ssh-client-key': sshClientKeyOption,
     'ssh-known-hosts': sshKnownHostsOption,
+    'nadir-ssh-key': nadirSshKeyOption,
+    'nadir-server-address': nadirServerAddressOption,
     network: networkOption,
     'keep-build-data': option({
       type: 'boolean',
@@ -184,18 +213,19 @@ const keygen = {
 
 const buildImages = {
   command: 'build-images',
-  summary: 'Build the brics_jupyterhub and brics_slurm images, both at once.',
+  summary: 'Build the brics_jupyterhub, brics_slurm and nadir-client images, all at once.',
   options: {
     image: option({
       type: 'string',
       multiple: true,
       value: 'NAME',
-      defaultNote: 'both',
-      description: 'only this image: jupyterhub or slurm',
+      defaultNote: 'all three',
+      description: 'only this image: jupyterhub, slurm or nadir-client',
     }),
     ...buildOptions,
   },
-  notes: 'Build arguments and their defaults are listed in brics_jupyterhub/build.args and brics_slurm/build.args.',
+  notes:
+    'Build arguments and their defaults are listed in brics_jupyterhub/build.args, brics_slurm/build.args and nadir-client/build.args.',
 } satisfies CommandSpec
 
 const volumes = {
@@ -230,6 +260,8 @@ const manifest = {
     registry: { ...buildOptions.registry, description: 'name prefix of the images the pod runs' },
     'ssh-client-key': sshClientKeyOption,
     'ssh-known-hosts': sshKnownHostsOption,
+    'nadir-ssh-key': nadirSshKeyOption,
+    'nadir-server-address': nadirServerAddressOption,
   },
   notes:
     'The output holds private keys and the dev login password: keep it out of logs and version control.\n' +

@@ -4,6 +4,7 @@
 import YAML from 'yaml'
 import { baseUrlLabel, baseUrlOf } from './base-url.ts'
 import type { ClusterAccess } from './cluster-access.ts'
+import { type NadirAccess, nadirConfigFiles, nadirKeyFiles } from './nadir.ts'
 import { type DeployConfig, deployConfigData } from './deploy-config.ts'
 import { isLoginFront } from './dev-issuer.ts'
 import { type DevUser, devUsersValue } from './dev-users.ts'
@@ -55,6 +56,7 @@ export type ContainerImages = Partial<Record<ImageKey, string>>
 export const builtImages = (tag: string = DEV_TAG, registry?: string): ContainerImages => ({
   jupyterhub: imageRef('jupyterhub', tag, registry),
   slurm: imageRef('slurm', tag, registry),
+  'nadir-client': imageRef('nadir-client', tag, registry),
 })
 
 export interface HostPorts {
@@ -143,6 +145,8 @@ export interface ManifestInput {
   keys?: Partial<EnvironmentKeys>
   /** For a pod whose Slurm is elsewhere. */
   cluster?: ClusterAccess
+  /** For a pod with the Nadir tunnel's client: its key and the server's address. */
+  nadir?: NadirAccess
   /** Needed when the pod mounts the dummy login's password. */
   devLoginPassword?: string
   /** Needed when the pod runs Slurm: the environment's own MUNGE key. */
@@ -179,6 +183,9 @@ function secretDocs(input: ManifestInput): Record<SecretKey, () => Doc> {
     munge: () => secretDoc(names.secrets.munge, { 'munge.key': need(input.mungeKey, 'a MUNGE key') }),
     proxyToken: () =>
       secretDoc(names.secrets.proxyToken, { token: need(input.proxyAuthToken, "a token of the proxy's API") }),
+    nadirKey: () => secretDoc(names.secrets.nadirKey, nadirKeyFiles(need(input.nadir, "the Nadir client's key"))),
+    nadirConfig: () =>
+      secretDoc(names.secrets.nadirConfig, nadirConfigFiles(need(input.nadir, "the Nadir server's address"))),
   }
 }
 
@@ -200,7 +207,10 @@ export function renderManifest(input: ManifestInput): string {
   const order = <K extends string>(all: K[], used: K[]) => all.filter((k) => used.includes(k))
   const docs = [
     ...order<ConfigMapKey>(['devUsers', 'deployConfig'], use.configMaps).map((k) => configMaps[k]()),
-    ...order<SecretKey>(['clientKey', 'hostKey', 'knownHosts', 'devLogin', 'munge', 'proxyToken'], use.secrets)
+    ...order<SecretKey>(
+      ['clientKey', 'hostKey', 'knownHosts', 'devLogin', 'munge', 'proxyToken', 'nadirKey', 'nadirConfig'],
+      use.secrets,
+    )
       .filter((k) => !input.omitSecrets?.includes(k))
       .map((k) => secrets[k]()),
     labelled(podForEnvironment(pod, names, input.ports, input.images), baseUrlLabel(baseUrlOf(input.deployConfig))),

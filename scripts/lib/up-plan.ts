@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import type { ClusterFiles } from './cluster-access.ts'
 import type { DeployConfigOverlay } from './deploy-config.ts'
 import { withDevMounts } from './dev-mounts.ts'
+import type { NadirFiles } from './nadir.ts'
 import { resolveEnvironment } from './environment.ts'
 import { type BuildSettings, type ImageBuild, planImageBuild } from './images.ts'
 import { planRender, type RenderPlan } from './manifest-input.ts'
@@ -26,6 +27,8 @@ export interface UpOptions {
   hostPort?: number
   /** For an environment whose Slurm is elsewhere: the hub's key and the login node's host key line. */
   clusterFiles: ClusterFiles
+  /** For an environment reached through a Nadir tunnel: the client's key and the server's address. */
+  nadirFiles?: NadirFiles
   /** A podman network for the pod (one that reaches the cluster, say). */
   network?: string
 }

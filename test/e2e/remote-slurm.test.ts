@@ -265,6 +265,10 @@ await whenProvisioned(() => {
         PROD,
         `oidcServer: ${issuer.url}\nbricsPlatform: ${platform}\njwtAudience: ${audience}\njwtLeeway: "5"\n`,
       )
+      // The Nadir tunnel's client gets a server that is nowhere: it keeps trying, and the hub is reached on the host.
+      const nadirAddress = path.join(outputDir, 'nadir_config')
+      fs.writeFileSync(nadirAddress, 'nadir.invalid\n')
+      const nadirFiles = ['--nadir-ssh-key', cluster.clientKeyFile, '--nadir-server-address', nadirAddress]
       const manifest = await npmRun(
         'manifest',
         [
@@ -277,6 +281,7 @@ await whenProvisioned(() => {
           cluster.clientKeyFile,
           '--ssh-known-hosts',
           cluster.knownHostsFile,
+          ...nadirFiles,
         ],
         {
           env: { JH_SLURM_DEPLOY_CONFIG: settings },
@@ -284,6 +289,9 @@ await whenProvisioned(() => {
       )
       assert.is(manifest.code, 0)
       assert.match(manifest.output, /image: registry\.example\.org\/brics\/brics_jupyterhub:2026\.11/)
+      assert.match(manifest.output, /image: registry\.example\.org\/brics\/nadir-client:2026\.11/)
+      assert.match(manifest.output, /name: jupyterhub-slurm-ssh-nadir-key-e2e-prod\n/)
+      assert.match(manifest.output, /server_address: \|\n\s+nadir\.invalid\n/)
       assert.not.match(manifest.output, /dev-user-config|dev-login|DEV_USER_CONFIG|brics_slurm/)
 
       const run = await phase('up prod', () =>
@@ -299,6 +307,7 @@ await whenProvisioned(() => {
             cluster.clientKeyFile,
             '--ssh-known-hosts',
             cluster.knownHostsFile,
+            ...nadirFiles,
             ...release,
           ],
           {
@@ -310,6 +319,11 @@ await whenProvisioned(() => {
       assert.not.match(run.output, /Dev login password/)
       const image = await podmanOut(['inspect', containerName(prod, 'jupyterhub'), '--format', '{{.ImageName}}'])
       assert.is(image, PROD_IMAGE)
+      await waitFor('the Nadir client trying its server', 30_000, async () => {
+        const { stdout, stderr } = await podman(['logs', containerName(prod, 'nadir-client')])
+        const line = 'connecting to nadir@nadir.invalid port 22, remote forward *:8000:127.0.0.1:8000'
+        return `${stdout}${stderr}`.includes(line) || undefined
+      })
 
       const claims = {
         short_name: USER,

@@ -45,7 +45,7 @@ test('overlays replace defaults; unknown keys are refused', () => {
 })
 
 test('each image pins its base image and package sources in build.args', () => {
-  for (const image of ['brics_jupyterhub', 'brics_slurm']) {
+  for (const image of ['brics_jupyterhub', 'brics_slurm', 'nadir-client']) {
     const args = parseArgsFile(fs.readFileSync(path.join(repoRoot, image, 'build.args'), 'utf8'), image)
     assert.ok(args.get('BASE_IMAGE'), `${image} BASE_IMAGE`)
     assert.is(args.get('BUILD_CA_BUNDLE'), '')

@@ -257,9 +257,11 @@ test("prod: stage-prod image under the pipeline's tag, no dev users, no dummy lo
     'ConfigMap/deploy-config-prod',
     'Secret/jupyterhub-slurm-ssh-client-key-prod',
     'Secret/jupyterhub-slurm-ssh-known-hosts-prod',
+    'Secret/jupyterhub-slurm-ssh-nadir-key-prod',
+    'Secret/jupyterhub-slurm-nadir-config-prod',
     'Pod/jupyterhub-slurm-prod',
   ])
-  assert.is(docs[3].spec.containers[0].image, 'localhost/brics_jupyterhub:prod-latest')
+  assert.is(docs[5].spec.containers[0].image, 'localhost/brics_jupyterhub:prod-latest')
   const data = docs[0].data as Record<string, string>
   for (const key of [
     'DEPLOY_CONFIG_OIDC_SERVER',
@@ -279,7 +281,7 @@ test('secrets made elsewhere are left out of the manifest, and nothing else is',
     names: env.names,
     ports: { proxy: 1, hubApi: 2 },
     deployConfig: resolveDeployConfig(env.configDir),
-    omitSecrets: ['clientKey', 'knownHosts'],
+    omitSecrets: ['clientKey', 'knownHosts', 'nadirKey', 'nadirConfig'],
     pod,
   })
   assert.equal(kinds(YAML.parseAllDocuments(text).map((d) => d.toJS())), [

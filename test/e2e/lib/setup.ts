@@ -14,7 +14,11 @@ import { environmentsUpNow, teardown } from '../../../scripts/lib/teardown.ts'
 import { TEST_PREFIX } from './test-environments.ts'
 import { upstreamRepositories } from './upstream.ts'
 
-export const STANDINS = ['localhost/test-double/jupyterhub:5.4.2', 'localhost/test-double/slurm:full-root']
+export const STANDINS = [
+  'localhost/test-double/jupyterhub:5.4.2',
+  'localhost/test-double/slurm:full-root',
+  'localhost/test-double/alpine:3.21',
+]
 export const outputDir = path.join(repoRoot, 'test-output')
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'build-args')
 const hostCaBundle = '/etc/ssl/certs/ca-certificates.crt'
@@ -44,6 +48,7 @@ export function upEnvironment(): NodeJS.ProcessEnv {
     ...upstream.env,
     JH_SLURM_HUB_ARGS_FILE: path.join(fixtures, 'hub-e2e.args'),
     JH_SLURM_SLURM_ARGS_FILE: path.join(fixtures, 'slurm-e2e.args'),
+    JH_SLURM_NADIR_ARGS_FILE: path.join(fixtures, 'nadir-e2e.args'),
     ...(fs.existsSync(hostCaBundle) ? { JH_SLURM_BUILD_CA_BUNDLE: hostCaBundle } : {}),
   }
 }

@@ -88,6 +88,7 @@ const IMAGE_PATH_ENV = 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 const BASE_IMAGES = [
   { dir: 'jupyterhub', ref: 'localhost/test-double/jupyterhub:5.4.2' },
   { dir: 'slurm', ref: 'localhost/test-double/slurm:full-root' },
+  { dir: 'alpine', ref: 'localhost/test-double/alpine:3.21' },
 ]
 const CONTEXT_HASH_LABEL = 'org.jh-slurm-e2e.context-hash'
 
