@@ -27,7 +27,7 @@ test('committed dev_realauth: issuer and front in the pod, the front alone on th
   const { docs, env, use } = await renderEnvironmentManifest('dev_realauth')
   assert.equal(
     containers(docs).map((c) => c.name),
-    ['jupyterhub', 'proxy', 'slurm', 'dev-issuer', 'login-front'],
+    ['jupyterhub', 'proxy', 'slurm', 'accounting', 'dev-issuer', 'login-front'],
   )
   assert.equal(byName(docs, 'login-front').ports, [
     { containerPort: 8001, hostPort: 8001, hostIP: '127.0.0.1', protocol: 'TCP' },
@@ -59,7 +59,7 @@ test('an outside issuer: neither part runs, the hub is published as before, no l
   const { docs, env, use } = await renderEnvironmentManifest('dev_realauth', site)
   assert.equal(
     containers(docs).map((c) => c.name),
-    ['jupyterhub', 'proxy', 'slurm'],
+    ['jupyterhub', 'proxy', 'slurm', 'accounting'],
   )
   assert.equal(byName(docs, 'proxy').ports, [
     { containerPort: 8000, hostPort: 8001, hostIP: '127.0.0.1', protocol: 'TCP' },
