@@ -91,7 +91,7 @@ test('several environments are removed from a listing, in three batched calls', 
 test('a removal by name that falls short is finished from a listing, and all of it reported', async () => {
   fake = useFakePodman({ pods: [dummy.pod], volumes: [dummy.volumes.slurm], secrets: [dummy.secrets.clientKey] })
   // Fails the call by name only (the listing's call names only what exists).
-  process.env.FAKE_PODMAN_FAIL = `^volume rm .*${dummy.secrets.proxyToken}$`
+  process.env.FAKE_PODMAN_FAIL = `^volume rm .*${Object.values(dummy.secrets).at(-1)}$`
   const lines: string[] = []
   try {
     await teardown(repoPaths(root), [dummy], { onLine: (l) => lines.push(l) })
