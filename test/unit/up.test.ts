@@ -44,9 +44,10 @@ test('up mirrors the launcher: checks, build dir, clone, build (with volumes, ke
     'Wait for JupyterHub',
   ])
   // --wait 0: the wait is skipped, and says why.
+  const skipOf = (task: (typeof tasks)[number] | undefined) => task?.skip as () => string | false
   const noWait = upTasks(await planUp({ ...options, waitSeconds: 0 }, repo), repo).at(-1)
-  assert.is((noWait?.skip as () => string | false)(), 'not waiting (--wait 0)')
-  assert.is((tasks.at(-1)?.skip as () => string | false)(), false)
+  assert.is(skipOf(noWait)(), 'not waiting (--wait 0)')
+  assert.is(skipOf(tasks.at(-1))(), false)
 })
 
 test('step timings run from one start to the next', () => {
