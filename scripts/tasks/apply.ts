@@ -15,6 +15,7 @@ import { type PodmanInfo, podman, probePodman } from '../lib/podman.ts'
 import type { ContainerKey } from '../lib/running.ts'
 import type { RepoPaths } from '../lib/paths.ts'
 import { LIST_OPTIONS } from './context.ts'
+import { waitForSlurm } from './start.ts'
 import { fillVolume, hubVolumeSpec, specEntries, volumeFill } from '../lib/volumes.ts'
 
 /** The start-up hook of the dev Slurm image that creates the dev users (idempotent). */
@@ -163,6 +164,9 @@ function userTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
 const newImage = (plan: ApplyPlan, image: ImageKey): string | undefined =>
   plan.actions.rebuild.includes(image) ? plan.builds.find((b) => b.image === image)?.ref : undefined
 
+/** How long a replaced Slurm container may take to get ready (it waits for slurmdbd first). */
+const SLURM_START_MS = 180_000
+
 function slurmTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   if (!plan.actions.replace.slurm) return []
   // The accounting container runs the Slurm image too: on a new image it is
@@ -185,7 +189,10 @@ function slurmTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
       title: 'Replace the Slurm container (new image; the users and their homes are carried over)',
       task: async (ctx) => {
         const replacement = { image: newImage(plan, 'slurm'), env: containerEnv(plan, 'slurm'), carry: ['/home'] }
-        await replaceContainer(containerName(plan.env.names, 'slurm'), replacement)
+        const slurm = containerName(plan.env.names, 'slurm')
+        await replaceContainer(slurm, replacement)
+        // Its users, their accounts and limits are set up as it starts: ready when the next job may come.
+        await waitForSlurm(slurm, SLURM_START_MS)
         markApplied(ctx, plan, 'slurm')
       },
     },

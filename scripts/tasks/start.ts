@@ -50,7 +50,7 @@ export async function waitForHub(plan: UpPlan, ctx: UpContext): Promise<void> {
 }
 
 /** Waits until the Slurm container says it is ready (start-slurm-pod: users, accounts, sshd). */
-async function waitForSlurm(slurm: string, timeoutMs: number): Promise<void> {
+export async function waitForSlurm(slurm: string, timeoutMs: number): Promise<void> {
   const { value } = await pollUntil(
     timeoutMs,
     async () => ((await podmanSucceeds(['exec', slurm, 'test', '-e', SLURM_READY])) ? true : undefined),
