@@ -1,14 +1,13 @@
 // @ts-check
 // Settings shared by dev_realauth's development issuer and login front, read
-// from the environment the pod gives both containers: the deploy settings
-// (DEPLOY_CONFIG_*), the dev users and, for the issuer, the run's password.
+// from the environment the pod gives both containers: the deploy settings,
+// the dev users, what the launcher passes as pod facts (the ports inside the
+// pod, the deploy settings' variables: scripts/lib/pod-facts.ts, never a
+// copy here) and, for the issuer, the run's password.
 // Plain JavaScript: it runs in the hub image's Node (18 in the stand-in base,
 // 20 in the real one) without a build step.
 import fs from 'node:fs'
 
-/** Where each part listens inside the pod. The front's port is the issuer URL's, which is also the published one. */
-export const ISSUER_PORT = 8010
-export const HUB_PROXY_URL = 'http://127.0.0.1:8000'
 /** The issuer is served under this path of the front's origin. */
 export const ISSUER_PATH = '/oidc'
 /** The front's own paths; everything else goes to the hub. */
@@ -74,10 +73,9 @@ export function parseUsers(text, what) {
 /**
  * @param {string | undefined} value
  * @param {string} what
- * @param {number} fallback
  */
-function seconds(value, what, fallback) {
-  if (value === undefined || value === '') return fallback
+function seconds(value, what) {
+  if (value === undefined || value === '') throw new SettingsError(`${what} is not set`)
   if (!/^[1-9][0-9]*$/.test(value)) throw new SettingsError(`${what} must be a whole number of seconds, got "${value}"`)
   return Number(value)
 }
@@ -99,33 +97,49 @@ function required(env, name) {
  * @returns {Settings}
  */
 export function readSettings(env = process.env) {
-  const issuer = required(env, 'DEPLOY_CONFIG_OIDC_SERVER')
+  /** The variable of each deploy setting, as the launcher names it. */
+  const variables = JSON.parse(required(env, 'JH_SLURM_DEPLOY_VARIABLES'))
+  /** @param {string} key */
+  const setting = (key) => {
+    if (!(key in variables)) throw new SettingsError(`${key} is not a deploy setting of the launcher's`)
+    return env[variables[key]]
+  }
+  /** @param {string} key */
+  const needed = (key) => required(env, variables[key] ?? key)
+  /** @param {string} name */
+  const port = (name) => {
+    const value = Number(required(env, name))
+    if (!Number.isInteger(value) || value < 1 || value > 65535) throw new SettingsError(`${name} is not a port`)
+    return value
+  }
+  const issuer = needed('oidcServer')
   let url
   try {
     url = new URL(issuer)
   } catch {
-    throw new SettingsError(`DEPLOY_CONFIG_OIDC_SERVER is not a URL: "${issuer}"`)
+    throw new SettingsError(`oidcServer is not a URL: "${issuer}"`)
   }
-  if (url.pathname !== ISSUER_PATH)
-    throw new SettingsError(`DEPLOY_CONFIG_OIDC_SERVER must end in ${ISSUER_PATH}, got "${issuer}"`)
-  const tokenLifetime = seconds(env.DEPLOY_CONFIG_DEV_ISSUER_TOKEN_LIFETIME, 'devIssuerTokenLifetime', 300)
-  const sessionLifetime = seconds(env.DEPLOY_CONFIG_DEV_ISSUER_SESSION_LIFETIME, 'devIssuerSessionLifetime', 28800)
+  if (url.pathname !== ISSUER_PATH) throw new SettingsError(`oidcServer must end in ${ISSUER_PATH}, got "${issuer}"`)
+  // The launcher always sets the lifetimes (scripts/lib/dev-issuer.ts holds their defaults).
+  const tokenLifetime = seconds(setting('devIssuerTokenLifetime'), 'devIssuerTokenLifetime')
+  const sessionLifetime = seconds(setting('devIssuerSessionLifetime'), 'devIssuerSessionLifetime')
   if (sessionLifetime < tokenLifetime)
     throw new SettingsError('devIssuerSessionLifetime must not be shorter than devIssuerTokenLifetime')
   return {
     issuer,
     origin: url.origin,
     port: Number(url.port || 80),
-    audience: required(env, 'DEPLOY_CONFIG_JWT_AUDIENCE'),
-    platform: required(env, 'DEPLOY_CONFIG_BRICS_PLATFORM'),
+    audience: needed('jwtAudience'),
+    platform: needed('bricsPlatform'),
     devUsers: parseNames(env.DEV_USER_CONFIG_UNIX_USERNAMES, 'DEV_USER_CONFIG_UNIX_USERNAMES'),
-    otherProjects: parseNames(env.DEPLOY_CONFIG_DEV_ISSUER_OTHER_PROJECTS, 'devIssuerOtherProjects'),
-    admins: parseUsers(env.DEPLOY_CONFIG_DEV_ISSUER_ADMINS, 'devIssuerAdmins'),
+    otherProjects: parseNames(setting('devIssuerOtherProjects'), 'devIssuerOtherProjects'),
+    admins: parseUsers(setting('devIssuerAdmins'), 'devIssuerAdmins'),
     tokenLifetime,
     sessionLifetime,
-    issuerPort: ISSUER_PORT,
-    hubUrl: HUB_PROXY_URL,
-    baseUrl: `/${(env.DEPLOY_CONFIG_BASE_URL ?? '/jupyter/').replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/'),
+    // Where each part listens inside the pod. The front's port is the issuer URL's, which is also the published one.
+    issuerPort: port('JH_SLURM_ISSUER_PORT'),
+    hubUrl: `http://127.0.0.1:${port('JH_SLURM_PROXY_PORT')}`,
+    baseUrl: `/${needed('baseUrl').replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/'),
   }
 }
 

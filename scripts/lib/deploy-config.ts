@@ -9,6 +9,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { UsageError } from './errors.ts'
 import { checkBaseUrl } from './base-url.ts'
+import { DEFAULT_BASE_URL } from './names.ts'
 import { readUserFile } from './paths.ts'
 
 /** Every key an environment may set, with what it means (shown in the README and errors). */
@@ -147,6 +148,8 @@ export const deployConfigOverlay = (file: string | undefined, givenWith?: string
 export function resolveDeployConfig(configDir: string, overlay?: DeployConfigOverlay): DeployConfig {
   const own = path.join(configDir, FILE_NAME)
   const config: DeployConfig = fs.existsSync(own) ? readDeployConfig(own) : new Map()
+  // The pod's programs take the URL prefix from here alone, so it is always set.
+  if (!config.has('baseUrl')) config.set('baseUrl', DEFAULT_BASE_URL)
   if (!overlay) return config
   for (const [key, value] of readDeployConfig(overlay.file, overlay.givenWith)) {
     if (!config.has(key)) {

@@ -3,6 +3,7 @@
 // `dev-issuer` and `login-front`. The deploy setting `oidcServer: dev-issuer`
 // selects them; any other oidcServer is an outside issuer, and then the pod
 // runs without them, exactly as a pod that never had them.
+import { POD_PORTS } from './pod-facts.ts'
 import type { DeployConfig } from './deploy-config.ts'
 import { parseDevUsers } from './dev-users.ts'
 import { UsageError, UserError } from './errors.ts'
@@ -15,8 +16,11 @@ export const LOGIN_FRONT = 'login-front'
 /** The pod's containers of the development issuer and the login front. */
 export const DEV_LOGIN_CONTAINERS = [DEV_ISSUER, LOGIN_FRONT]
 /** Ports inside the pod that the front cannot take: the hub's proxy and its API, the hub API, the issuer. */
-const TAKEN_IN_POD = [8000, 8009, 8081, 8010]
-const HUB_PROXY_PORT = 8000
+const TAKEN_IN_POD: number[] = Object.values(POD_PORTS)
+
+/** Seconds an ID token and a login last when the deploy settings do not say (the pod always gets them from here). */
+export const DEV_ISSUER_LIFETIMES = { token: '300', session: '28800' } as const
+const HUB_PROXY_PORT = POD_PORTS.proxy
 
 type Doc = Record<string, unknown>
 interface Port {
@@ -43,8 +47,8 @@ const hasLoginFront = (pod: PodDoc): boolean => pod.spec.containers.some((c) => 
 export const runsDevIssuer = (pod: Doc): boolean => (pod as PodDoc).spec.containers.some((c) => c.name === DEV_ISSUER)
 
 function checkSettings(config: DeployConfig, source: string): void {
-  const token = config.get('devIssuerTokenLifetime') ?? '300'
-  const session = config.get('devIssuerSessionLifetime') ?? '28800'
+  const token = config.get('devIssuerTokenLifetime') ?? DEV_ISSUER_LIFETIMES.token
+  const session = config.get('devIssuerSessionLifetime') ?? DEV_ISSUER_LIFETIMES.session
   for (const [key, value] of [
     ['devIssuerTokenLifetime', token],
     ['devIssuerSessionLifetime', session],

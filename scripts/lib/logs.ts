@@ -1,5 +1,7 @@
 // `jh-slurm-pod logs`: the hub's log, the Slurm side's logs and a job's output
 // file, found for the user instead of by hand inside the containers.
+import { envVarOf } from './deploy-config.ts'
+import { JOB_OUTPUT } from './pod-facts.ts'
 import { DEV_ISSUER, DEV_LOGIN_CONTAINERS } from './dev-issuer.ts'
 import { UserError } from './errors.ts'
 import type { Environment } from './environment.ts'
@@ -21,8 +23,10 @@ export interface LogsRequest {
 export const SLURM_LOGS = ['/var/log/slurmctld.log', '/var/log/slurmd.log', '/var/log/sshd.log']
 
 /** The job output file the batch script names in the job's home (volumes/_shared/.../jh_slurm_hub.py: --output). */
-const JOB_OUTPUT_NAME = 'jupyterhub_slurmspawner_%j.log'
-const JOB_OUTPUT = /\/jupyterhub_slurmspawner_(\d+)\.log$/
+const JOB_OUTPUT_NAME = JOB_OUTPUT
+const [OUTPUT_BEFORE = '', OUTPUT_AFTER = ''] = JOB_OUTPUT.split('%j')
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const JOB_OUTPUT_FILE = new RegExp(`/${escapeRegExp(OUTPUT_BEFORE)}(\\d+)${escapeRegExp(OUTPUT_AFTER)}$`)
 
 export interface JobOutput {
   id: number
@@ -47,7 +51,7 @@ export function parseJobOutputs(listing: string): JobOutput[] {
     .split('\n')
     .map((line) => line.trim())
     .flatMap((file) => {
-      const match = JOB_OUTPUT.exec(file)
+      const match = JOB_OUTPUT_FILE.exec(file)
       return match ? [{ id: Number(match[1]), file }] : []
     })
 }
@@ -168,7 +172,7 @@ async function externalJob(request: LogsRequest): Promise<number> {
   const log = await podman(['logs', hub])
   const jobs = submittedJobs(`${log.stdout}\n${log.stderr}`)
   const job = pickJob(jobs, request.jobId, `the hub log of ${request.env.name}`)
-  const host = (await podman(['exec', hub, 'printenv', 'DEPLOY_CONFIG_SSH_HOSTNAME'], { nothrow: true })).stdout.trim()
+  const host = (await podman(['exec', hub, 'printenv', envVarOf('sshHostname')], { nothrow: true })).stdout.trim()
   const user = /^\/home\/[^/]+\/([^/]+)\//.exec(job.file)?.[1] ?? '<user>'
   process.stdout.write(
     [

@@ -29,7 +29,7 @@ export type SecretKey =
   | 'proxyToken'
   | 'nadirKey'
   | 'nadirConfig'
-export type ConfigMapKey = 'devUsers' | 'deployConfig'
+export type ConfigMapKey = 'devUsers' | 'deployConfig' | 'podFacts'
 
 /**
  * The names pod.yaml (jh_slurm_pod.yaml) uses for what the launcher makes;
@@ -51,7 +51,11 @@ export const TEMPLATE_NAMES = {
     nadirKey: 'ssh-nadir-key',
     nadirConfig: 'nadir-config',
   } satisfies Record<SecretKey, string>,
-  configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' } satisfies Record<ConfigMapKey, string>,
+  configMaps: {
+    devUsers: 'dev-user-config',
+    deployConfig: 'deploy-config',
+    podFacts: 'pod-facts',
+  } satisfies Record<ConfigMapKey, string>,
 }
 
 export interface ResourceNames {
@@ -89,7 +93,7 @@ export function resourceNames(env: string): ResourceNames {
       nadirKey: `jupyterhub-slurm-ssh-nadir-key-${id}`,
       nadirConfig: `jupyterhub-slurm-nadir-config-${id}`,
     },
-    configMaps: { devUsers: `dev-user-config-${id}`, deployConfig: `deploy-config-${id}` },
+    configMaps: { devUsers: `dev-user-config-${id}`, deployConfig: `deploy-config-${id}`, podFacts: `pod-facts-${id}` },
   }
 }
 
@@ -112,7 +116,7 @@ export const LEGACY_NAMES: ResourceNames = {
     nadirKey: 'jupyterhub-slurm-ssh-nadir-key',
     nadirConfig: 'jupyterhub-slurm-nadir-config',
   },
-  configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config' },
+  configMaps: { devUsers: 'dev-user-config', deployConfig: 'deploy-config', podFacts: 'pod-facts' },
 }
 
 export type ImageKey = 'jupyterhub' | 'slurm' | 'nadir-client'

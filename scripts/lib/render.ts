@@ -8,6 +8,7 @@ import { type NadirAccess, nadirConfigFiles, nadirKeyFiles } from './nadir.ts'
 import { type DeployConfig, deployConfigData } from './deploy-config.ts'
 import { isLoginFront } from './dev-issuer.ts'
 import { type DevUser, devUsersValue } from './dev-users.ts'
+import { podFactsData } from './pod-facts.ts'
 import { UserError } from './errors.ts'
 import type { EnvironmentKeys, KeyPair } from './keys.ts'
 import {
@@ -202,11 +203,12 @@ export function renderManifest(input: ManifestInput): string {
   const configMaps: Record<ConfigMapKey, () => Doc> = {
     devUsers: () => devUsersConfigMapDoc(names.configMaps.devUsers, need(input.users, 'dev users')),
     deployConfig: () => deployConfigDoc(names.configMaps.deployConfig, input.deployConfig),
+    podFacts: () => configMap(names.configMaps.podFacts, podFactsData()),
   }
   const secrets = secretDocs(input)
   const order = <K extends string>(all: K[], used: K[]) => all.filter((k) => used.includes(k))
   const docs = [
-    ...order<ConfigMapKey>(['devUsers', 'deployConfig'], use.configMaps).map((k) => configMaps[k]()),
+    ...order<ConfigMapKey>(['devUsers', 'deployConfig', 'podFacts'], use.configMaps).map((k) => configMaps[k]()),
     ...order<SecretKey>(
       ['clientKey', 'hostKey', 'knownHosts', 'devLogin', 'munge', 'proxyToken', 'nadirKey', 'nadirConfig'],
       use.secrets,

@@ -1,4 +1,5 @@
 // What `status` reports of each environment that is up.
+import { POD_PORTS } from './pod-facts.ts'
 import { readRecord } from './applied.ts'
 import { baseUrlOf } from './base-url.ts'
 import type { UpEnvironment } from './inventory.ts'
@@ -87,7 +88,11 @@ export function describe(up: UpEnvironment): EnvironmentStatus {
   const prefix = `${up.names.pod}-`
   return {
     environment: up.names.env,
-    url: up.hostPort ? hubUrl(up.hostPort, up.baseUrl) : up.names.env === LEGACY && up.pod ? hubUrl(8000) : null,
+    url: up.hostPort
+      ? hubUrl(up.hostPort, up.baseUrl)
+      : up.names.env === LEGACY && up.pod
+        ? hubUrl(POD_PORTS.proxy)
+        : null,
     pod: up.pod ? { name: up.pod.name, state: up.pod.state } : null,
     containers: (up.pod?.containers ?? []).map((c) => ({
       name: c.name.startsWith(prefix) ? c.name.slice(prefix.length) : c.name,

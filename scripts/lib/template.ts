@@ -7,6 +7,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { UserError } from './errors.ts'
 import { describeFileError } from './paths.ts'
+import { POD_PORTS } from './pod-facts.ts'
 import { patchPod } from './pod-patch.ts'
 import {
   type ConfigMapKey,
@@ -21,8 +22,8 @@ import {
 export type Doc = Record<string, unknown>
 
 /** Ports inside the pod: the proxy, and the hub API (published only where jobs run elsewhere). */
-export const HUB_CONTAINER_PORT = 8000
-export const HUB_API_CONTAINER_PORT = 8081
+export const HUB_CONTAINER_PORT: number = POD_PORTS.proxy
+export const HUB_API_CONTAINER_PORT: number = POD_PORTS.hubApi
 
 export interface PodSpec {
   containers?: Array<{

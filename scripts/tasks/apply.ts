@@ -12,6 +12,7 @@ import { devLoginContainers, resolveIssuer } from '../lib/dev-issuer.ts'
 import { baseImageOf, buildImage, imageInputs, listImages } from '../lib/images.ts'
 import { containerName, DEV_USERS_KEY, hubUrl, type ImageKey, TEMPLATE_NAMES } from '../lib/names.ts'
 import { type PodmanInfo, podman, probePodman } from '../lib/podman.ts'
+import { podFactsData } from '../lib/pod-facts.ts'
 import type { ContainerKey } from '../lib/running.ts'
 import type { RepoPaths } from '../lib/paths.ts'
 import { LIST_OPTIONS } from './context.ts'
@@ -53,6 +54,7 @@ export function containerEnv(plan: ApplyPlan, container: ContainerKey | string):
       const port = plan.running.hostPort ?? plan.env.hostPort
       Object.assign(env, deployConfigData(resolveIssuer(plan.settings, port)))
     }
+    if (name === TEMPLATE_NAMES.configMaps.podFacts) Object.assign(env, podFactsData())
   }
   return env
 }

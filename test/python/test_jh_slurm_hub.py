@@ -7,6 +7,8 @@ run_command (conftest.py says what stands in for bricsauthenticator).
 """
 
 import asyncio
+import json
+import os
 from unittest import mock
 
 import batchspawner
@@ -16,7 +18,8 @@ from batchspawner import JobStatus
 from jupyterhub.objects import Hub
 from tornado import web
 
-HOME = "/home/testuser.project1"
+# The home of testuser.project1 as the real spawner lays it out: /home/<project>/<user>.<project>.
+HOME = "/home/project1/testuser.project1"
 JOB_ID = "42"
 
 # ------------------------------------------------------------ the decisions
@@ -91,7 +94,6 @@ def make_spawner(answers, *, submit_error=None):
     spawner = jh.SlurmSpawner(
         user=user,
         hub=Hub(),
-        req_homedir=HOME,
         # Its default reads the user's environment, which looks the user up on this host.
         req_keepvars="JUPYTERHUB_API_TOKEN",
         startup_poll_interval=0.001,
@@ -99,6 +101,11 @@ def make_spawner(answers, *, submit_error=None):
         batch_query_cmd="SLURMSPAWNER_JOB_ID={{job_id}} /opt/wrappers/slurmspawner_squeue",
     )
     spawner.db = mock.Mock()
+    # The user's projects as the login gives them, and the spawn form filled as a user fills it.
+    spawner.brics_projects = {"project1.brics": {"name": "Dev project project1", "username": "testuser.project1"}}
+    form = {"brics_project": ["project1.brics"], "runtime": ["01:00:00"], "ngpus": ["1"], "partition": [""]}
+    spawner.user_options = spawner.run_options_from_form({**form, "reservation": [""]})
+    assert spawner.req_homedir == HOME
     slurm = FakeSlurm(spawner, answers)
     spawner.run_command = slurm.run_command
 
@@ -133,7 +140,7 @@ def test_running_job_gone_twice_fails_the_spawn_naming_its_output_file():
     assert error.log_message % error.args == f"job {JOB_ID} ended before its server started"
     assert error.jupyterhub_message == (
         f"Job {JOB_ID} ended before its notebook server started. Its output says why: "
-        f"{HOME}/jupyterhub_slurmspawner_{JOB_ID}.log"
+        f"{HOME}/{os.environ['JH_SLURM_JOB_OUTPUT'].replace('%j', str(JOB_ID))}"
         f" (on the host running the pod: jh-slurm-pod logs <env> job {JOB_ID})"
     )
     assert error.headers == {}
@@ -229,14 +236,18 @@ def test_a_refused_submission_over_the_limit_comes_back_in_plain_words(monkeypat
 # ---------------------------------------------------------- configuration
 
 
-def test_deploy_setting_reads_its_variable_or_default(monkeypatch):
+def test_deploy_settings_come_through_the_variables_the_launcher_names(monkeypatch):
+    variables = json.loads(os.environ["JH_SLURM_DEPLOY_VARIABLES"])
+    assert variables["slurmSpawnerWrappersBin"] == "DEPLOY_CONFIG_SLURM_SPAWNER_WRAPPERS_BIN"
     monkeypatch.setenv("DEPLOY_CONFIG_SLURM_SPAWNER_WRAPPERS_BIN", "/opt/wrappers")
-    monkeypatch.delenv("DEPLOY_CONFIG_BASE_URL", raising=False)
     assert jh.deploy_setting("slurmSpawnerWrappersBin") == "/opt/wrappers"
-    assert jh.deploy_setting("baseUrl", "/jupyter/") == "/jupyter/"
     monkeypatch.delenv("DEPLOY_CONFIG_SSH_HOSTNAME", raising=False)
     with pytest.raises(RuntimeError, match="DEPLOY_CONFIG_SSH_HOSTNAME must be set"):
         jh.deploy_setting("sshHostname")
+    monkeypatch.delenv("DEPLOY_CONFIG_ANNOUNCEMENT", raising=False)
+    assert jh.optional_deploy_setting("announcement") == ""
+    with pytest.raises(RuntimeError, match="sshHostnam is not a deploy setting"):
+        jh.deploy_setting("sshHostnam")
 
 
 def test_the_batch_script_writes_the_output_file_the_messages_name(monkeypatch, tmp_path):
@@ -246,7 +257,8 @@ def test_the_batch_script_writes_the_output_file_the_messages_name(monkeypatch, 
     monkeypatch.setattr(jh, "SRV_DIR", tmp_path)
     for key, value in {
         "LOG_LEVEL": "INFO",
-        "HUB_CONNECT_URL": "http://127.0.0.1:8081",
+        "BASE_URL": "/jupyter/",
+        "HUB_CONNECT_URL": "http://hub.example:1234",
         "JUPYTER_USER_ENV_DIR": "/opt/env",
         "JUPYTER_DATA_DIR": "/opt/data",
         "SSH_HOSTNAME": "localhost",
@@ -257,7 +269,8 @@ def test_the_batch_script_writes_the_output_file_the_messages_name(monkeypatch, 
     c = Config()
     jh.configure(c, authenticator="dummy", **jh.SLURM_IN_POD, **jh.DEV_POLLING)
     script = c.BatchSpawnerBase.batch_script
-    assert script.startswith("#!/bin/bash\n#SBATCH --output={{homedir}}/jupyterhub_slurmspawner_%j.log\n")
+    output = os.environ["JH_SLURM_JOB_OUTPUT"]
+    assert script.startswith(f"#!/bin/bash\n#SBATCH --output={{{{homedir}}}}/{output}\n")
     assert "<JOB_OUTPUT>" not in script
     assert c.JupyterHub.spawner_class is jh.ReadyWaitingSlurmSpawner
     assert c.BatchSpawnerBase.batch_query_cmd == "SLURMSPAWNER_JOB_ID={{job_id}} /opt/wrappers/slurmspawner_squeue"

@@ -84,7 +84,7 @@ test('the bin entry runs a command; manifest > file gives only YAML, the notice 
   const docs = YAML.parseAllDocuments(run.stdout).map((d) => d.toJS())
   assert.equal(
     docs.map((d) => d.kind),
-    ['ConfigMap', 'ConfigMap', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Pod'],
+    ['ConfigMap', 'ConfigMap', 'ConfigMap', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Pod'],
   )
 })
 
@@ -193,7 +193,7 @@ test('manifest prod with its example values: valid YAML on stdout, one warning n
   const docs = YAML.parseAllDocuments(run.stdout).map((d) => d.toJS())
   assert.equal(
     docs.map((d) => d.kind),
-    ['ConfigMap', 'Pod'],
+    ['ConfigMap', 'ConfigMap', 'Pod'],
   )
   const warnings = run.stderr.split('\n').filter((l) => l.startsWith('warning:'))
   assert.equal(warnings, [

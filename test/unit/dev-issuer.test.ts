@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { POD_PORTS } from '../../scripts/lib/pod-facts.ts'
 import type { DeployConfig, DeployKey } from '../../scripts/lib/deploy-config.ts'
 import { checkFrontPort, podForIssuer } from '../../scripts/lib/dev-issuer.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
@@ -87,7 +88,7 @@ test('prod and the other environments never run them', async () => {
 test('bad input: a port the pod uses, bad lifetimes or names, each one line', async () => {
   const env = resolveEnvironment('dev_realauth', repo)
   const template = await readEnvironmentPod(env)
-  for (const port of [8000, 8009, 8081, 8010])
+  for (const port of Object.values(POD_PORTS))
     assert.throws(() => checkFrontPort(template, port), new RegExp(`port ${port} is used inside the pod`))
   const settings = (extra: Partial<Record<DeployKey, string>>): DeployConfig =>
     new Map([['oidcServer', 'dev-issuer'], ...Object.entries(extra)] as Array<[DeployKey, string]>)

@@ -18,6 +18,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createFront, returnPath } from '../../brics_jupyterhub/dev-login/front.mjs'
 import { createIssuer, projectsClaim } from '../../brics_jupyterhub/dev-login/issuer.mjs'
+import { podFactsData } from '../../scripts/lib/pod-facts.ts'
 import { readSettings, SettingsError } from '../../brics_jupyterhub/dev-login/settings.mjs'
 import { repoRoot } from '../../scripts/lib/paths.ts'
 import { formAction, HubClient } from '../e2e/lib/browserless.ts'
@@ -79,6 +80,9 @@ let port = 0
 
 function settingsFor(port: number, extra: Record<string, string> = {}) {
   return readSettings({
+    // What the launcher passes into the pod: the pod facts, and the deploy settings it always sets.
+    ...podFactsData(),
+    DEPLOY_CONFIG_BASE_URL: '/jupyter/',
     DEPLOY_CONFIG_OIDC_SERVER: `http://127.0.0.1:${port}/oidc`,
     DEPLOY_CONFIG_JWT_AUDIENCE: AUDIENCE,
     DEPLOY_CONFIG_BRICS_PLATFORM: PLATFORM,

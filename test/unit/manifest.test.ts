@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import YAML from 'yaml'
 import path from 'node:path'
 import { readClusterAccess } from '../../scripts/lib/cluster-access.ts'
+import { podFactsData } from '../../scripts/lib/pod-facts.ts'
 import { deployConfigDoc, devUsersConfigMapDoc, keyFiles, renderManifest } from '../../scripts/lib/render.ts'
 import { readEnvironmentPod, readPodTemplate as readTemplate, usesExternalSlurm } from '../../scripts/lib/template.ts'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
@@ -63,13 +64,26 @@ test('key Secrets carry the four files in their exact formats', () => {
   })
 })
 
-test('combined manifest: two ConfigMaps, five immutable Secrets, the Pod, all named after the environment', async () => {
+/** A document of the manifest by kind and name. */
+function docOf(docs: Array<Record<string, any>>, kind: string, name: string): Record<string, any> {
+  const doc = docs.find((d) => d.kind === kind && d.metadata.name === name)
+  if (!doc) throw new Error(`no ${kind} ${name} in the manifest`)
+  return doc
+}
+function podOf(docs: Array<Record<string, any>>): Record<string, any> {
+  const pod = docs.find((d) => d.kind === 'Pod')
+  if (!pod) throw new Error('no Pod in the manifest')
+  return pod
+}
+
+test('combined manifest: three ConfigMaps, five immutable Secrets, the Pod, all named after the environment', async () => {
   const docs = await render()
   assert.equal(
     docs.map((d) => `${d.kind}/${d.metadata.name}`),
     [
       'ConfigMap/dev-user-config-dev-dummyauth',
       'ConfigMap/deploy-config-dev-dummyauth',
+      'ConfigMap/pod-facts-dev-dummyauth',
       'Secret/jupyterhub-slurm-ssh-client-key-dev-dummyauth',
       'Secret/jupyterhub-slurm-ssh-host-key-dev-dummyauth',
       'Secret/jupyterhub-slurm-dev-login-dev-dummyauth',
@@ -82,15 +96,18 @@ test('combined manifest: two ConfigMaps, five immutable Secrets, the Pod, all na
     DEPLOY_CONFIG_OIDC_SERVER: 'https://issuer.example/realms/r',
     DEPLOY_CONFIG_JWT_LEEWAY: '5',
   })
-  for (const secret of docs.slice(2, 7)) assert.is(secret.immutable, true)
-  assert.equal(docs[2].stringData, keyFiles(client))
-  assert.equal(docs[3].stringData, keyFiles(host))
-  assert.equal(docs[4].stringData, { password: 'pw123\n' })
-  assert.equal(docs[5].stringData, { 'munge.key': 'MUNGEKEY123' })
-  assert.equal(docs[6].stringData, { token: 'PROXYTOKEN123' })
+  // What the launcher and the pod's programs agree on, from the one source.
+  assert.equal(docs[2].data, podFactsData())
+  assert.is(docs[2].immutable, true)
+  for (const secret of docs.slice(3, 8)) assert.is(secret.immutable, true)
+  assert.equal(docs[3].stringData, keyFiles(client))
+  assert.equal(docs[4].stringData, keyFiles(host))
+  assert.equal(docs[5].stringData, { password: 'pw123\n' })
+  assert.equal(docs[6].stringData, { 'munge.key': 'MUNGEKEY123' })
+  assert.equal(docs[7].stringData, { token: 'PROXYTOKEN123' })
   // The Pod is the template with only names, labels and the host port changed.
   const template = YAML.parse(fs.readFileSync(repoPaths().podTemplate, 'utf8'))
-  const pod = docs[7]
+  const pod = docs[8]
   assert.equal(pod.metadata.labels, {
     ...template.metadata.labels,
     'jh-slurm-pod/environment': 'dev_dummyauth',
@@ -133,7 +150,7 @@ test('a pod template naming something the launcher does not make is refused', as
 })
 
 test('the Pod publishes only on 127.0.0.1 and mounts secrets with mode 0600', async () => {
-  const pod = (await render())[7]
+  const pod = podOf(await render())
   const proxy = pod.spec.containers.find((c: { name: string }) => c.name === 'proxy')
   assert.equal(proxy.ports, [{ containerPort: 8000, hostPort: 8123, hostIP: '127.0.0.1', protocol: 'TCP' }])
   const published = pod.spec.containers.flatMap((c: { ports?: unknown[] }) => c.ports ?? [])
@@ -150,11 +167,11 @@ test('deploy settings become DEPLOY_CONFIG_<UPPER_SNAKE> variables of the hub', 
   const doc = deployConfigDoc('deploy-config-x', deployConfig) as { metadata: { name: string }; immutable: boolean }
   assert.is(doc.metadata.name, 'deploy-config-x')
   assert.is(doc.immutable, true)
-  const hub = (await render())[7].spec as {
+  const hub = podOf(await render()).spec as {
     containers: Array<{ name: string; envFrom: Array<{ configMapRef: { name: string } }> }>
   }
   const refs = hub.containers.find((c) => c.name === 'jupyterhub')?.envFrom.map((e) => e.configMapRef.name)
-  assert.equal(refs, ['dev-user-config-dev-dummyauth', 'deploy-config-dev-dummyauth'])
+  assert.equal(refs, ['dev-user-config-dev-dummyauth', 'deploy-config-dev-dummyauth', 'pod-facts-dev-dummyauth'])
 })
 
 test("dev_realauth commits the cluster settings and bricsauthenticator's four; a site file overrides them", () => {
@@ -179,6 +196,7 @@ test("dev_realauth commits the cluster settings and bricsauthenticator's four; a
       'devIssuerOtherProjects',
       'devIssuerTokenLifetime',
       'devIssuerSessionLifetime',
+      'announcement',
     ],
   )
   assert.is(own.get('oidcServer'), 'dev-issuer', 'out of the box, the development issuer in the pod')
@@ -207,7 +225,7 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
   fs.writeFileSync(site, 'oidcServer: http://x\n')
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: site }),
-    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, baseUrl, slurmGpus, slurmProjectLimits, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl\)/,
+    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, baseUrl, slurmGpus, slurmProjectLimits, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl, announcement\)/,
   )
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: path.join(dir, 'missing.yaml') }),
@@ -226,15 +244,20 @@ test("dev_dummyauth_extslurm: the hub alone, with the operator's key and the clu
   assert.equal(kinds(docs), [
     'ConfigMap/dev-user-config-dev-dummyauth-extslurm',
     'ConfigMap/deploy-config-dev-dummyauth-extslurm',
+    'ConfigMap/pod-facts-dev-dummyauth-extslurm',
     'Secret/jupyterhub-slurm-ssh-client-key-dev-dummyauth-extslurm',
     'Secret/jupyterhub-slurm-ssh-known-hosts-dev-dummyauth-extslurm',
     'Secret/jupyterhub-slurm-dev-login-dev-dummyauth-extslurm',
     'Secret/jupyterhub-slurm-proxy-auth-token-dev-dummyauth-extslurm',
     'Pod/jupyterhub-slurm-dev-dummyauth-extslurm',
   ])
-  assert.equal(docs[2].stringData, { ssh_key: OPERATOR_KEY.privateKey, 'ssh_key.pub': `${OPERATOR_KEY.publicKey}\n` })
-  assert.equal(docs[3].stringData, { ssh_known_hosts: OPERATOR_KNOWN_HOSTS })
-  const pod = docs[6]
+  const extslurm = resourceNames('dev_dummyauth_extslurm')
+  assert.equal(docOf(docs, 'Secret', extslurm.secrets.clientKey).stringData, {
+    ssh_key: OPERATOR_KEY.privateKey,
+    'ssh_key.pub': `${OPERATOR_KEY.publicKey}\n`,
+  })
+  assert.equal(docOf(docs, 'Secret', extslurm.secrets.knownHosts).stringData, { ssh_known_hosts: OPERATOR_KNOWN_HOSTS })
+  const pod = podOf(docs)
   assert.equal(
     pod.spec.containers.map((c: { name: string }) => c.name),
     ['jupyterhub', 'proxy'],
@@ -245,7 +268,10 @@ test("dev_dummyauth_extslurm: the hub alone, with the operator's key and the clu
       .ports.map((p: { hostPort: number }) => p.hostPort)
   assert.equal(hostPorts('jupyterhub'), [8082])
   assert.equal(hostPorts('proxy'), [8002])
-  assert.match(JSON.stringify(docs[1].data), /DEPLOY_CONFIG_SSH_HOSTNAME/)
+  assert.match(
+    JSON.stringify(docOf(docs, 'ConfigMap', extslurm.configMaps.deployConfig).data),
+    /DEPLOY_CONFIG_SSH_HOSTNAME/,
+  )
   assert.not.match(JSON.stringify(docs), /HOSTSECRET/)
 })
 
@@ -255,14 +281,15 @@ test("prod: stage-prod image under the pipeline's tag, no dev users, no dummy lo
   const { docs } = await renderEnvironmentManifest('prod')
   assert.equal(kinds(docs), [
     'ConfigMap/deploy-config-prod',
+    'ConfigMap/pod-facts-prod',
     'Secret/jupyterhub-slurm-ssh-client-key-prod',
     'Secret/jupyterhub-slurm-ssh-known-hosts-prod',
     'Secret/jupyterhub-slurm-ssh-nadir-key-prod',
     'Secret/jupyterhub-slurm-nadir-config-prod',
     'Pod/jupyterhub-slurm-prod',
   ])
-  assert.is(docs[5].spec.containers[0].image, 'localhost/brics_jupyterhub:prod-latest')
-  const data = docs[0].data as Record<string, string>
+  assert.is(podOf(docs).spec.containers[0].image, 'localhost/brics_jupyterhub:prod-latest')
+  const data = docOf(docs, 'ConfigMap', 'deploy-config-prod').data as Record<string, string>
   for (const key of [
     'DEPLOY_CONFIG_OIDC_SERVER',
     'DEPLOY_CONFIG_BRICS_PLATFORM',
@@ -286,6 +313,7 @@ test('secrets made elsewhere are left out of the manifest, and nothing else is',
   })
   assert.equal(kinds(YAML.parseAllDocuments(text).map((d) => d.toJS())), [
     'ConfigMap/deploy-config-prod',
+    'ConfigMap/pod-facts-prod',
     'Pod/jupyterhub-slurm-prod',
   ])
 })

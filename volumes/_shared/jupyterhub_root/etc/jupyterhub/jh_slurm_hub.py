@@ -8,8 +8,12 @@ SSH commands through the slurmspawner wrappers and the batch script.
 
 Values that differ between deployments of the same environment (cluster
 host name, paths on the cluster, the issuer, ...) arrive as deploy settings:
-environment variables DEPLOY_CONFIG_<KEY> from the deploy-config ConfigMap
-(config/<env>/deploy-config.yaml; see README.md, "Deploy settings").
+environment variables from the deploy-config ConfigMap
+(config/<env>/deploy-config.yaml; see README.md, "Deploy settings"), each
+under the variable the launcher names in its pod facts. The pod facts (the
+ConfigMap pod-facts: ports inside the pod, the job output's name) are what
+the launcher and this configuration agree on; none is written here
+(scripts/lib/pod-facts.ts).
 
 The launcher copies this file into every environment's hub volume
 (volumes/_shared/ is laid under volumes/<env>/).
@@ -18,6 +22,7 @@ The launcher copies this file into every environment's hub volume
 import asyncio
 import hmac
 import html
+import json
 import os
 import time
 from pathlib import Path
@@ -49,19 +54,29 @@ def require_env(name: str) -> str:
 
 def optional_deploy_setting(key: str) -> str:
     """A deploy setting that may be empty or unset."""
-    try:
-        return deploy_setting(key)
-    except RuntimeError:
-        return ""
+    return os.environ.get(deploy_variable(key), "")
 
 
-def deploy_setting(key: str, default: str = "") -> str:
-    """A deploy setting: camelCase key -> DEPLOY_CONFIG_UPPER_SNAKE variable; required unless it has a default."""
-    snake = "".join(f"_{ch}" if ch.isupper() else ch for ch in key).upper()
-    name = f"DEPLOY_CONFIG_{snake}"
-    if default:
-        return os.environ.get(name) or default
-    return require_env(name)
+def pod_fact(name: str) -> str:
+    """
+    What the launcher and this configuration agree on (ports inside the pod,
+    the job output's name, the deploy settings' variables), from the
+    launcher's ConfigMap pod-facts (scripts/lib/pod-facts.ts): never a copy.
+    """
+    return require_env(f"JH_SLURM_{name}")
+
+
+def deploy_variable(key: str) -> str:
+    """The variable that carries a deploy setting (camelCase key), as the launcher names it."""
+    variables = json.loads(pod_fact("DEPLOY_VARIABLES"))
+    if key not in variables:
+        raise RuntimeError(f"{key} is not a deploy setting of the launcher's (scripts/lib/deploy-config.ts)")
+    return variables[key]
+
+
+def deploy_setting(key: str) -> str:
+    """A deploy setting (camelCase key); required."""
+    return require_env(deploy_variable(key))
 
 
 # ----------------------------------------------------------------- logins
@@ -214,7 +229,7 @@ def configure_oidc(c):
     # identity provider's session too, then back to the hub, which asks for
     # a login again. An invalid token sends the user to the hub's logout
     # (bricsauthenticator v0.8.0 on; the pinned v0.7.0 has no such trait).
-    base_url = deploy_setting("baseUrl", "/jupyter/")
+    base_url = deploy_setting("baseUrl")
     c.BricsAuthenticator.logout_redirect_url = f"{base_url}_oidc/sign_out?rd={quote(base_url, safe='')}"
     if "invalid_jwt_logout" in BricsAuthenticator.class_traits():
         c.BricsAuthenticator.invalid_jwt_logout = True
@@ -222,9 +237,10 @@ def configure_oidc(c):
 
 # ----------------------------------------------------------------- spawner
 
-# A job's output file in its home directory, as the batch script's --output
-# names it (%j: the job id); scripts/lib/logs.ts looks for the same name.
-JOB_OUTPUT = "jupyterhub_slurmspawner_{job}.log"
+
+def job_output(job) -> str:
+    """A job's output file in its home directory, as the batch script's --output names it (%j: the job id)."""
+    return pod_fact("JOB_OUTPUT").replace("%j", str(job))
 
 
 class JobWatch:
@@ -264,7 +280,7 @@ def project_gpu_limits() -> dict:
     for entry in optional_deploy_setting("slurmProjectLimits").split():
         project, _, gpus = entry.partition(":gpus=")
         if not gpus.isdigit():
-            raise RuntimeError(f"DEPLOY_CONFIG_SLURM_PROJECT_LIMITS: bad entry {entry!r} (expected <PROJECT>:gpus=<N>)")
+            raise RuntimeError(f"slurmProjectLimits: bad entry {entry!r} (expected <PROJECT>:gpus=<N>)")
         limits[project] = int(gpus)
     return limits
 
@@ -387,7 +403,7 @@ class SlurmSpawner(BricsSlurmSpawner):
 
     def _job_ended(self):
         job_id = self.submitted_job_id
-        output = f"{self.req_homedir}/{JOB_OUTPUT.format(job=job_id)}"
+        output = f"{self.req_homedir}/{job_output(job_id)}"
         return spawn_error(
             f"job {job_id} ended before its server started",
             f"Job {job_id} ended before its notebook server started. Its output says why: {output}"
@@ -425,11 +441,11 @@ class ReadyWaitingSlurmSpawner(SlurmSpawner):
 #   where Slurm runs ...
 SLURM_IN_POD = {
     # The pod's own Slurm: jobs share the pod's loopback.
-    "hub_bind_url": "http://127.0.0.1:8081",
+    "hub_bind_host": "127.0.0.1",
 }
 EXTERNAL_SLURM = {
     # A real cluster: jobs reach the API from elsewhere.
-    "hub_bind_url": "http://0.0.0.0:8081",
+    "hub_bind_host": "0.0.0.0",
 }
 #   ... and how eagerly a starting server is watched.
 DEV_POLLING = {
@@ -450,7 +466,7 @@ def configure(
     c,
     *,
     authenticator,
-    hub_bind_url: str,
+    hub_bind_host: str,
     startup_poll_interval: float,
     poll_interval: int,
     wait_ready_fast: bool,
@@ -458,7 +474,7 @@ def configure(
 ):
     """
     authenticator: a class, or "oidc" for BricsAuthenticator with the issuer
-    settings. hub_bind_url: where the hub API listens (jobs reach it at the
+    settings. hub_bind_host: where the hub API listens (jobs reach it at the
     hubConnectUrl deploy setting). startup_poll_interval / poll_interval:
     seconds between job state queries while a server starts / runs (each is
     an ssh + squeue round trip to slurmctld). wait_ready_fast: report a
@@ -477,11 +493,11 @@ def configure(
 
     # ------------------------------------------------------------- network
     # The public proxy listens on all interfaces under the deploy setting baseUrl.
-    c.JupyterHub.bind_url = f"http://:8000{deploy_setting('baseUrl', '/jupyter/')}"
-    # The proxy's API on a fixed port rather than the default (the public
-    # port + 1 = 8001): dev_realauth's login front listens inside the pod on
-    # the environment's port, 8001 by default (docs/realauth.md).
-    c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:8009"
+    c.JupyterHub.bind_url = f"http://:{pod_fact('PROXY_PORT')}{deploy_setting('baseUrl')}"
+    # The proxy's API on a port of its own rather than the default (the
+    # public port + 1): dev_realauth's login front listens inside the pod on
+    # the environment's port (docs/realauth.md).
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{pod_fact('PROXY_API_PORT')}"
     # Where the pod runs the proxy in a container of its own, it mounts the
     # token of the proxy's API here: the hub then uses that proxy instead of
     # starting one, and its restarts leave the routes to running servers in
@@ -490,7 +506,7 @@ def configure(
     if proxy_token.is_file():
         c.ConfigurableHTTPProxy.should_start = False
         c.ConfigurableHTTPProxy.auth_token = proxy_token.read_text().strip()
-    c.JupyterHub.hub_bind_url = hub_bind_url
+    c.JupyterHub.hub_bind_url = f"http://{hub_bind_host}:{pod_fact('HUB_API_PORT')}"
     c.JupyterHub.hub_connect_url = deploy_setting("hubConnectUrl")
     # Upstream's: the login cookie's signature expires after 12 hours.
     c.JupyterHub.cookie_max_age_days = 0.5
@@ -615,4 +631,4 @@ trap 'echo SIGTERM received' TERM
 echo "jupyterhub-singleuser ended gracefully"
 {{epilogue}}
 """
-    c.BatchSpawnerBase.batch_script = batch_script.replace("<JOB_OUTPUT>", JOB_OUTPUT.format(job="%j"))
+    c.BatchSpawnerBase.batch_script = batch_script.replace("<JOB_OUTPUT>", job_output("%j"))
