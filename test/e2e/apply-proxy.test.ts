@@ -146,7 +146,10 @@ await whenProvisioned(() => {
     assert.ok(ready)
     assert.equal(await proxyRoutes(dummy), ['/jupyter', `/${SERVER.replace(/\/$/, '')}`])
     assert.ok(await waitFor('JupyterLab through the proxy', 60_000, () => labAnswers(client, USER), 500))
-    const jobs = (await inSlurm(['squeue', '-h', '-u', ACCOUNT, '-o', '%i'])).split('\n').filter(Boolean)
+    // A job whose start the restart cut short is cancelled, not left running unseen.
+    const jobs = (await inSlurm(['squeue', '-h', '-u', ACCOUNT, '-t', 'PD,CF,R', '-o', '%i']))
+      .split('\n')
+      .filter(Boolean)
     assert.is(jobs.length, 1, `one job for the one server, none left behind: ${jobs.join(' ')}`)
   })
 

@@ -274,3 +274,24 @@ def test_the_batch_script_writes_the_output_file_the_messages_name(monkeypatch, 
     assert "<JOB_OUTPUT>" not in script
     assert c.JupyterHub.spawner_class is jh.ReadyWaitingSlurmSpawner
     assert c.BatchSpawnerBase.batch_query_cmd == "SLURMSPAWNER_JOB_ID={{job_id}} /opt/wrappers/slurmspawner_squeue"
+
+
+def test_a_start_cut_short_by_the_hub_stopping_cancels_its_job():
+    # apply restarts the hub: the next hub would not know the job, which would run on unseen.
+    spawner, slurm, patch = make_spawner(["PENDING"])
+    cancelled = []
+
+    async def cancel_batch_job(self):
+        cancelled.append(self.job_id)
+
+    async def stop_hub_while_pending():
+        task = asyncio.ensure_future(spawner.start())
+        await asyncio.sleep(0.05)  # the job submitted and pending (a query each 0.001 s)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    with patch, mock.patch.object(batchspawner.BatchSpawnerBase, "cancel_batch_job", cancel_batch_job):
+        asyncio.run(asyncio.wait_for(stop_hub_while_pending(), timeout=10))
+    assert slurm.queries > 1
+    assert cancelled == [JOB_ID]

@@ -378,11 +378,24 @@ class SlurmSpawner(BricsSlurmSpawner):
             if "disappeared" not in str(error) or not self.submitted_job_id:
                 raise
             raise self._job_ended() from error
+        except asyncio.CancelledError:
+            await self._end_job_of_cancelled_start()
+            raise
         finally:
             # Both end before start does: a query cut short must not act on a server that started.
             for task in (starting, watching):
                 task.cancel()
             await asyncio.gather(starting, watching, return_exceptions=True)
+
+    async def _end_job_of_cancelled_start(self):
+        """
+        A start cut short by the hub stopping (apply restarts it): the next hub
+        would not know the job, which would run on unseen, its server without
+        a route. Cancel it; the user starts the server again.
+        """
+        if self.job_id:
+            self.log.info("Hub stopping while job %s starts: cancelling it", self.job_id)
+            await self.cancel_batch_job()
 
     async def _fail_when_job_ends(self):
         """
@@ -427,13 +440,17 @@ class ReadyWaitingSlurmSpawner(SlurmSpawner):
         url = f"http://{ip}:{port}{self.server.base_url}api"
         client = AsyncHTTPClient()
         deadline = time.monotonic() + self.http_timeout
-        while time.monotonic() < deadline:
-            try:
-                # Any HTTP answer will do; not being able to connect (599) is "not yet".
-                await client.fetch(HTTPRequest(url, request_timeout=2), raise_error=False)
-                break
-            except (OSError, HTTPClientError):
-                await asyncio.sleep(self.ready_poll_interval)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    # Any HTTP answer will do; not being able to connect (599) is "not yet".
+                    await client.fetch(HTTPRequest(url, request_timeout=2), raise_error=False)
+                    break
+                except (OSError, HTTPClientError):
+                    await asyncio.sleep(self.ready_poll_interval)
+        except asyncio.CancelledError:
+            await self._end_job_of_cancelled_start()
+            raise
         return ip, port
 
 
