@@ -1,4 +1,4 @@
-// `jh-slurm-pod logs <env> [hub|slurm|job [JOBID]|login] [--follow]`: the logs of an environment that is up.
+// `jh-slurm-pod logs <env> [hub|slurm|job [JOBID]|login|tunnel] [--follow]`: the logs of an environment that is up.
 import { defineCommand } from './lib/command.ts'
 import { resolveEnvironment } from './lib/environment.ts'
 import { UsageError } from './lib/errors.ts'
@@ -10,7 +10,9 @@ import { requireUp } from './lib/running.ts'
 export const command = defineCommand(COMMANDS.logs, async ({ values, positionals }, repo) => {
   const [envName, kindGiven = 'hub', jobId] = positionals
   if (!(LOG_KINDS as readonly string[]).includes(kindGiven))
-    throw new UsageError(`unknown log "${kindGiven}"; choose hub, slurm, job or login (see jh-slurm-pod logs --help)`)
+    throw new UsageError(
+      `unknown log "${kindGiven}"; choose hub, slurm, job, login or tunnel (see jh-slurm-pod logs --help)`,
+    )
   const kind = kindGiven as LogKind
   if (jobId !== undefined && (kind !== 'job' || !/^\d+$/.test(jobId)))
     throw new UsageError(`a job id (a number) follows only "job", got "${jobId}"`)

@@ -4,12 +4,20 @@ import { listEnvironments } from './lib/environment.ts'
 import { environmentsUp, takeInventory } from './lib/inventory.ts'
 import { COMMANDS } from './lib/options.ts'
 import { withPodman } from './lib/podman.ts'
+import { tunnelStatus } from './lib/nadir-server.ts'
 import { currentBaseUrl, describe, formatStatus, slurmJobs } from './lib/status.ts'
 
 export const command = defineCommand(COMMANDS.status, async ({ values }, repo) => {
   const inventory = await withPodman(takeInventory)
   const ups = environmentsUp(inventory, listEnvironments(repo))
   const statuses = ups.map((up) => describe({ ...up, baseUrl: currentBaseUrl(repo, up) }))
+  // The Nadir tunnel, where the environment has a stand-in server (one exec each).
+  await Promise.all(
+    ups.map(async (up, i) => {
+      const tunnel = await tunnelStatus(inventory, up)
+      if (tunnel) (statuses[i] as (typeof statuses)[number]).tunnel = tunnel
+    }),
+  )
   // For scripts, the queue and the last jobs of each pod's Slurm too (one exec each, so not in the plain listing).
   if (values.json)
     await Promise.all(

@@ -126,7 +126,7 @@ export async function up(options: UpOptions, repo: RepoPaths): Promise<number> {
 
 /** Whose login the run's password opens. */
 const passwordFor = (plan: UpPlan): string =>
-  runsDevIssuer(plan.pod) ? 'development issuer, any dev user' : 'dummy login'
+  runsDevIssuer(plan.pod) || plan.server ? 'development issuer, any dev user' : 'dummy login'
 
 function printSummary(plan: UpPlan, ctx: UpContext, repo: RepoPaths): void {
   const { envName, keepBuildData } = plan.options

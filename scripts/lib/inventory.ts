@@ -2,7 +2,16 @@
 // environments it belongs to. `up`, `down` and `status` all start from here
 // instead of asking about each resource in turn.
 import { baseUrlFromLabels } from './base-url.ts'
-import { ENV_LABEL, LEGACY_NAMES, PORT_LABEL, type ResourceNames, resourceNames } from './names.ts'
+import {
+  ENV_LABEL,
+  LEGACY,
+  LEGACY_NAMES,
+  nadirServerPodName,
+  networkName,
+  PORT_LABEL,
+  type ResourceNames,
+  resourceNames,
+} from './names.ts'
 import { podman } from './podman.ts'
 
 export interface ContainerState {
@@ -23,9 +32,11 @@ export interface Inventory {
   pods: PodState[]
   volumes: string[]
   secrets: string[]
+  /** Podman networks (dev_realauth_nadir's, which its two pods share). */
+  networks?: string[]
 }
 
-export type ResourceKind = 'pod' | 'volume' | 'secret'
+export type ResourceKind = 'pod' | 'volume' | 'secret' | 'network'
 
 export interface Resource {
   kind: ResourceKind
@@ -59,14 +70,15 @@ export function parsePodPs(json: string): PodState[] {
   }))
 }
 
-/** Pods, volumes and secrets, listed at once. */
+/** Pods, volumes, secrets and networks, listed at once. */
 export async function takeInventory(): Promise<Inventory> {
-  const [pods, volumes, secrets] = await Promise.all([
+  const [pods, volumes, secrets, networks] = await Promise.all([
     podman(['pod', 'ps', '--format', 'json']),
     listVolumes(),
     podman(['secret', 'ls', '--format', '{{.Name}}']),
+    podman(['network', 'ls', '--format', '{{.Name}}']),
   ])
-  return { pods: parsePodPs(pods.stdout), volumes, secrets: lines(secrets.stdout) }
+  return { pods: parsePodPs(pods.stdout), volumes, secrets: lines(secrets.stdout), networks: lines(networks.stdout) }
 }
 
 async function listVolumes(): Promise<string[]> {
@@ -76,19 +88,27 @@ async function listVolumes(): Promise<string[]> {
 /** Everything `up` can make for an environment, in the order it is removed. */
 export function resourcesOf(names: ResourceNames): Resource[] {
   const secrets = Object.values(names.secrets)
+  // dev_realauth_nadir's stand-in Nadir server and the network of its two pods.
+  const standIn = names.env === LEGACY ? [] : [{ kind: 'pod' as const, name: nadirServerPodName(names) }]
+  const network = names.env === LEGACY ? [] : [{ kind: 'network' as const, name: networkName(names) }]
   return [
     { kind: 'pod', name: names.pod },
+    ...standIn,
     ...Object.values(names.volumes).map((name) => ({ kind: 'volume' as const, name })),
     ...secrets.map((name) => ({ kind: 'secret' as const, name })),
     // Older podman made a volume for each Secret a pod mounted.
     ...secrets.map((name) => ({ kind: 'volume' as const, name })),
+    ...network,
   ]
 }
 
 export function present(inventory: Inventory, resource: Resource): boolean {
-  const list = { pod: inventory.pods.map((p) => p.name), volume: inventory.volumes, secret: inventory.secrets }[
-    resource.kind
-  ]
+  const list = {
+    pod: inventory.pods.map((p) => p.name),
+    volume: inventory.volumes,
+    secret: inventory.secrets,
+    network: inventory.networks ?? [],
+  }[resource.kind]
   return list.includes(resource.name)
 }
 

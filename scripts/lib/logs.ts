@@ -6,10 +6,11 @@ import { DEV_ISSUER, DEV_LOGIN_CONTAINERS } from './dev-issuer.ts'
 import { UserError } from './errors.ts'
 import type { Environment } from './environment.ts'
 import { containerName } from './names.ts'
-import { podman } from './podman.ts'
+import { serverNames, tunnelContainers } from './nadir-server.ts'
+import { podman, podmanSucceeds } from './podman.ts'
 import { podmanPassThrough, type RunningPod } from './running.ts'
 
-export const LOG_KINDS = ['hub', 'slurm', 'job', 'login'] as const
+export const LOG_KINDS = ['hub', 'slurm', 'job', 'login', 'tunnel'] as const
 export type LogKind = (typeof LOG_KINDS)[number]
 
 export interface LogsRequest {
@@ -186,13 +187,28 @@ async function externalJob(request: LogsRequest): Promise<number> {
 }
 
 /** dev_realauth's development issuer and login front: logins, refusals, sessions opened and ended. */
-function loginLogs(request: LogsRequest, running: RunningPod): Promise<number> {
+async function loginLogs(request: LogsRequest, running: RunningPod): Promise<number> {
   const { env, follow } = request
-  const names = DEV_LOGIN_CONTAINERS.map((container) => containerName(env.names, container))
-  if (!names.every((name) => running.containerNames.includes(name)))
+  const inHub = DEV_LOGIN_CONTAINERS.map((container) => containerName(env.names, container))
+  // dev_realauth_nadir runs them on its stand-in Nadir server (docs/nadir.md).
+  const onServer = DEV_LOGIN_CONTAINERS.map((container) => containerName(serverNames(env.names), container))
+  const names = inHub.every((name) => running.containerNames.includes(name)) ? inHub : onServer
+  if (names === onServer && !(await podmanSucceeds(['container', 'exists', onServer[0] ?? ''])))
     throw new UserError(
       `environment ${env.name} has no development issuer and login front (dev_realauth's pod has them, with oidcServer: ${DEV_ISSUER})`,
     )
+  return podmanPassThrough(['logs', '--names', ...(follow ? ['--follow'] : []), ...names])
+}
+
+/** dev_realauth_nadir's tunnel, both ends: the client's connections and the stand-in server's sshd. */
+async function tunnelLogs(request: LogsRequest): Promise<number> {
+  const { env, follow } = request
+  const names = tunnelContainers(env.names)
+  for (const name of names)
+    if (!(await podmanSucceeds(['container', 'exists', name])))
+      throw new UserError(
+        `environment ${env.name} has no Nadir tunnel with a stand-in server (dev_realauth_nadir has one): ${name} does not exist`,
+      )
   return podmanPassThrough(['logs', '--names', ...(follow ? ['--follow'] : []), ...names])
 }
 
@@ -200,6 +216,7 @@ export async function showLogs(request: LogsRequest, running: RunningPod): Promi
   const { env, kind, follow } = request
   const { containers } = running
   if (kind === 'login') return loginLogs(request, running)
+  if (kind === 'tunnel') return tunnelLogs(request)
   if (kind === 'hub')
     return podmanPassThrough(['logs', ...(follow ? ['--follow'] : []), containerName(env.names, 'jupyterhub')])
   if (kind === 'job' && !containers.slurm) return externalJob(request)

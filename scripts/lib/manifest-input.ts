@@ -10,10 +10,11 @@ import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from
 import { checkFrontPort, isLoginFront, podForIssuer, resolveIssuer } from './dev-issuer.ts'
 import { type DevUser, readDevUsers } from './dev-users.ts'
 import type { Environment } from './environment.ts'
-import { type EnvironmentKeys, generateEnvironmentKeys } from './keys.ts'
+import { type EnvironmentKeys, generateEnvironmentKeys, generateKeyPair } from './keys.ts'
 import { UsageError } from './errors.ts'
 import { type NadirAccess, type NadirFiles, readNadirAccess } from './nadir.ts'
-import type { SecretKey } from './names.ts'
+import { nadirServerPodName, type SecretKey } from './names.ts'
+import { runsStandInServer, splitForStandIn } from './nadir-server.ts'
 import type { RepoPaths } from './paths.ts'
 import { registerSecret } from './redact.ts'
 import { builtImages, type ContainerImages, type HostPorts, type ManifestInput } from './render.ts'
@@ -58,8 +59,10 @@ export interface RenderPlan {
   users?: DevUser[]
   deployConfig: DeployConfig
   cluster?: ClusterAccess
-  /** The Nadir tunnel's key and server address, where the pod runs its client. */
+  /** The Nadir tunnel's key and server address, where the pod runs its client (the operator's files). */
   nadir?: NadirAccess
+  /** dev_realauth_nadir's stand-in Nadir server: its pod, beside `pod` (lib/nadir-server.ts). */
+  server?: Doc
   omitSecrets: SecretKey[]
   /** What the plan left out or stood in for (manifest only), to tell the user. */
   notes: string[]
@@ -71,6 +74,8 @@ export interface MadeSecrets {
   devLoginPassword?: string
   mungeKey?: string
   proxyAuthToken?: string
+  /** For the stand-in Nadir server: the client's key pair made for the run, and the server's pod name. */
+  nadir?: NadirAccess
 }
 
 function devUsersFor(env: Environment, repo: RepoPaths, purpose: Purpose, notes: string[]): DevUser[] {
@@ -129,7 +134,8 @@ export async function planRender(
   checkFrontPort(pod, ports.proxy)
   checkFrontKeptFromJobs(pod, ports.proxy)
   const deployConfig = resolveIssuer(settingsOfEnv, ports.proxy)
-  const use = templateUse(pod)
+  const standIn = runsStandInServer(pod) ? splitForStandIn(pod, env.names) : undefined
+  const use = templateUse(standIn ? bothPods(standIn.hub, standIn.server) : pod)
   const notes: string[] = []
   const users = use.configMaps.includes('devUsers') ? devUsersFor(env, repo, purpose, notes) : undefined
   const external = usesExternalSlurm(use)
@@ -137,12 +143,15 @@ export async function planRender(
     ? await clusterFor(env, settings.clusterFiles, purpose, notes)
     : { cluster: undefined, omitSecrets: [] }
   const tunnel = use.secrets.includes('nadirKey') || use.secrets.includes('nadirConfig')
-  const { nadir, omitSecrets: nadirOmitted } = tunnel
-    ? await nadirFor(env, settings.nadirFiles ?? {}, purpose, notes)
-    : { nadir: undefined, omitSecrets: [] }
+  if (standIn) refuseNadirFiles(env, settings.nadirFiles ?? {})
+  const { nadir, omitSecrets: nadirOmitted } =
+    tunnel && !standIn
+      ? await nadirFor(env, settings.nadirFiles ?? {}, purpose, notes)
+      : { nadir: undefined, omitSecrets: [] }
   return {
     env,
-    pod,
+    pod: standIn?.hub ?? pod,
+    server: standIn?.server,
     use,
     ports,
     images: builtImages(settings.tag, settings.registry),
@@ -153,6 +162,26 @@ export async function planRender(
     omitSecrets: [...omitSecrets, ...nadirOmitted],
     notes,
   }
+}
+
+/** Both pods' containers and volumes, as one pod: what the two use together. */
+const bothPods = (hub: Doc, server: Doc): Doc => {
+  const [a, b] = [hub, server].map((p) => (p as PodDoc).spec ?? {})
+  return {
+    kind: 'Pod',
+    spec: {
+      containers: [...(a?.containers ?? []), ...(b?.containers ?? [])],
+      volumes: [...(a?.volumes ?? []), ...(b?.volumes ?? [])],
+    },
+  }
+}
+
+/** With the stand-in server the launcher makes the tunnel's key and knows the server: the operator's files have no place. */
+function refuseNadirFiles(env: Environment, files: NadirFiles): void {
+  if (files.sshKey || files.serverAddress)
+    throw new UsageError(
+      `${env.name} brings up its own stand-in Nadir server and makes the tunnel's key itself: --nadir-ssh-key and --nadir-server-address are for a real Nadir server (prod); see docs/nadir.md`,
+    )
 }
 
 export function newDevLoginPassword(): string {
@@ -193,6 +222,12 @@ export async function makeSecrets(plan: RenderPlan, dir: string, keep: boolean):
     devLoginPassword: uses('devLogin') ? newDevLoginPassword() : undefined,
     mungeKey: uses('munge') ? newMungeKey() : undefined,
     proxyAuthToken: uses('proxyToken') ? newProxyAuthToken() : undefined,
+    nadir: plan.server
+      ? {
+          key: await generateKeyPair(dir, 'nadir_client_key', 'stand-in Nadir tunnel client', keep),
+          serverAddress: nadirServerPodName(plan.env.names),
+        }
+      : undefined,
   }
 }
 
@@ -206,7 +241,8 @@ export function manifestInput(plan: RenderPlan, made: MadeSecrets): ManifestInpu
     deployConfig: plan.deployConfig,
     keys: made.keys,
     cluster: plan.cluster,
-    nadir: plan.nadir,
+    nadir: plan.nadir ?? made.nadir,
+    server: plan.server,
     devLoginPassword: made.devLoginPassword,
     mungeKey: made.mungeKey,
     proxyAuthToken: made.proxyAuthToken,

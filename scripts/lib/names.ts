@@ -97,6 +97,13 @@ export function resourceNames(env: string): ResourceNames {
   }
 }
 
+/**
+ * dev_realauth_nadir's stand-in Nadir server (docs/nadir.md): a pod of its
+ * own, and the podman network it shares with the environment's pod.
+ */
+export const nadirServerPodName = (names: ResourceNames): string => `nadir-server-${dnsName(names.env)}`
+export const networkName = (names: ResourceNames): string => `jupyterhub-slurm-${dnsName(names.env)}`
+
 /** What versions before per-environment names made, whatever the environment. */
 export const LEGACY = '(old fixed names)'
 export const LEGACY_NAMES: ResourceNames = {

@@ -289,7 +289,7 @@ const status = {
 const logs = {
   command: 'logs',
   summary:
-    "Print an environment's logs: hub (the hub's output, the default), slurm (slurmctld, slurmd and sshd), job [JOBID] (a job's output file, the newest job's by default; for Slurm on a cluster, where the file is and how to read it), or login (dev_realauth's development issuer and login front: logins, refusals, sessions).",
+    "Print an environment's logs: hub (the hub's output, the default), slurm (slurmctld, slurmd and sshd), job [JOBID] (a job's output file, the newest job's by default; for Slurm on a cluster, where the file is and how to read it), login (dev_realauth's development issuer and login front: logins, refusals, sessions), or tunnel (dev_realauth_nadir's Nadir tunnel, both ends: the client's connections and the stand-in server's sshd).",
   positionals: ['<env>', '[hub|slurm|job|login]', '[JOBID]'],
   options: {
     follow: option({ type: 'boolean', short: 'f', description: 'keep printing what is added until Ctrl-C' }),

@@ -5,6 +5,7 @@ import YAML from 'yaml'
 import { baseUrlLabel, baseUrlOf } from './base-url.ts'
 import type { ClusterAccess } from './cluster-access.ts'
 import { type NadirAccess, nadirConfigFiles, nadirKeyFiles } from './nadir.ts'
+import { asServerPod } from './nadir-server.ts'
 import { type DeployConfig, deployConfigData } from './deploy-config.ts'
 import { isLoginFront } from './dev-issuer.ts'
 import { type DevUser, devUsersValue } from './dev-users.ts'
@@ -154,6 +155,8 @@ export interface ManifestInput {
   mungeKey?: string
   /** Needed when the pod runs the proxy apart from the hub: the token of its API. */
   proxyAuthToken?: string
+  /** dev_realauth_nadir's stand-in Nadir server: a second pod, on the same ConfigMaps and Secrets. */
+  server?: Doc
   /** Secrets the pod uses that are made elsewhere (a pipeline's secret store): left out. */
   omitSecrets?: SecretKey[]
   pod: Doc
@@ -190,6 +193,9 @@ function secretDocs(input: ManifestInput): Record<SecretKey, () => Doc> {
   }
 }
 
+const containersOf = (pod: Doc) => (pod as PodDoc).spec?.containers ?? []
+const volumesOf = (pod: Doc) => (pod as PodDoc).spec?.volumes ?? []
+
 /** The pod with more labels. */
 function labelled(pod: Doc, labels: Record<string, string>): Doc {
   const { metadata } = pod as { metadata?: { labels?: Record<string, string> } }
@@ -198,8 +204,13 @@ function labelled(pod: Doc, labels: Record<string, string>): Doc {
 
 /** The ConfigMaps and Secrets the pod uses, then the pod; nothing it does not use. */
 export function renderManifest(input: ManifestInput): string {
-  const { names, pod } = input
-  const use = templateUse(pod)
+  const { names, pod, server } = input
+  const use = templateUse(
+    server
+      ? { spec: { containers: [pod, server].flatMap(containersOf), volumes: [pod, server].flatMap(volumesOf) } }
+      : pod,
+  )
+  const labels = baseUrlLabel(baseUrlOf(input.deployConfig))
   const configMaps: Record<ConfigMapKey, () => Doc> = {
     devUsers: () => devUsersConfigMapDoc(names.configMaps.devUsers, need(input.users, 'dev users')),
     deployConfig: () => deployConfigDoc(names.configMaps.deployConfig, input.deployConfig),
@@ -215,7 +226,10 @@ export function renderManifest(input: ManifestInput): string {
     )
       .filter((k) => !input.omitSecrets?.includes(k))
       .map((k) => secrets[k]()),
-    labelled(podForEnvironment(pod, names, input.ports, input.images), baseUrlLabel(baseUrlOf(input.deployConfig))),
+    labelled(podForEnvironment(pod, names, input.ports, input.images), labels),
+    ...(server
+      ? [labelled(asServerPod(podForEnvironment(server, names, input.ports, input.images), names), labels)]
+      : []),
   ]
   return docs.map((doc) => new YAML.Document(doc).toString({ lineWidth: 0 })).join('---\n')
 }

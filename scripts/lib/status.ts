@@ -5,6 +5,7 @@ import { baseUrlOf } from './base-url.ts'
 import type { UpEnvironment } from './inventory.ts'
 import { type JobRecord, parseSacct, SACCT_FIELDS } from './logs.ts'
 import { containerName, hubUrl, LEGACY } from './names.ts'
+import type { TunnelStatus } from './nadir-server.ts'
 import { podman } from './podman.ts'
 import type { RepoPaths } from './paths.ts'
 
@@ -18,6 +19,8 @@ export interface EnvironmentStatus {
   secrets: string[]
   /** The pod's Slurm (status --json, where Slurm runs in the pod): its queue and its last jobs from accounting. */
   slurm?: SlurmJobs
+  /** dev_realauth_nadir's tunnel: its stand-in Nadir server and whether the client is connected (docs/nadir.md). */
+  tunnel?: TunnelStatus
 }
 
 export interface QueuedJob {
@@ -110,7 +113,10 @@ export function formatStatus(statuses: EnvironmentStatus[]): string {
     const what = s.pod
       ? `pod ${s.pod.name} ${s.pod.state}${containers ? ` (${containers})` : ''}`
       : `no pod; left over: ${s.volumes.length} volume(s), ${s.secrets.length} secret(s) (jh-slurm-pod down ${s.environment})`
-    return [s.environment, s.url ?? '-', what]
+    const tunnel = s.tunnel
+      ? `; tunnel ${s.tunnel.connected ? 'connected' : 'not connected'} (pod ${s.tunnel.server} ${s.tunnel.state})`
+      : ''
+    return [s.environment, s.url ?? '-', `${what}${tunnel}`]
   })
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)))
   return `${rows

@@ -19,7 +19,7 @@ import { acquireLock } from './lock.ts'
 import { LEGACY, type ResourceNames } from './names.ts'
 import type { RepoPaths } from './paths.ts'
 import type { ExecResult } from './exec.ts'
-import { checkPodman, podman } from './podman.ts'
+import { checkPodman, podman, podmanSucceeds } from './podman.ts'
 
 type Report = (resources: Resource[]) => void
 
@@ -74,6 +74,12 @@ async function removeListed(targets: ResourceNames[], inventory: Inventory, repo
     await removeVolumesAndSecrets(existing('volume', now), existing('secret', now))
   }
   reportVolumesAndSecrets(targets, volumes, secrets, report)
+  // A network goes once no pod is on it.
+  const networks = wanted.filter((r) => r.kind === 'network' && present(inventory, r))
+  if (networks.length) {
+    await podman(['network', 'rm', '--force', ...networks.map((r) => r.name)])
+    report(networks)
+  }
 }
 
 /**
@@ -89,6 +95,16 @@ async function removeSecrets(target: ResourceNames): Promise<{ secrets: string[]
   return removed.exitCode === 0 ? { secrets, failed: false } : { secrets: [], failed: true }
 }
 
+/** Removes a podman network if it exists; true when it is still there. */
+async function removeNetwork(name: string, report: Report): Promise<boolean> {
+  if (await podmanSucceeds(['network', 'exists', name])) {
+    const rm = await podman(['network', 'rm', '--force', name], { nothrow: true })
+    if (rm.exitCode !== 0) return true
+    report([{ kind: 'network', name }])
+  }
+  return false
+}
+
 /**
  * Removes one environment by its names without listing pods and volumes
  * first: `pod rm --ignore` and `volume rm --force` pass over what is gone and
@@ -99,11 +115,13 @@ async function removeSecrets(target: ResourceNames): Promise<{ secrets: string[]
  */
 async function removeByName(target: ResourceNames, report: Report): Promise<boolean> {
   // Both finish before a failure is passed on: the listing that follows one must not race them.
-  const [podRm, secretsRm] = await Promise.allSettled([stopAndRemovePods([target.pod]), removeSecrets(target)])
+  const pods = resourcesOf(target).flatMap((r) => (r.kind === 'pod' ? [r.name] : []))
+  const [podRm, secretsRm] = await Promise.allSettled([stopAndRemovePods(pods), removeSecrets(target)])
   if (podRm.status === 'rejected') throw podRm.reason
   if (secretsRm.status === 'rejected') throw secretsRm.reason
   const [pod, secretRm] = [podRm.value, secretsRm.value]
-  if (pod.stdout.trim()) report([{ kind: 'pod', name: target.pod }])
+  const podsGone = new Set(lines(pod.stdout))
+  report(pods.filter((name) => podsGone.has(name)).map((name) => ({ kind: 'pod', name })))
   const volumes = [...new Set(resourcesOf(target).flatMap((r) => (r.kind === 'volume' ? [r.name] : [])))]
   const volumeRm = await podman(['volume', 'rm', '--force', ...volumes], { nothrow: true })
   const gone = new Set(lines(volumeRm.stdout))
@@ -113,8 +131,11 @@ async function removeByName(target: ResourceNames, report: Report): Promise<bool
     secretRm.secrets,
     report,
   )
+  // The network of dev_realauth_nadir's two pods, where there is one: listed, as `network rm` of a missing one fails.
+  const network = resourcesOf(target).find((r) => r.kind === 'network')
+  const networkLeft = network ? await removeNetwork(network.name, report) : false
   // Exit 1 of `volume rm` says only that some volume did not exist (podman-volume-rm(1)).
-  return volumeRm.exitCode <= 1 && !secretRm.failed
+  return volumeRm.exitCode <= 1 && !secretRm.failed && !networkLeft
 }
 
 /**

@@ -7,6 +7,7 @@ import type { DeployConfigOverlay } from './deploy-config.ts'
 import { withDevMounts } from './dev-mounts.ts'
 import type { NadirFiles } from './nadir.ts'
 import { resolveEnvironment } from './environment.ts'
+import { UsageError } from './errors.ts'
 import { type BuildSettings, type ImageBuild, planImageBuild } from './images.ts'
 import { planRender, type RenderPlan } from './manifest-input.ts'
 import { DEV_TARGET } from './names.ts'
@@ -57,6 +58,10 @@ export async function planUp(options: UpOptions, repo: RepoPaths): Promise<UpPla
     'up',
   )
   const { use } = render
+  if (render.server && options.network)
+    throw new UsageError(
+      `${env.name} puts its pod and its stand-in Nadir server on a network of its own; --network cannot be given`,
+    )
   const builds = build.images.filter((image) => use.images.includes(image)).map((i) => planImageBuild(i, build, repo))
   // The clones follow the refs of the build (pins, overlays, --*-build-arg).
   const argsOf = (image: (typeof build.images)[number]) =>

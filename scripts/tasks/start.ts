@@ -4,8 +4,8 @@ import { seedVersionFiles } from '../lib/dev-mounts.ts'
 import { baseUrlOf } from '../lib/base-url.ts'
 import { waitForHub as waitForHubAnswer } from '../lib/containers.ts'
 import { UserError } from '../lib/errors.ts'
-import { containerName, hubUrl, SLURM_READY } from '../lib/names.ts'
-import { podmanSucceeds } from '../lib/podman.ts'
+import { containerName, ENV_LABEL, hubUrl, networkName, SLURM_READY } from '../lib/names.ts'
+import { podman, podmanSucceeds } from '../lib/podman.ts'
 import { pollUntil } from '../lib/wait.ts'
 import type { RepoPaths } from '../lib/paths.ts'
 import { playManifest } from '../lib/play.ts'
@@ -18,7 +18,10 @@ export async function startPod(plan: UpPlan, repo: RepoPaths, ctx: UpContext, ta
   const { env, repos, builds, options } = plan
   await seedVersionFiles(repos, builds)
   ctx.podStarted = Date.now()
-  await playManifest(file, (line) => (task.output = line), options.network)
+  // The stand-in Nadir server's pod and the hub's share a network of the environment's (docs/nadir.md).
+  const network = plan.server ? networkName(env.names) : options.network
+  if (plan.server) await podman(['network', 'create', '--label', `${ENV_LABEL}=${env.name}`, networkName(env.names)])
+  await playManifest(file, (line) => (task.output = line), network)
   const password = ctx.secrets?.devLoginPassword
   if (password) await writeSecretFile(repo.devLoginPasswordFile(env.name), `${password}\n`)
   // What the pod was made from, as read before the builds: the starting point of the next `apply`.

@@ -6,7 +6,7 @@ import { UsageError } from '../../scripts/lib/errors.ts'
 import { chooseTargets, environmentsUpNow, teardown } from '../../scripts/lib/teardown.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { deadBuildDirs, makeBuildDir, markKept, removeDeadBuildDirs } from '../../scripts/lib/build-dirs.ts'
-import { LEGACY, LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
+import { LEGACY, LEGACY_NAMES, nadirServerPodName, resourceNames } from '../../scripts/lib/names.ts'
 import { type FakePodman, makeRepo, tempDir, useFakePodman } from '../helpers.ts'
 
 let fake: FakePodman | undefined
@@ -44,8 +44,9 @@ test('one environment is removed by name: no listing of pods or volumes, each ca
   assert.equal(
     calls.filter((c) => c[0] === 'pod'),
     [
-      ['pod', 'stop', '--ignore', '--time', '10', dummy.pod],
-      ['pod', 'rm', '--force', '--ignore', '--time', '10', dummy.pod],
+      // dev_realauth_nadir's stand-in Nadir server too, wherever there is one.
+      ['pod', 'stop', '--ignore', '--time', '10', dummy.pod, nadirServerPodName(dummy)],
+      ['pod', 'rm', '--force', '--ignore', '--time', '10', dummy.pod, nadirServerPodName(dummy)],
     ],
   )
   assert.equal(

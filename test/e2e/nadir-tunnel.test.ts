@@ -1,0 +1,118 @@
+// End to end, on real podman: dev_realauth_nadir (its test copy) with the
+// stand-in Nadir server `up` brings up beside it (docs/nadir.md). A client
+// that only follows links and fills forms reaches the hub through the
+// server's published port alone, logs in at the issuer and spawns; the
+// server's sshd restarts, and the tunnel comes back by itself; `status` and
+// `logs <env> tunnel` show it; `down` leaves nothing.
+import fs from 'node:fs'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { networkName, nadirServerPodName, containerName } from '../../scripts/lib/names.ts'
+import { repoPaths } from '../../scripts/lib/paths.ts'
+import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
+import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
+import { npmRun, waitFor } from './lib/run.ts'
+import { cleanAround, ownLeftovers, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { testEnvironment } from './lib/test-environments.ts'
+
+const nadirEnv = testEnvironment('dev_realauth_nadir')
+const ENV = nadirEnv.name
+const { names } = nadirEnv
+const SERVER_POD = nadirServerPodName(names)
+const SSHD = `${SERVER_POD}-nadir-server`
+const CLIENT = containerName(names, 'nadir-client')
+const URL_HOME = `${nadirEnv.url}jupyter/`
+const LOGIN_FORM = /\/oidc\/interaction\//
+const usersFile = nadirEnv.devUsersFile
+const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
+
+/** The host ports a pod publishes, from its infra container. */
+async function publishedPorts(pod: string): Promise<string[]> {
+  const inspect = await podman(['pod', 'inspect', pod, '--format', '{{json .InfraConfig.PortBindings}}'])
+  const bindings = JSON.parse(inspect.stdout.trim() || 'null') as Record<string, Array<{ HostPort: string }>> | null
+  return Object.values(bindings ?? {}).flatMap((list) => list.map((b) => b.HostPort))
+}
+
+/** The status line of the environment. */
+async function statusLine(): Promise<string> {
+  const run = await npmRun('status', [])
+  assert.is(run.code, 0, run.output)
+  return run.output.split('\n').find((line) => line.startsWith(`${ENV} `)) ?? ''
+}
+
+await whenProvisioned(() => {
+  let savedUsers: string | undefined
+  cleanAround(() => [names])
+  test.before(() => {
+    if (fs.existsSync(usersFile)) savedUsers = fs.readFileSync(usersFile, 'utf8')
+    fs.copyFileSync(`${usersFile}.example`, usersFile)
+  })
+  test.after(() => {
+    if (savedUsers === undefined) fs.rmSync(usersFile, { force: true })
+    else fs.writeFileSync(usersFile, savedUsers)
+  })
+
+  test('dev_realauth_nadir: up brings up the stand-in server; the hub is reached through its tunnel only', async () => {
+    const run = await phase('up dev_realauth_nadir', () => npmRun('up', [ENV], { env: upEnvironment() }))
+    assert.is(run.code, 0, `up failed:\n${run.output}`)
+    assert.not.match(run.output, /BEGIN OPENSSH PRIVATE KEY/)
+    // The server's pod publishes the environment's port; the hub's pod publishes nothing.
+    assert.equal(await publishedPorts(SERVER_POD), [String(nadirEnv.hostPort)])
+    assert.equal(await publishedPorts(names.pod), [])
+    assert.is((await podman(['exec', CLIENT, 'cat', '/etc/nadir/server_address'])).stdout.trim(), SERVER_POD)
+    assert.ok(await podmanSucceeds(['network', 'exists', networkName(names)]))
+    assert.match(await statusLine(), /tunnel connected \(pod nadir-server-\S+ Running\)/)
+  })
+
+  let client: HubClient
+  test('a client logs in at the issuer through the server and spawns', async () => {
+    client = new HubClient(URL_HOME)
+    const form = await client.request('')
+    assert.match(form.url, LOGIN_FORM)
+    const spawn = await client.request(formAction(form.body), { form: { username: 'otheruser', password: password() } })
+    assert.match(spawn.url, /\/jupyter\/hub\/spawn$/)
+    assert.equal(selectOptions(spawn.body, 'brics_project'), ['project1.brics'])
+    await client.request(formAction(spawn.body), {
+      form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
+    })
+    const api = await phase('spawn through the tunnel', () =>
+      waitFor('the server through the tunnel', 420_000, async () => {
+        const r = await client.request('user/otheruser/api/status')
+        return r.status === 200 && r.url.includes('/jupyter/user/otheruser/api/status') ? r : undefined
+      }),
+    )
+    assert.match(api.body, /"started"/)
+  })
+
+  test('the tunnel drops when the server restarts, and comes back by itself', async () => {
+    await podman(['stop', '--time', '1', SSHD])
+    // While the server is away the hub is not reached, and status says so.
+    const away = await client.request('user/otheruser/api/status')
+    assert.is.not(away.status, 200)
+    assert.match(await statusLine(), /tunnel not connected/)
+    await podman(['start', SSHD])
+    await phase('tunnel back after a server restart', () =>
+      waitFor('the server through the tunnel again', 90_000, async () => {
+        const r = await client.request('user/otheruser/api/status')
+        return r.status === 200 ? r : undefined
+      }),
+    )
+    assert.match(await statusLine(), /tunnel connected/)
+    const logs = await npmRun('logs', [ENV, 'tunnel'])
+    assert.is(logs.code, 0, logs.output)
+    assert.match(logs.output, /tunnel closed \(ssh exit \d+\); connecting again in 5 s/)
+    assert.match(logs.output, /Accepted publickey for nadir/)
+    assert.ok((logs.output.match(/Accepted publickey for nadir/g) ?? []).length >= 1)
+  })
+
+  test('down leaves nothing: both pods, the network, volumes and secrets', async () => {
+    const down = await npmRun('down', [ENV])
+    assert.is(down.code, 0, down.output)
+    assert.match(down.output, new RegExp(`removed pod ${SERVER_POD}`))
+    assert.match(down.output, new RegExp(`removed network ${networkName(names)}`))
+    assert.equal(await ownLeftovers(), [])
+    assert.not.ok(await podmanSucceeds(['network', 'exists', networkName(names)]))
+  })
+})
+
+test.run()
