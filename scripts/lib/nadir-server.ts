@@ -10,14 +10,15 @@ import { DEV_LOGIN_CONTAINERS, runsDevIssuer } from './dev-issuer.ts'
 import { containerName, imageRef, nadirServerPodName, type ResourceNames } from './names.ts'
 import { NADIR_CLIENT, runsNadirClient } from './nadir.ts'
 import type { Inventory, UpEnvironment } from './inventory.ts'
+import { POD_PORTS } from './pod-facts.ts'
 import { podman } from './podman.ts'
 import type { Doc } from './template.ts'
 
 /** The server pod's sshd container, and the relay's container in the hub's pod. */
 export const NADIR_SERVER = 'nadir-server'
 export const ISSUER_RELAY = 'issuer-relay'
-/** Where the tunnel's remote forward listens on the server (NADIR_CLIENT_REMOTE_PORT; stand-in-server/sshd_config). */
-const TUNNEL_PORT = 8000
+/** Where the tunnel's remote forward listens on the server: the proxy's port, as the client forwards it (NADIR_CLIENT_REMOTE_PORT). */
+const TUNNEL_PORT = POD_PORTS.proxy
 
 interface Container {
   name: string
