@@ -8,13 +8,15 @@ import net from 'node:net'
 
 /** @param {NodeJS.ProcessEnv} env */
 export function relaySettings(env = process.env) {
-  const issuer = env.DEPLOY_CONFIG_OIDC_SERVER ?? ''
+  // The deploy setting oidcServer, under the variable the launcher names (scripts/lib/pod-facts.ts).
+  const variables = JSON.parse(env.JH_SLURM_DEPLOY_VARIABLES ?? '{}')
+  const issuer = env[variables.oidcServer] ?? ''
   const to = env.ISSUER_RELAY_TO ?? ''
   let url
   try {
     url = new URL(issuer)
   } catch {
-    throw new Error(`DEPLOY_CONFIG_OIDC_SERVER is not a URL: "${issuer}"`)
+    throw new Error(`oidcServer is not a URL: "${issuer}"`)
   }
   if (!/^[A-Za-z0-9.-]+$/.test(to)) throw new Error(`ISSUER_RELAY_TO is not a host name: "${to}"`)
   return { listenHost: url.hostname, port: Number(url.port || 80), to }

@@ -49,7 +49,7 @@ const relayContainer = (server: string): Container => ({
   image: imageRef('jupyterhub'),
   command: ['node', '/opt/dev-login/relay.mjs'],
   env: [{ name: 'ISSUER_RELAY_TO', value: server }],
-  envFrom: [{ configMapRef: { name: 'deploy-config' } }],
+  envFrom: [{ configMapRef: { name: 'deploy-config' } }, { configMapRef: { name: 'pod-facts' } }],
 })
 
 const mountedBy = (containers: Container[]): Set<string> =>

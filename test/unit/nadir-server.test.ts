@@ -9,6 +9,8 @@ import { planRender } from '../../scripts/lib/manifest-input.ts'
 import { nadirServerPodName, networkName, resourceNames } from '../../scripts/lib/names.ts'
 import { resourcesOf } from '../../scripts/lib/inventory.ts'
 import { relaySettings } from '../../brics_jupyterhub/dev-login/relay.mjs'
+import { envVarOf } from '../../scripts/lib/deploy-config.ts'
+import { podFactsData } from '../../scripts/lib/pod-facts.ts'
 import { renderEnvironmentManifest, repo } from '../helpers.ts'
 
 type Container = { name: string; image: string; ports?: Array<{ containerPort: number; hostPort?: number }> }
@@ -72,11 +74,19 @@ test('an outside issuer: no stand-in server, and the operator files are needed a
 
 test('the relay listens where the hub is told the issuer is, and passes to the server', () => {
   assert.equal(
-    relaySettings({ DEPLOY_CONFIG_OIDC_SERVER: 'http://127.0.0.1:8005/oidc', ISSUER_RELAY_TO: 'nadir-server-x' }),
+    relaySettings({
+      ...podFactsData(),
+      [envVarOf('oidcServer')]: 'http://127.0.0.1:8005/oidc',
+      ISSUER_RELAY_TO: 'nadir-server-x',
+    }),
     { listenHost: '127.0.0.1', port: 8005, to: 'nadir-server-x' },
   )
   assert.throws(() =>
-    relaySettings({ DEPLOY_CONFIG_OIDC_SERVER: 'http://127.0.0.1:8005/oidc', ISSUER_RELAY_TO: 'a b' }),
+    relaySettings({
+      ...podFactsData(),
+      [envVarOf('oidcServer')]: 'http://127.0.0.1:8005/oidc',
+      ISSUER_RELAY_TO: 'a b',
+    }),
   )
 })
 
