@@ -76,7 +76,7 @@ async function applyWithTrafficFlowing(env: TestEnvironment, client: HubClient):
     assert.is(run.code, 0, run.output)
     assert.match(run.output, /Restart the hub container \(configuration\)/)
     console.log(`  [e2e] ${env.name}: ${polled.total} requests during the apply, ${polled.failures.length} failed`)
-    assert.ok(polled.total >= 20, `polled ${polled.total} times`)
+    assert.ok(polled.total >= 10, `polled ${polled.total} times: the polls span the apply`)
     assert.equal(polled.failures, [], 'every request through the proxy during the apply succeeded')
     assert.not.ok(kernel.closed, 'the kernel WebSocket stayed open')
     assert.is((await kernel.execute('print(7 * 6)')).trim(), '42', 'the same WebSocket answers after the apply')
