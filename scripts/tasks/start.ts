@@ -45,20 +45,30 @@ export async function waitForHub(plan: UpPlan, ctx: UpContext): Promise<void> {
   const health = new URL('hub/health', hubUrl(plan.ports.proxy, baseUrlOf(plan.deployConfig))).toString()
   const hub = containerName(plan.env.names, 'jupyterhub')
   const timeoutMs = plan.options.waitSeconds * 1000
+  // When one wait fails, the other stops too: a hub that cannot start fails `up` at once.
+  const stop = new AbortController()
+  const stopOnFailure = (error: unknown) => {
+    stop.abort()
+    throw error
+  }
   await Promise.all([
-    waitForHubAnswer(hub, health, since, timeoutMs, (text) => ctx.notes.push(text), 'up'),
+    waitForHubAnswer(hub, health, since, timeoutMs, (text) => ctx.notes.push(text), 'up').catch(stopOnFailure),
     // Meanwhile the pod's Slurm, where it has one: a spawn needs its users and their accounts.
-    plan.use.images.includes('slurm') ? waitForSlurm(containerName(plan.env.names, 'slurm'), timeoutMs) : undefined,
+    plan.use.images.includes('slurm')
+      ? waitForSlurm(containerName(plan.env.names, 'slurm'), timeoutMs, stop.signal).catch(stopOnFailure)
+      : undefined,
   ])
 }
 
 /** Waits until the Slurm container says it is ready (start-slurm-pod: users, accounts, sshd). */
-export async function waitForSlurm(slurm: string, timeoutMs: number): Promise<void> {
+export async function waitForSlurm(slurm: string, timeoutMs: number, stop?: AbortSignal): Promise<void> {
   const { value } = await pollUntil(
     timeoutMs,
-    async () => ((await podmanSucceeds(['exec', slurm, 'test', '-e', SLURM_READY])) ? true : undefined),
+    async () =>
+      stop?.aborted || ((await podmanSucceeds(['exec', slurm, 'test', '-e', SLURM_READY])) ? true : undefined),
     250,
   )
+  if (stop?.aborted) return
   if (!value)
     throw new UserError(
       `the Slurm container did not get ready within ${timeoutMs / 1000} s (podman logs ${slurm}; jh-slurm-pod logs <env> slurm)`,
