@@ -146,11 +146,16 @@ await whenProvisioned(() => {
     assert.ok(ready)
     assert.equal(await proxyRoutes(dummy), ['/jupyter', `/${SERVER.replace(/\/$/, '')}`])
     assert.ok(await waitFor('JupyterLab through the proxy', 60_000, () => labAnswers(client, USER), 500))
-    // A job whose start the restart cut short is cancelled, not left running unseen.
-    const jobs = (await inSlurm(['squeue', '-h', '-u', ACCOUNT, '-t', 'PD,CF,R', '-o', '%i']))
-      .split('\n')
-      .filter(Boolean)
-    assert.is(jobs.length, 1, `one job for the one server, none left behind: ${jobs.join(' ')}`)
+    // A job whose start the restart cut short is cancelled, not left running unseen: within
+    // moments only the server's own job is left (a cancelled job stays in the queue briefly).
+    const jobs = () => inSlurm(['squeue', '-h', '-u', ACCOUNT, '-t', 'PD,CF,R', '-o', '%i'])
+    const left = await waitFor(
+      'one job for the one server, none left behind',
+      30_000,
+      async () => ((await jobs()).split('\n').filter(Boolean).length === 1 ? true : undefined),
+      1000,
+    ).catch(async (error: Error) => assert.unreachable(`${error.message}: ${await jobs()}`))
+    assert.ok(left)
   })
 
   test(`${realauth.name}: the same through the login front`, async () => {
