@@ -10,10 +10,10 @@ import * as assert from 'uvu/assert'
 import { networkName, nadirServerPodName, containerName } from '../../scripts/lib/names.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
-import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
-import { npmRun, waitFor } from './lib/run.ts'
-import { cleanAround, ownLeftovers, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
-import { testEnvironment } from './lib/test-environments.ts'
+import { formAction, HubClient, selectOptions } from '../e2e/lib/browserless.ts'
+import { npmRun, waitFor } from '../e2e/lib/run.ts'
+import { cleanAround, ownLeftovers, phase, upEnvironment, whenProvisioned } from '../e2e/lib/setup.ts'
+import { testEnvironment } from '../e2e/lib/test-environments.ts'
 
 const nadirEnv = testEnvironment('dev_realauth_nadir')
 const ENV = nadirEnv.name
