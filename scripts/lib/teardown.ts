@@ -28,9 +28,18 @@ type Report = (resources: Resource[]) => void
  * take less time than one `pod rm --force` of a running pod, which stops the
  * containers more slowly than `pod stop` does (docs/benchmark.md).
  */
-async function stopAndRemovePods(pods: string[]): Promise<ExecResult> {
+/**
+ * Stops the pods, then removes each; returns the names of those removed
+ * (`pod rm` prints the ID of each pod it removed, nothing for a missing one).
+ */
+async function stopAndRemovePods(pods: string[]): Promise<string[]> {
   await podman(['pod', 'stop', '--ignore', '--time', '10', ...pods])
-  return podman(['pod', 'rm', '--force', '--ignore', '--time', '10', ...pods])
+  const removed = await Promise.all(
+    pods.map(async (name) =>
+      (await podman(['pod', 'rm', '--force', '--ignore', '--time', '10', name])).stdout.trim() ? [name] : [],
+    ),
+  )
+  return removed.flat()
 }
 
 /** Removes the volumes and secrets named, in two podman calls at once. */
@@ -119,9 +128,8 @@ async function removeByName(target: ResourceNames, report: Report): Promise<bool
   const [podRm, secretsRm] = await Promise.allSettled([stopAndRemovePods(pods), removeSecrets(target)])
   if (podRm.status === 'rejected') throw podRm.reason
   if (secretsRm.status === 'rejected') throw secretsRm.reason
-  const [pod, secretRm] = [podRm.value, secretsRm.value]
-  const podsGone = new Set(lines(pod.stdout))
-  report(pods.filter((name) => podsGone.has(name)).map((name) => ({ kind: 'pod', name })))
+  const [podsGone, secretRm] = [podRm.value, secretsRm.value]
+  report(podsGone.map((name) => ({ kind: 'pod', name })))
   const volumes = [...new Set(resourcesOf(target).flatMap((r) => (r.kind === 'volume' ? [r.name] : [])))]
   const volumeRm = await podman(['volume', 'rm', '--force', ...volumes], { nothrow: true })
   const gone = new Set(lines(volumeRm.stdout))
