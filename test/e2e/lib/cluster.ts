@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { newMungeKey } from '../../../scripts/lib/manifest-input.ts'
 import { imageRef } from '../../../scripts/lib/names.ts'
 import { podman } from '../../../scripts/lib/podman.ts'
 import { repoRoot } from '../../../scripts/lib/paths.ts'
@@ -57,6 +58,9 @@ export async function startCluster(dir: string, devUsers: string[]): Promise<Clu
     .replace(/^ListenAddress ::1$/m, '')
   const sshdConf = path.join(dir, 'sshd-jupyterspawner.conf')
   fs.writeFileSync(sshdConf, dropIn)
+  // The cluster's own MUNGE key, where the Slurm image looks for it (its pods mount it from a Secret).
+  const mungeKey = path.join(dir, 'munge.key')
+  fs.writeFileSync(mungeKey, newMungeKey(), { mode: 0o600 })
 
   await podman(['network', 'create', CLUSTER_NETWORK])
   await podman([
@@ -76,6 +80,8 @@ export async function startCluster(dir: string, devUsers: string[]): Promise<Clu
     `${authorizedKeys}:/home/jupyterspawner/.ssh/authorized_keys`,
     '--volume',
     `${sshdConf}:/etc/ssh/sshd_config.d/jupyterspawner.conf:ro`,
+    '--volume',
+    `${mungeKey}:/etc/slurm-pod/munge.key:ro`,
     IMAGE,
   ])
   const exec = async (command: string[]) => (await podman(['exec', CLUSTER_HOST, ...command])).stdout.trim()
