@@ -167,8 +167,9 @@ await whenProvisioned(() => {
       '\n',
     )
     assert.equal(
-      containers.filter((name) => !name.endsWith('-infra')),
-      [containerName(extslurm, 'jupyterhub')],
+      containers.filter((name) => !name.endsWith('-infra')).sort(),
+      // The hub alone, with its proxy beside it: no Slurm container in the pod.
+      [containerName(extslurm, 'jupyterhub'), containerName(extslurm, 'proxy')],
     )
 
     const client = await dummyLogin(EXT_HUB, EXT)
