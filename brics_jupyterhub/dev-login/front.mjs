@@ -27,6 +27,7 @@ import {
   readSettings,
   runMain,
   SIGN_OUT_PATH,
+  readForm,
 } from './settings.mjs'
 
 /** @typedef {import('./settings.mjs').Settings} Settings */
@@ -424,16 +425,6 @@ function confirmLogout(state, res, id, rd) {
       `<input type="hidden" name="token" value="${logoutToken(state, id)}">` +
       '<button type="submit">Log out</button></form>',
   )
-}
-
-/** @param {http.IncomingMessage} req */
-async function readForm(req) {
-  let body = ''
-  for await (const chunk of req) {
-    body += chunk
-    if (body.length > 10_000) throw new Error('form too large')
-  }
-  return new URLSearchParams(body)
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   readPassword,
   readSettings,
   runMain,
+  readForm,
 } from './settings.mjs'
 
 /** @typedef {import('./settings.mjs').Settings} Settings */
@@ -328,16 +329,6 @@ function loginPage(uid, message = '') {
       '<input type="password" name="password" id="password" autocomplete="current-password"><br>' +
       '<button type="submit">Log in</button></form>',
   )
-}
-
-/** @param {http.IncomingMessage} req */
-async function readForm(req) {
-  let body = ''
-  for await (const chunk of req) {
-    body += chunk
-    if (body.length > 10_000) throw new Error('form too large')
-  }
-  return new URLSearchParams(body)
 }
 
 /** @type {(a: string, b: string) => boolean} */

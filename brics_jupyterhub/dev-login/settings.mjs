@@ -233,3 +233,16 @@ export function runMain(name, main) {
     process.exit(1)
   })
 }
+
+/**
+ * A posted form (application/x-www-form-urlencoded), at most 10,000 bytes.
+ * @param {import('node:http').IncomingMessage} req
+ */
+export async function readForm(req) {
+  let body = ''
+  for await (const chunk of req) {
+    body += chunk
+    if (body.length > 10_000) throw new Error('form too large')
+  }
+  return new URLSearchParams(body)
+}

@@ -86,26 +86,52 @@ function devUsersFor(env: Environment, repo: RepoPaths, purpose: Purpose, notes:
   return readDevUsers(`${file}.example`, repo)
 }
 
+/**
+ * `manifest` without any of the operator's files for some Secrets leaves
+ * those Secrets out and says so (a pipeline makes them where it deploys);
+ * undefined when the files are to be read (`up`, or one of them given).
+ */
+function leftOutSecrets(
+  purpose: Purpose,
+  given: Array<string | undefined>,
+  secrets: Array<[SecretKey, string, string]>,
+  options: string,
+  notes: string[],
+): SecretKey[] | undefined {
+  if (purpose !== 'manifest' || given.some(Boolean)) return undefined
+  const named = secrets.map(([, name, files]) => `${name} (${files})`).join(' and ')
+  notes.push(`without ${options} the Secrets ${named} are left out; create them where the manifest is deployed`)
+  return secrets.map(([key]) => key)
+}
+
 async function clusterFor(env: Environment, files: ClusterFiles, purpose: Purpose, notes: string[]) {
-  if (purpose === 'manifest' && !files.clientKey && !files.knownHosts) {
-    const { clientKey, knownHosts } = env.names.secrets
-    notes.push(
-      `without --ssh-client-key and --ssh-known-hosts the Secrets ${clientKey} (ssh_key, ssh_key.pub) and ${knownHosts} (ssh_known_hosts) are left out; create them where the manifest is deployed`,
-    )
-    return { omitSecrets: ['clientKey', 'knownHosts'] as SecretKey[] }
-  }
-  return { cluster: await readClusterAccess(env.name, files), omitSecrets: [] }
+  const { clientKey, knownHosts } = env.names.secrets
+  const omitSecrets = leftOutSecrets(
+    purpose,
+    [files.clientKey, files.knownHosts],
+    [
+      ['clientKey', clientKey, 'ssh_key, ssh_key.pub'],
+      ['knownHosts', knownHosts, 'ssh_known_hosts'],
+    ],
+    '--ssh-client-key and --ssh-known-hosts',
+    notes,
+  )
+  return omitSecrets ? { omitSecrets } : { cluster: await readClusterAccess(env.name, files), omitSecrets: [] }
 }
 
 async function nadirFor(env: Environment, files: NadirFiles, purpose: Purpose, notes: string[]) {
-  if (purpose === 'manifest' && !files.sshKey && !files.serverAddress) {
-    const { nadirKey, nadirConfig } = env.names.secrets
-    notes.push(
-      `without --nadir-ssh-key and --nadir-server-address the Secrets ${nadirKey} (ssh_key, ssh_key.pub) and ${nadirConfig} (server_address) are left out; create them where the manifest is deployed`,
-    )
-    return { omitSecrets: ['nadirKey', 'nadirConfig'] as SecretKey[] }
-  }
-  return { nadir: await readNadirAccess(env.name, files), omitSecrets: [] }
+  const { nadirKey, nadirConfig } = env.names.secrets
+  const omitSecrets = leftOutSecrets(
+    purpose,
+    [files.sshKey, files.serverAddress],
+    [
+      ['nadirKey', nadirKey, 'ssh_key, ssh_key.pub'],
+      ['nadirConfig', nadirConfig, 'server_address'],
+    ],
+    '--nadir-ssh-key and --nadir-server-address',
+    notes,
+  )
+  return omitSecrets ? { omitSecrets } : { nadir: await readNadirAccess(env.name, files), omitSecrets: [] }
 }
 
 /**

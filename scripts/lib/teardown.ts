@@ -18,7 +18,6 @@ import {
 import { acquireLock } from './lock.ts'
 import { LEGACY, type ResourceNames } from './names.ts'
 import type { RepoPaths } from './paths.ts'
-import type { ExecResult } from './exec.ts'
 import { checkPodman, podman, podmanSucceeds } from './podman.ts'
 
 type Report = (resources: Resource[]) => void

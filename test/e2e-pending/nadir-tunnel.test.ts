@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert'
 import { networkName, nadirServerPodName, containerName } from '../../scripts/lib/names.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
-import { formAction, HubClient, selectOptions } from '../e2e/lib/browserless.ts'
+import { formAction, type HubClient, selectOptions } from '../e2e/lib/browserless.ts'
+import { issuerLogin } from '../e2e/lib/jupyterlab.ts'
 import { npmRun, waitFor } from '../e2e/lib/run.ts'
 import { cleanAround, ownLeftovers, phase, upEnvironment, whenProvisioned } from '../e2e/lib/setup.ts'
 import { testEnvironment } from '../e2e/lib/test-environments.ts'
@@ -22,7 +23,7 @@ const SERVER_POD = nadirServerPodName(names)
 const SSHD = `${SERVER_POD}-nadir-server`
 const CLIENT = containerName(names, 'nadir-client')
 const URL_HOME = `${nadirEnv.url}jupyter/`
-const LOGIN_FORM = /\/oidc\/interaction\//
+const _LOGIN_FORM = /\/oidc\/interaction\//
 const usersFile = nadirEnv.devUsersFile
 const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
 
@@ -66,10 +67,9 @@ await whenProvisioned(() => {
 
   let client: HubClient
   test('a client logs in at the issuer through the server and spawns', async () => {
-    client = new HubClient(URL_HOME)
-    const form = await client.request('')
-    assert.match(form.url, LOGIN_FORM)
-    const spawn = await client.request(formAction(form.body), { form: { username: 'otheruser', password: password() } })
+    const login = await issuerLogin(URL_HOME, 'otheruser', password())
+    client = login.client
+    const spawn = login.page
     assert.match(spawn.url, /\/jupyter\/hub\/spawn$/)
     assert.equal(selectOptions(spawn.body, 'brics_project'), ['project1.brics'])
     await client.request(formAction(spawn.body), {

@@ -10,26 +10,19 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { repoPaths } from '../../scripts/lib/paths.ts'
-import { formAction, HubClient, type Response } from './lib/browserless.ts'
-import { labAnswers, spawnForm } from './lib/jupyterlab.ts'
+import { formAction } from './lib/browserless.ts'
+import { ISSUER_LOGIN_FORM, issuerLogin, labAnswers, spawnForm } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, waitFor } from './lib/run.ts'
 import { cleanAround, outputDir, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 import { testEnvironment, testEnvironmentNames } from './lib/test-environments.ts'
 
 const dev = testEnvironment('dev')
 const HOME = `${dev.url}jupyter/`
-const LOGIN_FORM = /\/oidc\/interaction\//
 const ANNOUNCEMENT = 'Planned maintenance (e2e): 2027-01-12 09:00-11:00 UTC'
 const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(dev.name), 'utf8').trim()
 
 /** Opens the hub and logs in at the issuer's form as `user`; returns the client and the page it lands on. */
-async function logIn(user: string): Promise<{ client: HubClient; page: Response }> {
-  const client = new HubClient(HOME)
-  const form = await client.request('')
-  assert.match(form.url, LOGIN_FORM)
-  const page = await client.request(formAction(form.body), { form: { username: user, password: password() } })
-  return { client, page }
-}
+const logIn = (user: string) => issuerLogin(HOME, user, password())
 
 /** The href of the hub page's logout link, as a person clicks it. */
 const logoutLink = (html: string): string => {
@@ -101,9 +94,9 @@ await whenProvisioned(() => {
     assert.is(home.status, 200)
     // A click on the page's logout link: a same-origin navigation.
     const out = await client.request(logoutLink(home.body), { headers: { 'sec-fetch-site': 'same-origin' } })
-    assert.match(out.url, LOGIN_FORM, `after logout: ${out.url}`)
+    assert.match(out.url, ISSUER_LOGIN_FORM, `after logout: ${out.url}`)
     const again = await client.request('hub/home', { headers: { 'sec-fetch-site': 'same-origin' } })
-    assert.match(again.url, LOGIN_FORM, 'not back in the hub without a password')
+    assert.match(again.url, ISSUER_LOGIN_FORM, 'not back in the hub without a password')
     assert.match(again.body, /name="password"/)
   })
 

@@ -13,8 +13,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { containerName } from '../../scripts/lib/names.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
-import { formAction, HubClient, selectOptions } from './lib/browserless.ts'
-import { runCell } from './lib/jupyterlab.ts'
+import { formAction, selectOptions } from './lib/browserless.ts'
+import { ISSUER_LOGIN_FORM, issuerLogin, runCell } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
 import { cleanAround, outputDir, ownUp, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 import { testEnvironment, testEnvironmentNames } from './lib/test-environments.ts'
@@ -29,7 +29,6 @@ const usersFile = realauth.devUsersFile
 /** Seconds: the token is renewed several times during a spawn; the session outlives one login's work. */
 const TOKEN_LIFETIME = 15
 const SESSION_LIFETIME = 75
-const LOGIN_FORM = /\/oidc\/interaction\//
 const lifetimes = () => `devIssuerTokenLifetime: "${TOKEN_LIFETIME}"\ndevIssuerSessionLifetime: "${SESSION_LIFETIME}"\n`
 
 const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
@@ -44,10 +43,13 @@ function launch(): Promise<Browser> {
 
 /** What a person does at the issuer's login form. */
 async function logIn(page: Page, user: string): Promise<void> {
-  await page.waitForURL(LOGIN_FORM)
+  await page.waitForURL(ISSUER_LOGIN_FORM)
   await page.fill('input[name="username"]', user)
   await page.fill('input[name="password"]', password())
-  await Promise.all([page.waitForURL((url) => !LOGIN_FORM.test(url.pathname)), page.click('button[type="submit"]')])
+  await Promise.all([
+    page.waitForURL((url) => !ISSUER_LOGIN_FORM.test(url.pathname)),
+    page.click('button[type="submit"]'),
+  ])
 }
 
 async function screenshotOnFailure<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
@@ -137,7 +139,7 @@ await whenProvisioned(() => {
       })
       // The next visit asks for the login again.
       await page.goto(URL_HOME)
-      await page.waitForURL(LOGIN_FORM)
+      await page.waitForURL(ISSUER_LOGIN_FORM)
       assert.ok(await page.isVisible('input[name="password"]'))
       // What the issuer and the front said of it, as a user reads it when a login goes wrong.
       const logs = await npmRun('logs', [ENV, 'login'])
@@ -191,10 +193,7 @@ await whenProvisioned(() => {
   })
 
   test('a client that only follows links and fills forms logs in and starts a server', async () => {
-    const client = new HubClient(URL_HOME)
-    const form = await client.request('')
-    assert.match(form.url, LOGIN_FORM)
-    const spawn = await client.request(formAction(form.body), { form: { username: 'otheruser', password: password() } })
+    const { client, page: spawn } = await issuerLogin(URL_HOME, 'otheruser', password())
     assert.match(spawn.url, /\/jupyter\/hub\/spawn$/)
     assert.equal(selectOptions(spawn.body, 'brics_project'), ['project1.brics'])
     await client.request(formAction(spawn.body), {
@@ -224,10 +223,10 @@ await whenProvisioned(() => {
       await page.waitForTimeout((TOKEN_LIFETIME + 5) * 1000)
       const during = await page.goto(`${URL_HOME}hub/home`)
       assert.is(during?.status(), 200)
-      assert.not.match(page.url(), LOGIN_FORM)
+      assert.not.match(page.url(), ISSUER_LOGIN_FORM)
       await page.waitForTimeout(Math.max(0, loggedInAt + (SESSION_LIFETIME + 5) * 1000 - Date.now()))
       await phase('realauth browser: page after the session ended', () => page.goto(`${URL_HOME}hub/spawn`))
-      await page.waitForURL(LOGIN_FORM)
+      await page.waitForURL(ISSUER_LOGIN_FORM)
       assert.ok(await page.isVisible('input[name="password"]'))
       assert.not.match((await page.textContent('body')) ?? '', /Traceback|500/)
       // And logging in again returns to the page asked for.

@@ -18,7 +18,7 @@ import { containerName, imageRef } from '../../scripts/lib/names.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { formAction, HubClient } from './lib/browserless.ts'
-import { devLogin, labAnswers, spawnForm } from './lib/jupyterlab.ts'
+import { devLogin, issuerLogin, labAnswers, spawnForm } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
 import { cleanAround, outputDir, ownLeftovers, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
 import { TEST_TAG, testEnvironment, testEnvironmentNames } from './lib/test-environments.ts'
@@ -180,11 +180,9 @@ await whenProvisioned(() => {
     const password = fs.readFileSync(repoPaths().devLoginPasswordFile(realauth.name), 'utf8').trim()
     const home = `${realauth.url}jupyter/`
     const logIn = async (user: string) => {
-      const client = new HubClient(home)
-      const form = await client.request('')
-      const page = await client.request(formAction(form.body), { form: { username: user, password } })
-      assert.match(page.url, /\/jupyter\/hub\/spawn$/, `${user} logged in`)
-      return { client, page }
+      const login = await issuerLogin(home, user, password)
+      assert.match(login.page.url, /\/jupyter\/hub\/spawn$/, `${user} logged in`)
+      return login
     }
     const owner = await logIn(USER)
     await owner.client.request(formAction(owner.page.body), { form: spawnForm() })

@@ -3,7 +3,7 @@
 import fs from 'node:fs'
 import type { Page } from 'playwright-core'
 import { repoPaths } from '../../../scripts/lib/paths.ts'
-import { formXsrf, type HubClient, type Response } from './browserless.ts'
+import { formAction, formXsrf, HubClient, type Response } from './browserless.ts'
 import { waitFor } from './run.ts'
 
 /** The spawn form as a user fills it: project1, one hour, `ngpus` of the GPUs it offers (1 to 4). */
@@ -20,6 +20,27 @@ export async function devLogin(client: HubClient, envName: string): Promise<Resp
   const page = await client.request('jupyter/hub/login')
   const password = fs.readFileSync(repoPaths().devLoginPasswordFile(envName), 'utf8').trim()
   return client.request('jupyter/hub/login', { form: { _xsrf: formXsrf(page.body), password } })
+}
+
+/** The development issuer's login form, where a browser without a session is sent. */
+export const ISSUER_LOGIN_FORM = /\/oidc\/interaction\//
+
+/**
+ * Opens `home` (the hub under its baseUrl, behind the login front) without a
+ * session and fills the issuer's login form as a person does; returns the
+ * client and the page the login leads to.
+ */
+export async function issuerLogin(
+  home: string,
+  user: string,
+  password: string,
+): Promise<{ client: HubClient; page: Response }> {
+  const client = new HubClient(home)
+  const form = await client.request('')
+  if (!ISSUER_LOGIN_FORM.test(new URL(form.url).pathname))
+    throw new Error(`expected the issuer's login form at ${home}, got ${form.url}`)
+  const page = await client.request(formAction(form.body), { form: { username: user, password } })
+  return { client, page }
 }
 
 /**
