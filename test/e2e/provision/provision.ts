@@ -3,11 +3,15 @@
  * the distribution's podman is too old and no container registry is
  * reachable.
  *
- *   npx tsx test/e2e/provision/provision.ts setup|teardown|env|remote-start|remote-stop [--repo DIR] [--verbose] [--plain] [--remote]
+ *   npx tsx test/e2e/provision/provision.ts setup|purge|teardown|env|remote-start|remote-stop [--repo DIR] [--verbose] [--plain] [--remote]
  *
  * setup     Debian trixie root file system with podman (runc), mounts, a
  *           persistent mount namespace pivot_root'ed into it, config, and
  *           the stand-in ("test double") base images. Idempotent.
+ * purge     (after setup) Removes what earlier runs left in the store: pods,
+ *           containers, volumes, secrets, networks (images stay), and the
+ *           firewall rules and bridges their killed containers left on the
+ *           host. For CI, whose runs start from nothing of an earlier one.
  * teardown  Stops running containers, releases the namespace and unmounts
  *           everything under the root file system. Removes no containers,
  *           images or volumes. Idempotent.
@@ -25,6 +29,7 @@ import { $, fs, path, ProcessOutput } from 'zx'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { EMPTY_STORE } from '../lib/scratch-podman.ts'
 
 // ---------------------------------------------------------------- constants
 
@@ -100,7 +105,7 @@ const DEFAULT_REPO = path.resolve(HERE, '../../..')
 /** An expected failure: reported as one line, no stack trace. */
 class ProvisionError extends Error {}
 
-const COMMANDS = ['setup', 'teardown', 'env', 'remote-start', 'remote-stop'] as const
+const COMMANDS = ['setup', 'purge', 'teardown', 'env', 'remote-start', 'remote-stop'] as const
 
 interface Options {
   command: (typeof COMMANDS)[number]
@@ -553,6 +558,42 @@ async function teardown(): Promise<void> {
   log(`unmounted everything under ${CHROOT}`)
 }
 
+// ---------------------------------------------------------------- purge
+
+/**
+ * Removes everything earlier runs left in the store, then what their killed
+ * containers left in the host's network namespace: a container stopped by
+ * SIGKILL (a run cut short, the namespace released under it) never runs
+ * netavark's teardown, so its port forwarding stays in the firewall and sends
+ * a published port to an address no one has (EHOSTUNREACH), and its bridge
+ * keeps its subnet. Those are removed only when the host has no podman of its
+ * own, whose containers they could be; netavark makes them anew as needed.
+ */
+async function purge(): Promise<void> {
+  if (!(await namespaceExists())) throw new ProvisionError('no namespace: run `provision.ts setup` first')
+  await remoteStop()
+  for (const args of EMPTY_STORE) {
+    const run = await podman(...args).nothrow()
+    if (run.exitCode !== 0) log(`warning: podman ${args.slice(0, 2).join(' ')}: ${lastLine(run.stderr)}`)
+  }
+  log('store emptied: no pods, containers, volumes, secrets or networks of earlier runs')
+  if ((await $`command -v podman`.nothrow()).exitCode === 0) {
+    log("the host has a podman of its own: the host's firewall rules and bridges are left as they are")
+    return
+  }
+  const table = await $`nsenter --mount=${NS_FILE} nft delete table inet netavark`.nothrow()
+  if (table.exitCode === 0) log("removed netavark's firewall table (rules of containers no longer there)")
+  const bridges = (await fs.readdir('/sys/class/net')).filter((name: string) => /^podman\d+$/.test(name))
+  for (const bridge of bridges) {
+    const gone = await $`ip link delete ${bridge}`.nothrow()
+    log(
+      gone.exitCode === 0
+        ? `removed bridge ${bridge}`
+        : `warning: could not remove bridge ${bridge}: ${lastLine(gone.stderr)}`,
+    )
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 function parseArgs(argv: string[]): Options {
@@ -616,6 +657,10 @@ async function main(): Promise<void> {
   if (options.command === 'teardown') {
     await requireRoot()
     return teardown()
+  }
+  if (options.command === 'purge') {
+    await requireRoot()
+    return purge()
   }
   if (options.command === 'remote-start' || options.command === 'remote-stop') {
     await requireRoot()
