@@ -95,10 +95,11 @@ async function runList(list: Listr<UpContext>, ctx: UpContext, repo: RepoPaths, 
 export async function up(options: UpOptions, repo: RepoPaths): Promise<number> {
   const plan = await planUp(options, repo)
   const release = acquireLock(repo.lockFile(options.envName), 'up')
-  const ctx: UpContext = { mayRollBack: false, starts: [], notes: [] }
+  const ctx: UpContext = { mayRollBack: false, starts: [], notes: [], interruption: new AbortController() }
   const onSignal = (signal: NodeJS.Signals) => {
     if (ctx.interrupted) return
     ctx.interrupted = signal
+    ctx.interruption?.abort()
     // Through the list while it draws; before it starts, nothing draws.
     if (ctx.current) ctx.current.output = `${signal} received: stopping`
     else process.stderr.write(`${signal} received: stopping\n`)

@@ -27,7 +27,7 @@ export interface FakePodman {
   state: string
   log: string
   calls(): string[][]
-  resources(): { pods: string[]; volumes: string[]; secrets: string[] }
+  resources(): { pods: string[]; volumes: string[]; secrets: string[]; networks?: string[] }
   restore(): void
 }
 

@@ -4,7 +4,8 @@
 // same environment (down, then up by an older version) is not used.
 import fs from 'node:fs'
 import path from 'node:path'
-import { type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
+import type { DeployConfigOverlay } from './deploy-config.ts'
+import { environmentSettings } from './nodes.ts'
 import type { Environment } from './environment.ts'
 import type { BuildSettings, ImageBuild } from './images.ts'
 import type { RepoPaths } from './paths.ts'
@@ -52,8 +53,8 @@ export interface UpRecordInput {
 }
 
 /** Reads the sources `up` makes the environment from, before it builds (lib/snapshot.ts: beginSnapshot). */
-export function beginUpRecord(input: UpRecordInput): Promise<() => Promise<Snapshot>> {
-  const settings = resolveDeployConfig(input.env.configDir, input.deployConfig)
+export async function beginUpRecord(input: UpRecordInput): Promise<() => Promise<Snapshot>> {
+  const settings = await environmentSettings(input.env, input.deployConfig)
   return beginSnapshot({ ...input, settings })
 }
 

@@ -2,9 +2,11 @@
 // runs: the record of the last up or apply, the present snapshot, and the
 // actions their differences call for.
 import { type AppliedRecord, readRecord } from './applied.ts'
-import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
+import type { DeployConfig, DeployConfigOverlay } from './deploy-config.ts'
+import { environmentSettings } from './nodes.ts'
 import { checkSameIssuerKind, podForIssuer } from './dev-issuer.ts'
 import { type Environment, resolveEnvironment } from './environment.ts'
+import { UserError } from './errors.ts'
 import { type BuildSettings, buildSettingsFromVariables, type ImageBuild, planImageBuild } from './images.ts'
 import { DEV_TARGET, IMAGE_KEYS, type ImageKey } from './names.ts'
 import type { RepoPaths } from './paths.ts'
@@ -64,7 +66,7 @@ const defaultBuild = (env: Environment): BuildSettings =>
   buildSettingsFromVariables(process.env, IMAGE_KEYS, env.target)
 
 /** Deploy settings the Slurm container reads when it starts. */
-const startsSlurm = (key: string): boolean => key === 'slurmGpus' || key === 'slurmProjectLimits'
+const startsSlurm = (key: string): boolean => key === 'slurmGpusPerNode' || key === 'slurmProjectLimits'
 
 export function decideActions(
   changes: Changes | undefined,
@@ -105,13 +107,22 @@ export function decideActions(
   }
 }
 
+/** The number of nodes changes with down and up: apply would have to make or remove pods it does not own the plan of. */
+export function refuseNodeCountChange(env: Environment, changes?: Changes, before?: Snapshot, now?: Snapshot): void {
+  if (!changes?.deployConfig.includes('slurmNodes')) return
+  const [was, is] = [before?.deployConfig.slurmNodes ?? 'unset', now?.deployConfig.slurmNodes ?? 'unset']
+  throw new UserError(
+    `the deploy setting slurmNodes changed (${was} to ${is}): Slurm's nodes are made by up; run \`jh-slurm-pod down ${env.name}\` and \`jh-slurm-pod up ${env.name}\` (apply changed nothing)`,
+  )
+}
+
 export async function planApply(options: ApplyOptions, repo: RepoPaths): Promise<ApplyPlan> {
   const env = resolveEnvironment(options.envName, repo)
   const [running, rawTemplate] = await Promise.all([requireUp(env), readEnvironmentPod(env)])
   const record = readRecord(repo, env.name, running.id)
   const deployConfig = options.deployConfig ?? record?.deployConfig
   // The pod as these settings run it (dev_realauth: with or without its development issuer).
-  const settings = resolveDeployConfig(env.configDir, deployConfig)
+  const settings = await environmentSettings(env, deployConfig)
   const template = podForIssuer(rawTemplate, settings, env.name)
   await checkSameIssuerKind(env.names, template)
   const use = templateUse(template)
@@ -121,6 +132,7 @@ export async function planApply(options: ApplyOptions, repo: RepoPaths): Promise
   const readsDevUsers = use.configMaps.includes('devUsers')
   const now = await takeSnapshot({ env, repos, builds, readsDevUsers, settings, repo })
   const changes = record ? compareSnapshots(record.snapshot, now) : undefined
+  refuseNodeCountChange(env, changes, record?.snapshot, now)
   const actions = decideActions(changes, now, use, repos)
   return { env, template, use, running, record, build, builds, repos, deployConfig, settings, now, changes, actions }
 }

@@ -1,10 +1,8 @@
 // Changing one container of a running pod: restart it, or replace it with
 // one on a new image or with new ConfigMap values, keeping everything else
 // of the pod (volumes, secrets, ports, the other container).
-import { spawn } from 'node:child_process'
 import { UserError } from './errors.ts'
-import { exec } from './exec.ts'
-import { podman, podmanCommand } from './podman.ts'
+import { podman } from './podman.ts'
 import { pollUntil } from './wait.ts'
 
 interface InspectMount {
@@ -53,8 +51,6 @@ export interface Replacement {
   image?: string
   /** Its environment from the ConfigMaps (the image's own comes with the image). */
   env: Record<string, string>
-  /** Directories copied from the old container into the new one (the dev users' homes). */
-  carry?: string[]
   /** The command, where the pod gives one instead of the image's (dev_realauth's issuer and front). */
   command?: string[]
 }
@@ -78,18 +74,11 @@ export function createArgs(name: string, old: InspectContainer, replacement: Rep
   ]
 }
 
-/** Copies a directory tree from one container to another, as a tar stream between two podman cp. */
-async function copyBetween(from: string, to: string, dir: string): Promise<void> {
-  const [command, ...rest] = podmanCommand()
-  const source = spawn(command as string, [...rest, 'cp', `${from}:${dir}`, '-'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const parent = dir.replace(/\/[^/]+\/?$/, '') || '/'
-  await exec([...podmanCommand(), 'cp', '-', `${to}:${parent}`], { input: source.stdout })
-}
-
 /**
  * Replaces a container of a running pod: the new one is created beside it,
- * the old one stops (a hub stops cleanly: its servers keep running), what is
- * to be carried over is copied, then the new one takes the old name and starts.
+ * the old one stops (a hub stops cleanly: its servers keep running), then the
+ * new one takes the old name and starts. What is to outlive it is in volumes
+ * (the users' homes: the volume slurm-homes-<env>).
  */
 export async function replaceContainer(name: string, replacement: Replacement): Promise<void> {
   const old = await inspectContainer(name)
@@ -97,7 +86,6 @@ export async function replaceContainer(name: string, replacement: Replacement): 
   await podman(['rm', '--force', '--ignore', next])
   await podman(createArgs(next, old, replacement))
   await podman(['stop', '--time', String(STOP_SECONDS), name])
-  for (const dir of replacement.carry ?? []) await copyBetween(name, next, dir)
   await podman(['rm', '--force', name])
   await podman(['rename', next, name])
   await podman(['start', name])
@@ -159,12 +147,14 @@ export async function waitForHub(
   timeoutMs: number,
   note: (text: string) => void,
   waitFor: HubWaitFor = 'apply',
+  stop?: AbortSignal,
 ): Promise<void> {
   const startCount = (await inspectContainer(name)).RestartCount ?? 0
   let checks = 0
   const { value } = await pollUntil(
     timeoutMs,
     async () => {
+      if (stop?.aborted) return 'stopped'
       if (++checks % 4 === 0) {
         const info = await inspectContainer(name)
         if (info.State.Status !== 'running' || (info.RestartCount ?? 0) > startCount) return 'failed'
@@ -174,7 +164,7 @@ export async function waitForHub(
     },
     100,
   )
-  if (value === 'up') return
+  if (value === 'up' || value === 'stopped') return
   const logs = await podman(['logs', '--since', since.toISOString(), name], { nothrow: true })
   const why = whyHubFailed(`${logs.stdout}\n${logs.stderr}`)
   if (why.length) note(`the hub log says:\n${why.map((l) => `  ${l}`).join('\n')}`)

@@ -27,7 +27,9 @@ export const DEPLOY_KEYS = {
   jwtLeeway: 'seconds of clock skew allowed when checking "exp" and "iat"',
   baseUrl: "URL prefix of the hub and the users' servers, e.g. /jupyter/",
   announcement: 'HTML shown at the top of the spawn page (planned maintenance, say); empty for none',
-  slurmGpus: 'GPUs the Slurm node in the pod advertises (gres gpu; 0 for none)',
+  slurmNodes:
+    'compute nodes of Slurm in the pod, each a pod of its own on the environment network (0 to 8; 0: jobs run in the Slurm container)',
+  slurmGpusPerNode: 'GPUs each Slurm compute node in the pod advertises (gres gpu; 0 for none)',
   slurmProjectLimits:
     "limits of each project's Slurm account in the pod, as a mapping: {<project>: {gpus: <N>}}; a project not named has none",
   devIssuerOtherProjects:
@@ -110,14 +112,32 @@ export function projectLimitsValue(value: unknown, source: string): string {
     .join(' ')
 }
 
+/** A whole number setting from 0 to `max`, written without leading zeros. */
+const wholeNumber =
+  (key: DeployKey, max: number) =>
+  (value: string): { value: string } | { error: string } =>
+    /^\d{1,3}$/.test(value) && Number(value) <= max
+      ? { value: String(Number(value)) }
+      : { error: `${key} must be a whole number from 0 to ${max}, not '${value}'` }
+
+/** The most compute nodes an environment may have (slurmNodes). */
+export const MAX_SLURM_NODES = 8
+
 /** Settings the launcher reads too are checked here, before anything runs. */
 const CHECKS: Partial<Record<DeployKey, (value: string) => { value: string } | { error: string }>> = {
   baseUrl: checkBaseUrl,
-  slurmGpus: (value) =>
-    /^\d{1,2}$/.test(value) && Number(value) <= 64
-      ? { value: String(Number(value)) }
-      : { error: `slurmGpus must be a whole number from 0 to 64, not '${value}'` },
+  slurmNodes: wholeNumber('slurmNodes', MAX_SLURM_NODES),
+  slurmGpusPerNode: wholeNumber('slurmGpusPerNode', 64),
 }
+
+/**
+ * The defaults of the settings of Slurm in the pod, written once: every
+ * environment whose pod runs Slurm has them unless its files say otherwise
+ * (lib/nodes.ts fills them in; hubConnectUrl follows from slurmNodes there).
+ */
+export const POD_SLURM_DEFAULTS = { slurmNodes: '2', slurmGpusPerNode: '4' } as const satisfies Partial<
+  Record<DeployKey, string>
+>
 
 function checkValue(key: DeployKey, value: string, source: string): string {
   const checked = CHECKS[key]?.(value) ?? { value }
@@ -145,11 +165,18 @@ export const deployConfigOverlay = (file: string | undefined, givenWith?: string
  * The site file may only set keys the environment uses: a key it does not
  * would be ignored by the hub, so it is more likely a mistake.
  */
-export function resolveDeployConfig(configDir: string, overlay?: DeployConfigOverlay): DeployConfig {
+export function resolveDeployConfig(
+  configDir: string,
+  overlay?: DeployConfigOverlay,
+  defaults: Partial<Record<DeployKey, string>> = {},
+): DeployConfig {
   const own = path.join(configDir, FILE_NAME)
   const config: DeployConfig = fs.existsSync(own) ? readDeployConfig(own) : new Map()
   // The pod's programs take the URL prefix from here alone, so it is always set.
   if (!config.has('baseUrl')) config.set('baseUrl', DEFAULT_BASE_URL)
+  // The environment's defaults (those of Slurm in the pod): settings a site file may change.
+  for (const [key, value] of Object.entries(defaults) as Array<[DeployKey, string]>)
+    if (!config.has(key)) config.set(key, value)
   if (!overlay) return config
   for (const [key, value] of readDeployConfig(overlay.file, overlay.givenWith)) {
     if (!config.has(key)) {

@@ -12,6 +12,7 @@ import {
   type ResourceNames,
   resourceNames,
 } from './names.ts'
+import { allNodePodNames } from './nodes.ts'
 import { podman } from './podman.ts'
 
 export interface ContainerState {
@@ -32,7 +33,7 @@ export interface Inventory {
   pods: PodState[]
   volumes: string[]
   secrets: string[]
-  /** Podman networks (dev_realauth_nadir's, which its two pods share). */
+  /** Podman networks (an environment's, which its pods share: the hub's, the nodes', the stand-in Nadir server's). */
   networks?: string[]
 }
 
@@ -89,7 +90,11 @@ async function listVolumes(): Promise<string[]> {
 export function resourcesOf(names: ResourceNames): Resource[] {
   const secrets = Object.values(names.secrets)
   // dev_realauth_nadir's stand-in Nadir server and the network of its two pods.
-  const standIn = names.env === LEGACY ? [] : [{ kind: 'pod' as const, name: nadirServerPodName(names) }]
+  // Slurm's compute nodes, whatever number the settings ask for now (lib/nodes.ts).
+  const standIn =
+    names.env === LEGACY
+      ? []
+      : [nadirServerPodName(names), ...allNodePodNames(names)].map((name) => ({ kind: 'pod' as const, name }))
   const network = names.env === LEGACY ? [] : [{ kind: 'network' as const, name: networkName(names) }]
   return [
     { kind: 'pod', name: names.pod },

@@ -7,16 +7,19 @@ import { UserError } from './errors.ts'
 import type { Environment } from './environment.ts'
 import { containerName } from './names.ts'
 import { serverNames, tunnelContainers } from './nadir-server.ts'
+import { nodeContainer } from './nodes.ts'
 import { podman, podmanSucceeds } from './podman.ts'
 import { podmanPassThrough, type RunningPod } from './running.ts'
 
-export const LOG_KINDS = ['hub', 'slurm', 'job', 'login', 'tunnel'] as const
+export const LOG_KINDS = ['hub', 'slurm', 'node', 'job', 'login', 'tunnel'] as const
 export type LogKind = (typeof LOG_KINDS)[number]
 
 export interface LogsRequest {
   env: Environment
   kind: LogKind
   jobId?: string
+  /** For `node`: which (from 1). */
+  node?: number
   follow: boolean
 }
 
@@ -212,9 +215,21 @@ async function tunnelLogs(request: LogsRequest): Promise<number> {
   return podmanPassThrough(['logs', '--names', ...(follow ? ['--follow'] : []), ...names])
 }
 
+/** A compute node's slurmd (its container's output: slurmd runs in the foreground). */
+async function nodeLogs(request: LogsRequest): Promise<number> {
+  const { env, follow, node = 1 } = request
+  const name = nodeContainer(env.names, node)
+  if (!(await podmanSucceeds(['container', 'exists', name])))
+    throw new UserError(
+      `environment ${env.name} has no Slurm node ${node} (${name} does not exist; see jh-slurm-pod status and the deploy setting slurmNodes)`,
+    )
+  return podmanPassThrough(['logs', ...(follow ? ['--follow'] : []), name])
+}
+
 export async function showLogs(request: LogsRequest, running: RunningPod): Promise<number> {
   const { env, kind, follow } = request
   const { containers } = running
+  if (kind === 'node') return nodeLogs(request)
   if (kind === 'login') return loginLogs(request, running)
   if (kind === 'tunnel') return tunnelLogs(request)
   if (kind === 'hub')

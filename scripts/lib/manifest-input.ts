@@ -6,7 +6,7 @@ import crypto from 'node:crypto'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { type ClusterAccess, type ClusterFiles, readClusterAccess } from './cluster-access.ts'
-import { type DeployConfig, type DeployConfigOverlay, resolveDeployConfig } from './deploy-config.ts'
+import type { DeployConfig, DeployConfigOverlay } from './deploy-config.ts'
 import { checkFrontPort, isLoginFront, podForIssuer, resolveIssuer } from './dev-issuer.ts'
 import { type DevUser, readDevUsers } from './dev-users.ts'
 import type { Environment } from './environment.ts'
@@ -15,6 +15,7 @@ import { UsageError } from './errors.ts'
 import { type NadirAccess, type NadirFiles, readNadirAccess } from './nadir.ts'
 import { nadirServerPodName, type SecretKey } from './names.ts'
 import { runsStandInServer, splitForStandIn } from './nadir-server.ts'
+import { environmentSettings, nodePods } from './nodes.ts'
 import type { RepoPaths } from './paths.ts'
 import { registerSecret } from './redact.ts'
 import { builtImages, type ContainerImages, type HostPorts, type ManifestInput } from './render.ts'
@@ -63,6 +64,8 @@ export interface RenderPlan {
   nadir?: NadirAccess
   /** dev_realauth_nadir's stand-in Nadir server: its pod, beside `pod` (lib/nadir-server.ts). */
   server?: Doc
+  /** Slurm's compute nodes, a pod each, beside `pod` (lib/nodes.ts); none with slurmNodes 0. */
+  nodes: Doc[]
   omitSecrets: SecretKey[]
   /** What the plan left out or stood in for (manifest only), to tell the user. */
   notes: string[]
@@ -153,7 +156,7 @@ export async function planRender(
   repo: RepoPaths,
   purpose: Purpose,
 ): Promise<RenderPlan> {
-  const settingsOfEnv = resolveDeployConfig(env.configDir, settings.deployConfig)
+  const settingsOfEnv = await environmentSettings(env, settings.deployConfig)
   // The deploy settings decide whether the pod runs dev_realauth's development issuer and login front.
   const pod = podForIssuer(await readEnvironmentPod(env), settingsOfEnv, env.name)
   const ports = { proxy: settings.hostPort ?? env.hostPort, hubApi: env.hubApiHostPort }
@@ -178,6 +181,7 @@ export async function planRender(
     env,
     pod: standIn?.hub ?? pod,
     server: standIn?.server,
+    nodes: nodePods(pod, env.names, deployConfig),
     use,
     ports,
     images: builtImages(settings.tag, settings.registry),
@@ -269,6 +273,7 @@ export function manifestInput(plan: RenderPlan, made: MadeSecrets): ManifestInpu
     cluster: plan.cluster,
     nadir: plan.nadir ?? made.nadir,
     server: plan.server,
+    nodes: plan.nodes,
     devLoginPassword: made.devLoginPassword,
     mungeKey: made.mungeKey,
     proxyAuthToken: made.proxyAuthToken,

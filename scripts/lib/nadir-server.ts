@@ -34,13 +34,20 @@ type PodDoc = Doc & { metadata?: Record<string, unknown>; spec: { containers: Co
 /** Whether `up` brings up the stand-in server for this pod (as it runs, after podForIssuer). */
 export const runsStandInServer = (pod: Doc): boolean => runsNadirClient(pod as PodDoc) && runsDevIssuer(pod)
 
-/** The server's sshd: the client image's stage-dev, with the client's public key as its only authorized key. */
+/**
+ * The server's sshd: the client image's stage-dev, with the client's public
+ * key as its only authorized key. The key's Secret is mounted with the
+ * client's mode (0600): podman backs both pods' mounts of one Secret with the
+ * same file, so a wider mode here would open the client's private key to
+ * every user and ssh would refuse it. The start script copies the public key
+ * to where sshd reads it, readable as sshd needs.
+ */
 const sshdContainer: Container = {
   name: NADIR_SERVER,
   image: imageRef('nadir-client'),
   command: ['/usr/local/bin/start-nadir-stand-in-server'],
   volumeMounts: [
-    { name: 'ssh-nadir-key', mountPath: '/etc/nadir-server/authorized_keys', subPath: 'ssh_key.pub', readOnly: true },
+    { name: 'ssh-nadir-key', mountPath: '/etc/nadir-server/client_key.pub', subPath: 'ssh_key.pub', readOnly: true },
   ],
 }
 
@@ -77,15 +84,7 @@ export function splitForStandIn(pod: Doc, names: ResourceNames): { hub: Doc; ser
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: NADIR_SERVER },
-    // The client's public key only: readable by sshd's checks as any authorized_keys file.
-    spec: {
-      containers: serverContainers,
-      volumes: volumes
-        .filter((v) => inServer.has(v.name))
-        .map((v) =>
-          v.name === 'ssh-nadir-key' ? { ...v, secret: { ...(v.secret as object), defaultMode: 0o644 } } : v,
-        ),
-    },
+    spec: { containers: serverContainers, volumes: volumes.filter((v) => inServer.has(v.name)) },
   }
   return { hub, server }
 }

@@ -17,6 +17,8 @@ export const VOLUME_DIRS = {
   slurm: 'slurm_root',
   /** Slurm's accounting database (the accounting container's MariaDB) and slurmdbd's log. */
   accounting: 'accounting_root',
+  /** The users' homes (/home of the login node and of every compute node): empty at first, made by the Slurm image. */
+  homes: 'homes_root',
 } as const
 
 export type VolumeKey = keyof typeof VOLUME_DIRS
@@ -40,6 +42,7 @@ export const TEMPLATE_NAMES = {
     jupyterhub: 'jupyterhub-root',
     slurm: 'slurm-root',
     accounting: 'slurm-accounting-root',
+    homes: 'slurm-homes',
   } satisfies Record<VolumeKey, string>,
   secrets: {
     clientKey: 'ssh-client-key',
@@ -82,6 +85,7 @@ export function resourceNames(env: string): ResourceNames {
       jupyterhub: `jupyterhub-root-${id}`,
       slurm: `slurm-root-${id}`,
       accounting: `slurm-accounting-root-${id}`,
+      homes: `slurm-homes-${id}`,
     },
     secrets: {
       clientKey: `jupyterhub-slurm-ssh-client-key-${id}`,
@@ -110,7 +114,12 @@ export const LEGACY_NAMES: ResourceNames = {
   env: LEGACY,
   pod: 'jupyterhub-slurm',
   // (No accounting volume then; named for completeness.)
-  volumes: { jupyterhub: 'jupyterhub_root', slurm: 'slurm_root', accounting: 'slurm_accounting_root' },
+  volumes: {
+    jupyterhub: 'jupyterhub_root',
+    slurm: 'slurm_root',
+    accounting: 'slurm_accounting_root',
+    homes: 'slurm_homes',
+  },
   secrets: {
     clientKey: 'jupyterhub-slurm-ssh-client-key',
     hostKey: 'jupyterhub-slurm-ssh-host-key',

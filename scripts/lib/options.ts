@@ -289,8 +289,8 @@ const status = {
 const logs = {
   command: 'logs',
   summary:
-    "Print an environment's logs: hub (the hub's output, the default), slurm (slurmctld, slurmd and sshd), job [JOBID] (a job's output file, the newest job's by default; for Slurm on a cluster, where the file is and how to read it), login (dev_realauth's development issuer and login front: logins, refusals, sessions), or tunnel (dev_realauth_nadir's Nadir tunnel, both ends: the client's connections and the stand-in server's sshd).",
-  positionals: ['<env>', '[hub|slurm|job|login]', '[JOBID]'],
+    "Print an environment's logs: hub (the hub's output, the default), slurm (slurmctld, slurmd and sshd of the login node), node <i> (Slurm compute node i's slurmd), job [JOBID] (a job's output file, the newest job's by default; for Slurm on a cluster, where the file is and how to read it), login (dev_realauth's development issuer and login front: logins, refusals, sessions), or tunnel (dev_realauth_nadir's Nadir tunnel, both ends: the client's connections and the stand-in server's sshd).",
+  positionals: ['<env>', '[hub|slurm|node|job|login]', '[JOBID|NODE]'],
   options: {
     follow: option({ type: 'boolean', short: 'f', description: 'keep printing what is added until Ctrl-C' }),
   },

@@ -14,6 +14,8 @@ export interface VolumeOwners {
   slurm: Owner
   /** The accounting container gives the database directory to MariaDB's own user when it starts. */
   accounting: Owner
+  /** The homes' top directory (/home) is root's; the Slurm image makes each home with its user's owner. */
+  homes: Owner
 }
 
 function id(vars: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -30,7 +32,9 @@ export function volumeOwners(vars: NodeJS.ProcessEnv = process.env): VolumeOwner
     gname: vars.SLURMGROUP || 'slurm',
     gid: id(vars, 'SLURMGROUP_GID', 64030),
   }
+  const root: Owner = { uname: 'root', uid: 0, gname: 'root', gid: 0 }
   return {
+    homes: root,
     jupyterhub: {
       uname: vars.JUPYTERUSER || 'root',
       uid: id(vars, 'JUPYTERUSER_UID', 0),

@@ -6,6 +6,7 @@ import { baseUrlLabel, baseUrlOf } from './base-url.ts'
 import type { ClusterAccess } from './cluster-access.ts'
 import { type NadirAccess, nadirConfigFiles, nadirKeyFiles } from './nadir.ts'
 import { asServerPod } from './nadir-server.ts'
+import { asNodePod } from './nodes.ts'
 import { type DeployConfig, deployConfigData } from './deploy-config.ts'
 import { isLoginFront } from './dev-issuer.ts'
 import { type DevUser, devUsersValue } from './dev-users.ts'
@@ -157,6 +158,8 @@ export interface ManifestInput {
   proxyAuthToken?: string
   /** dev_realauth_nadir's stand-in Nadir server: a second pod, on the same ConfigMaps and Secrets. */
   server?: Doc
+  /** Slurm's compute nodes: a pod each, on the same ConfigMaps, Secrets and homes volume. */
+  nodes?: Doc[]
   /** Secrets the pod uses that are made elsewhere (a pipeline's secret store): left out. */
   omitSecrets?: SecretKey[]
   pod: Doc
@@ -230,6 +233,9 @@ export function renderManifest(input: ManifestInput): string {
     ...(server
       ? [labelled(asServerPod(podForEnvironment(server, names, input.ports, input.images), names), labels)]
       : []),
+    ...(input.nodes ?? []).map((node, i) =>
+      labelled(asNodePod(podForEnvironment(node, names, input.ports, input.images), names, i + 1), labels),
+    ),
   ]
   return docs.map((doc) => new YAML.Document(doc).toString({ lineWidth: 0 })).join('---\n')
 }

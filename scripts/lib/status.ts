@@ -6,6 +6,7 @@ import type { UpEnvironment } from './inventory.ts'
 import { type JobRecord, parseSacct, SACCT_FIELDS } from './logs.ts'
 import { containerName, hubUrl, LEGACY } from './names.ts'
 import type { TunnelStatus } from './nadir-server.ts'
+import { formatNodes, type NodeStatus } from './nodes.ts'
 import { podman } from './podman.ts'
 import type { RepoPaths } from './paths.ts'
 
@@ -19,6 +20,8 @@ export interface EnvironmentStatus {
   secrets: string[]
   /** The pod's Slurm (status --json, where Slurm runs in the pod): its queue and its last jobs from accounting. */
   slurm?: SlurmJobs
+  /** Slurm's compute nodes, where the environment has them (lib/nodes.ts). */
+  nodes?: NodeStatus[]
   /** dev_realauth_nadir's tunnel: its stand-in Nadir server and whether the client is connected (docs/nadir.md). */
   tunnel?: TunnelStatus
 }
@@ -116,13 +119,13 @@ export function formatStatus(statuses: EnvironmentStatus[]): string {
     const tunnel = s.tunnel
       ? `; tunnel ${s.tunnel.connected ? 'connected' : 'not connected'} (pod ${s.tunnel.server} ${s.tunnel.state})`
       : ''
-    return [s.environment, s.url ?? '-', `${what}${tunnel}`]
+    return [s.environment, s.url ?? '-', `${what}${tunnel}`, ...formatNodes(s.nodes ?? []).map((l) => `\n${l}`)]
   })
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)))
   return `${rows
     .map(
       (r) =>
-        `${(r[0] as string).padEnd(widths[0] as number)}  ${(r[1] as string).padEnd(widths[1] as number)}  ${r[2]}`,
+        `${(r[0] as string).padEnd(widths[0] as number)}  ${(r[1] as string).padEnd(widths[1] as number)}  ${r.slice(2).join('')}`,
     )
     .join('\n')}\n`
 }

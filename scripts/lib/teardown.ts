@@ -9,6 +9,7 @@ import {
   environmentsUp,
   type Inventory,
   lines,
+  parsePodPs,
   present,
   type Resource,
   resourcesOf,
@@ -17,6 +18,7 @@ import {
 } from './inventory.ts'
 import { acquireLock } from './lock.ts'
 import { LEGACY, type ResourceNames } from './names.ts'
+import { allNodePodNames } from './nodes.ts'
 import type { RepoPaths } from './paths.ts'
 import { checkPodman, podman, podmanSucceeds } from './podman.ts'
 
@@ -113,9 +115,18 @@ async function removeNetwork(name: string, report: Report): Promise<boolean> {
   return false
 }
 
+/** The environment's node pods that exist (a listing of those alone: there can be up to eight). */
+async function existingNodePods(target: ResourceNames): Promise<string[]> {
+  const listed = await podman(['pod', 'ps', '--format', 'json', '--filter', `name=^${target.pod}-node-`])
+  const names = new Set(allNodePodNames(target))
+  return parsePodPs(listed.stdout)
+    .map((p) => p.name)
+    .filter((name) => names.has(name))
+}
+
 /**
  * Removes one environment by its names without listing pods and volumes
- * first: `pod rm --ignore` and `volume rm --force` pass over what is gone and
+ * first (only its node pods are listed): `pod rm --ignore` and `volume rm --force` pass over what is gone and
  * say what they removed. The secrets go while the pod stops (a container
  * holds its own copy of a secret); the volumes once the pod is gone. Returns
  * false when something was left (reported so far: what is known to be
@@ -123,7 +134,11 @@ async function removeNetwork(name: string, report: Report): Promise<boolean> {
  */
 async function removeByName(target: ResourceNames, report: Report): Promise<boolean> {
   // Both finish before a failure is passed on: the listing that follows one must not race them.
-  const pods = resourcesOf(target).flatMap((r) => (r.kind === 'pod' ? [r.name] : []))
+  const nodes = allNodePodNames(target)
+  const pods = [
+    ...resourcesOf(target).flatMap((r) => (r.kind === 'pod' && !nodes.includes(r.name) ? [r.name] : [])),
+    ...(await existingNodePods(target)),
+  ]
   const [podRm, secretsRm] = await Promise.allSettled([stopAndRemovePods(pods), removeSecrets(target)])
   if (podRm.status === 'rejected') throw podRm.reason
   if (secretsRm.status === 'rejected') throw secretsRm.reason

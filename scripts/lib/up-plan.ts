@@ -62,6 +62,10 @@ export async function planUp(options: UpOptions, repo: RepoPaths): Promise<UpPla
     throw new UsageError(
       `${env.name} puts its pod and its stand-in Nadir server on a network of its own; --network cannot be given`,
     )
+  if (render.nodes.length && options.network)
+    throw new UsageError(
+      `${env.name} puts its pod and its ${render.nodes.length} Slurm nodes on a network of its own; --network cannot be given (or set slurmNodes: 0)`,
+    )
   const builds = build.images.filter((image) => use.images.includes(image)).map((i) => planImageBuild(i, build, repo))
   // The clones follow the refs of the build (pins, overlays, --*-build-arg).
   const argsOf = (image: (typeof build.images)[number]) =>

@@ -16,6 +16,15 @@ import { podFactsData } from '../lib/pod-facts.ts'
 import type { ContainerKey } from '../lib/running.ts'
 import type { RepoPaths } from '../lib/paths.ts'
 import { LIST_OPTIONS } from './context.ts'
+import {
+  controllerAddress,
+  nodeContainer,
+  nodeContainerSpec,
+  nodeCount,
+  runsSlurm,
+  upTo,
+  waitForNodes,
+} from '../lib/nodes.ts'
 import { waitForSlurm } from './start.ts'
 import { fillVolume, hubVolumeSpec, specEntries, volumeFill } from '../lib/volumes.ts'
 
@@ -42,8 +51,11 @@ const templateContainer = (plan: ApplyPlan, container: string): TemplateContaine
   (plan.template as { spec?: { containers?: TemplateContainer[] } }).spec?.containers?.find((c) => c.name === container)
 
 /** A container's environment from the template: its own values and the ConfigMaps' present ones. */
-export function containerEnv(plan: ApplyPlan, container: ContainerKey | string): Record<string, string> {
-  const spec = templateContainer(plan, container)
+export const containerEnv = (plan: ApplyPlan, container: ContainerKey | string): Record<string, string> =>
+  envOf(plan, templateContainer(plan, container))
+
+/** The environment of a container `spec` (the template's, or a Slurm node's) with the ConfigMaps' present values. */
+function envOf(plan: ApplyPlan, spec: TemplateContainer | undefined): Record<string, string> {
   const refs = spec?.envFrom ?? []
   const env: Record<string, string> = Object.fromEntries((spec?.env ?? []).map((e) => [e.name, e.value ?? '']))
   for (const ref of refs) {
@@ -136,6 +148,14 @@ function hubFileTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   ]
 }
 
+/** The new dev users on each Slurm node too (the same uids, from the homes the login node made), without Slurm accounts. */
+async function makeUsersOnNodes(plan: ApplyPlan, users: string): Promise<void> {
+  const nodes = upTo(nodeCountOf(plan)).map((i) => nodeContainer(plan.env.names, i))
+  await Promise.all(
+    nodes.map((node) => podman(['exec', '--env', users, '--env', 'SLURM_POD_ROLE=node', node, CREATE_USERS_HOOK])),
+  )
+}
+
 function userTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
   const { newUsers, removedUsers } = plan.actions
   const slurm = containerName(plan.env.names, 'slurm')
@@ -147,6 +167,7 @@ function userTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
             task: async (_ctx: ApplyContext, task: { output: string }) => {
               const all = `${DEV_USERS_KEY}=${(plan.now.devUsers ?? []).join(' ')}`
               await podman(['exec', '--env', all, slurm, CREATE_USERS_HOOK], { onLine: (l) => (task.output = l) })
+              await makeUsersOnNodes(plan, all)
             },
           },
         ]
@@ -165,6 +186,14 @@ function userTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
 /** The image a replaced container runs: the rebuilt one, or (new settings only) the one it ran. */
 const newImage = (plan: ApplyPlan, image: ImageKey): string | undefined =>
   plan.actions.rebuild.includes(image) ? plan.builds.find((b) => b.image === image)?.ref : undefined
+
+/** The environment's Slurm nodes (lib/nodes.ts): none where Slurm is not in the pod. */
+const nodeCountOf = (plan: ApplyPlan): number => (runsSlurm(plan.use) ? nodeCount(plan.settings) : 0)
+
+/** The nodes run the Slurm image and make their GPU files as they start: a new image or GPU count replaces them. */
+const replacesNodes = (plan: ApplyPlan): boolean =>
+  nodeCountOf(plan) > 0 &&
+  (plan.actions.rebuild.includes('slurm') || Boolean(plan.changes?.deployConfig.includes('slurmGpusPerNode')))
 
 /** How long a replaced Slurm container may take to get ready (it waits for slurmdbd first). */
 const SLURM_START_MS = 180_000
@@ -188,13 +217,35 @@ function slurmTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
       },
     },
     {
-      title: 'Replace the Slurm container (new image; the users and their homes are carried over)',
+      title: 'Replace the Slurm container (new image; the users keep their homes, in their volume)',
       task: async (ctx) => {
-        const replacement = { image: newImage(plan, 'slurm'), env: containerEnv(plan, 'slurm'), carry: ['/home'] }
+        const replacement = { image: newImage(plan, 'slurm'), env: containerEnv(plan, 'slurm') }
         const slurm = containerName(plan.env.names, 'slurm')
         await replaceContainer(slurm, replacement)
         // Its users, their accounts and limits are set up as it starts: ready when the next job may come.
         await waitForSlurm(slurm, SLURM_START_MS)
+        if (!replacesNodes(plan)) markApplied(ctx, plan, 'slurm')
+      },
+    },
+    ...nodeTasks(plan),
+  ]
+}
+
+/** Slurm's nodes, after the Slurm container: on a new image or GPU count (replacesNodes). */
+function nodeTasks(plan: ApplyPlan): ListrTask<ApplyContext>[] {
+  const count = nodeCountOf(plan)
+  const replace = (i: number) => {
+    const spec = nodeContainerSpec(i, controllerAddress(plan.template, plan.env.names)) as unknown as TemplateContainer
+    const replacement = { image: newImage(plan, 'slurm'), env: envOf(plan, spec), command: spec.command }
+    return replaceContainer(nodeContainer(plan.env.names, i), replacement)
+  }
+  return [
+    {
+      title: `Replace Slurm's ${count} nodes (new image or GPUs per node; jobs running on them end, as on nodes rebooted)`,
+      enabled: () => replacesNodes(plan),
+      task: async (ctx) => {
+        await Promise.all(upTo(count).map(replace))
+        await waitForNodes(plan.env.names, count, SLURM_START_MS)
         markApplied(ctx, plan, 'slurm')
       },
     },

@@ -25,6 +25,8 @@ export interface UpContext {
   starts: Array<[string, number]>
   /** Set by SIGINT/SIGTERM: no further task starts. */
   interrupted?: NodeJS.Signals
+  /** Aborted by SIGINT/SIGTERM: the waits for the hub, Slurm and its nodes stop polling. */
+  interruption?: AbortController
   /** The top-level task running now: an interrupt is said in its output. */
   current?: Task
 }

@@ -9,18 +9,20 @@ import { podman, podmanSucceeds } from '../lib/podman.ts'
 import { pollUntil } from '../lib/wait.ts'
 import type { RepoPaths } from '../lib/paths.ts'
 import { playManifest } from '../lib/play.ts'
+import { waitForNodes } from '../lib/nodes.ts'
 import { writeSecretFile } from '../lib/secret-file.ts'
 import type { UpPlan } from '../lib/up-plan.ts'
-import { produced, type Task, type UpContext } from './context.ts'
+import { produced, stopIfInterrupted, type Task, type UpContext } from './context.ts'
 
 export async function startPod(plan: UpPlan, repo: RepoPaths, ctx: UpContext, task: Task): Promise<void> {
   const file = produced(ctx.manifestFile, 'the manifest')
   const { env, repos, builds, options } = plan
   await seedVersionFiles(repos, builds)
   ctx.podStarted = Date.now()
-  // The stand-in Nadir server's pod and the hub's share a network of the environment's (docs/nadir.md).
-  const network = plan.server ? networkName(env.names) : options.network
-  if (plan.server) await podman(['network', 'create', '--label', `${ENV_LABEL}=${env.name}`, networkName(env.names)])
+  // The stand-in Nadir server's pod (docs/nadir.md) and Slurm's nodes share a network of the environment's with the hub's.
+  const ownNetwork = Boolean(plan.server) || plan.nodes.length > 0
+  const network = ownNetwork ? networkName(env.names) : options.network
+  if (ownNetwork) await podman(['network', 'create', '--label', `${ENV_LABEL}=${env.name}`, networkName(env.names)])
   await playManifest(file, (line) => (task.output = line), network)
   const password = ctx.secrets?.devLoginPassword
   if (password) await writeSecretFile(repo.devLoginPasswordFile(env.name), `${password}\n`)
@@ -45,19 +47,25 @@ export async function waitForHub(plan: UpPlan, ctx: UpContext): Promise<void> {
   const health = new URL('hub/health', hubUrl(plan.ports.proxy, baseUrlOf(plan.deployConfig))).toString()
   const hub = containerName(plan.env.names, 'jupyterhub')
   const timeoutMs = plan.options.waitSeconds * 1000
-  // When one wait fails, the other stops too: a hub that cannot start fails `up` at once.
+  // When one wait fails, the other stops too: a hub that cannot start fails `up` at once. So does an interrupt.
   const stop = new AbortController()
+  ctx.interruption?.signal.addEventListener('abort', () => stop.abort())
   const stopOnFailure = (error: unknown) => {
     stop.abort()
     throw error
   }
   await Promise.all([
-    waitForHubAnswer(hub, health, since, timeoutMs, (text) => ctx.notes.push(text), 'up').catch(stopOnFailure),
-    // Meanwhile the pod's Slurm, where it has one: a spawn needs its users and their accounts.
+    waitForHubAnswer(hub, health, since, timeoutMs, (text) => ctx.notes.push(text), 'up', stop.signal).catch(
+      stopOnFailure,
+    ),
+    // Meanwhile the pod's Slurm, where it has one: a spawn needs its users and their accounts, and its nodes.
     plan.use.images.includes('slurm')
-      ? waitForSlurm(containerName(plan.env.names, 'slurm'), timeoutMs, stop.signal).catch(stopOnFailure)
+      ? waitForSlurm(containerName(plan.env.names, 'slurm'), timeoutMs, stop.signal)
+          .then(() => waitForNodes(plan.env.names, plan.nodes.length, timeoutMs, stop.signal))
+          .catch(stopOnFailure)
       : undefined,
   ])
+  stopIfInterrupted(ctx)
 }
 
 /** Waits until the Slurm container says it is ready (start-slurm-pod: users, accounts, sshd). */

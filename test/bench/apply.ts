@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { devReposFor } from '../../scripts/lib/clones.ts'
-import { parseCommandLine } from '../../scripts/lib/cli.ts'
+import { helpText, parseCommandLine } from '../../scripts/lib/cli.ts'
 import { runMain, UserError } from '../../scripts/lib/errors.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
 import { pollUntil } from '../../scripts/lib/wait.ts'
@@ -150,7 +150,8 @@ function report(m: Awaited<ReturnType<typeof measure>>): Row[] {
 }
 
 runMain(async () => {
-  const { values } = parseCommandLine(cli, process.argv.slice(2))
+  const { values, help } = parseCommandLine(cli, process.argv.slice(2))
+  if (help) return void process.stdout.write(helpText(cli))
   const rounds = Math.max(1, Number(values.rounds ?? 5))
   const cloneDir = devReposFor(repoPaths()).find((r) => r.name === 'bricsauthenticator')?.dest as string
   const original = fs.readFileSync(HUB_CONFIG, 'utf8')

@@ -1,4 +1,4 @@
-// `npm run bench -- [--rounds N] [--spawns N] [--no-warm] [--no-notebook] [--cold] [--trace]`
+// `npm run bench -- [--rounds N] [--spawns N] [--no-warm] [--no-notebook] [--no-shapes] [--cold] [--trace]`
 //
 // Measures the launcher and prints each figure beside its goal; it asserts
 // nothing and exits 0 once it has measured. Results also go to
@@ -10,7 +10,9 @@
 //    (original.ts), on trivial images, in a podman store of its own.
 // 2. Memory: the peak RSS (VmHWM) of our `up` over those runs.
 // 3. Time to a usable notebook (notebook.ts), with the real images.
-// 4. --cold (cold.ts): both images built at once against one after the other.
+// 4. Warm `up` of the real environment in several shapes (shapes.ts): what
+//    the accounting container adds, and 0, 2 and 4 compute nodes.
+// 5. --cold (cold.ts): both images built at once against one after the other.
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -19,6 +21,7 @@ import { repoRoot } from '../../scripts/lib/paths.ts'
 import { coldBuilds } from './cold.ts'
 import { timeToNotebook } from './notebook.ts'
 import { ORIGINAL_REF } from './original.ts'
+import { ACCOUNTING_SHAPES, NODE_SHAPES, type ShapeResult, warmUpShapes } from './shapes.ts'
 import { median, type WarmResult, warmCycle } from './warm.ts'
 
 const HELP = `Usage: npm run bench -- [options]
@@ -31,6 +34,8 @@ Options:
   --spawns N      notebook spawns to time (default 5)
   --no-warm       skip the warm cycle and the memory measurement
   --no-notebook   skip the time to a notebook (needs the real images and their build settings)
+  --no-shapes     skip the warm up of the real environment in its shapes (with and without
+                  accounting; 0, 2 and 4 compute nodes)
   --cold          also time cold builds, serial against parallel (several minutes)
   --trace         print the commands of the last warm up and down of ours (JH_SLURM_TRACE)
   -h, --help      show this help
@@ -90,6 +95,32 @@ function printTable(rows: Row[]): void {
     )
 }
 
+/** What the accounting container adds to a warm `up` of the real environment. */
+function accountingRow([withIt, without]: ShapeResult[]): Row {
+  const added = median(withIt?.seconds ?? []) - median(without?.seconds ?? [])
+  return {
+    target: 'warm up (real images, until ready): with accounting − without',
+    figure: `${s(median(withIt?.seconds ?? []))} − ${s(median(without?.seconds ?? []))} = ${s(added)}; memory ${withIt?.memoryMiB.toFixed(0)} MiB against ${without?.memoryMiB.toFixed(0)} MiB`,
+    goal: '≤ 3 s',
+    met: added <= 3,
+  }
+}
+
+/** What two compute nodes (the default) cost a warm `up`, against none; each shape's memory. */
+function nodesRows([none, two, four]: ShapeResult[]): Row[] {
+  const [t0, t2] = [median(none?.seconds ?? []), median(two?.seconds ?? [])]
+  const memory = [none, two, four].map((r) => `${r?.label}: ${r?.memoryMiB.toFixed(0)} MiB`).join(', ')
+  return [
+    {
+      target: 'warm up (real images, until ready): 2 nodes / 0 nodes',
+      figure: `${s(t2)} / ${s(t0)} = ×${(t2 / t0).toFixed(2)} (4 nodes: ${s(median(four?.seconds ?? []))})`,
+      goal: '≤ ×1.3',
+      met: t2 / t0 <= 1.3,
+    },
+    { target: 'memory of the environment (podman pod stats)', figure: memory, goal: 'reported', met: true },
+  ]
+}
+
 function parseOptions() {
   const { values } = parseArgs({
     options: {
@@ -97,6 +128,7 @@ function parseOptions() {
       spawns: { type: 'string', default: '5' },
       'no-warm': { type: 'boolean' },
       'no-notebook': { type: 'boolean' },
+      'no-shapes': { type: 'boolean' },
       cold: { type: 'boolean' },
       trace: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -106,8 +138,8 @@ function parseOptions() {
   const spawns = Number(values.spawns)
   if (!Number.isInteger(rounds) || rounds < 3) throw new UsageError('--rounds takes a whole number, at least 3')
   if (!Number.isInteger(spawns) || spawns < 1) throw new UsageError('--spawns takes a positive whole number')
-  if (values['no-warm'] && values['no-notebook'] && !values.cold)
-    throw new UsageError('nothing to measure: --no-warm and --no-notebook without --cold')
+  if (values['no-warm'] && values['no-notebook'] && values['no-shapes'] && !values.cold)
+    throw new UsageError('nothing to measure: --no-warm, --no-notebook and --no-shapes without --cold')
   return { ...values, rounds, spawns }
 }
 
@@ -131,6 +163,14 @@ async function measure(o: ReturnType<typeof parseOptions>): Promise<{ rows: Row[
       met: m <= 4,
     })
     data.notebook = { spawns }
+  }
+  if (!o['no-shapes']) {
+    const rounds = Math.min(o.rounds, 5)
+    const accounting = await warmUpShapes(ACCOUNTING_SHAPES, rounds)
+    rows.push(accountingRow(accounting))
+    const nodes = await warmUpShapes(NODE_SHAPES, rounds, ACCOUNTING_SHAPES.length)
+    rows.push(...nodesRows(nodes))
+    data.shapes = [...accounting, ...nodes]
   }
   if (o.cold) {
     const cold = await coldBuilds()

@@ -10,13 +10,13 @@
 // skipped, loudly.
 import fs from 'node:fs'
 import path from 'node:path'
-import { chromium } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { devReposFor } from '../../scripts/lib/clones.ts'
 import { containerName, dnsName, ENV_LABEL, LEGACY, LEGACY_NAMES } from '../../scripts/lib/names.ts'
 import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
+import { launchBrowser } from './lib/browser.ts'
 import { formAction, formXsrf, HubClient, selectOptions } from './lib/browserless.ts'
 import { startIssuer } from './lib/oidc-issuer.ts'
 import { runCell, waitForLab } from './lib/jupyterlab.ts'
@@ -302,19 +302,7 @@ await whenProvisioned(() => {
   })
 
   test('8. in a real browser: log in, choose project1, run a notebook cell in the Slurm job', async () => {
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    const browser = await launchBrowser()
     let output = ''
     let browserJob = ''
     try {

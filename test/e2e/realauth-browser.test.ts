@@ -8,11 +8,12 @@
 // documented deploy settings, so that the test need not wait for hours.
 import fs from 'node:fs'
 import path from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { containerName } from '../../scripts/lib/names.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
+import { launchBrowser, logInAtIssuer } from './lib/browser.ts'
 import { formAction, selectOptions } from './lib/browserless.ts'
 import { ISSUER_LOGIN_FORM, issuerLogin, runCell } from './lib/jupyterlab.ts'
 import { inSlurm, npmRun, podmanOut, waitFor } from './lib/run.ts'
@@ -34,23 +35,8 @@ const lifetimes = () => `devIssuerTokenLifetime: "${TOKEN_LIFETIME}"\ndevIssuerS
 const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
 const inRealauthSlurm = (command: string[]) => inSlurm(command, ENV)
 
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  })
-}
-
 /** What a person does at the issuer's login form. */
-async function logIn(page: Page, user: string): Promise<void> {
-  await page.waitForURL(ISSUER_LOGIN_FORM)
-  await page.fill('input[name="username"]', user)
-  await page.fill('input[name="password"]', password())
-  await Promise.all([
-    page.waitForURL((url) => !ISSUER_LOGIN_FORM.test(url.pathname)),
-    page.click('button[type="submit"]'),
-  ])
-}
+const logIn = (page: Page, user: string): Promise<void> => logInAtIssuer(page, user, password())
 
 async function screenshotOnFailure<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -71,7 +57,7 @@ await whenProvisioned(() => {
     if (fs.existsSync(usersFile)) savedUsers = fs.readFileSync(usersFile, 'utf8')
     // What the README tells a new user to do.
     fs.copyFileSync(`${usersFile}.example`, usersFile)
-    browser = await launch()
+    browser = await launchBrowser()
   })
 
   test.after(async () => {

@@ -15,6 +15,7 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { containerName, imageRef } from '../../scripts/lib/names.ts'
+import { nodeContainer } from '../../scripts/lib/nodes.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { podmanSucceeds } from '../../scripts/lib/podman.ts'
 import { formAction, HubClient } from './lib/browserless.ts'
@@ -80,18 +81,24 @@ await whenProvisioned(() => {
   let savedUsers: string | undefined
   const realauthSettings = path.join(realauth.configDir, 'deploy-config.yaml')
   let savedSettings = ''
+  let originalSettings = ''
 
   cleanAround(testEnvironmentNames)
   test.before(() => {
     fs.mkdirSync(outputDir, { recursive: true })
     if (fs.existsSync(usersFile)) savedUsers = fs.readFileSync(usersFile, 'utf8')
     fs.copyFileSync(`${usersFile}.example`, usersFile)
-    savedSettings = fs.readFileSync(realauthSettings, 'utf8')
+    originalSettings = fs.readFileSync(realauthSettings, 'utf8')
+    // dev_realauth's jobs run beside its hub, in the Slurm container, as with slurmNodes 0: the
+    // root-only service ports below are a boundary of the hub's pod. With nodes of their own, jobs
+    // run in other pods, and nodes.test.ts checks what they can reach of the hub's pod.
+    savedSettings = `${originalSettings}\nslurmNodes: 0\n`
+    fs.writeFileSync(realauthSettings, savedSettings)
   })
   test.after(() => {
     if (savedUsers === undefined) fs.rmSync(usersFile, { force: true })
     else fs.writeFileSync(usersFile, savedUsers)
-    fs.writeFileSync(realauthSettings, savedSettings)
+    fs.writeFileSync(realauthSettings, originalSettings)
   })
 
   test('a hub configuration that crashes the hub fails up within 30 s, with the hub its error, leaving nothing', async () => {
@@ -121,6 +128,9 @@ await whenProvisioned(() => {
     const [one, two] = await Promise.all([keyOf(dummy.name), keyOf(realauth.name)])
     assert.match(one, /^[0-9a-f]{64} /)
     assert.is.not(one.split(' ')[0], two.split(' ')[0])
+    // The environment's Slurm nodes have its key, and no other.
+    const onNode = await podmanOut(['exec', nodeContainer(dummy.names, 1), 'sha256sum', '/etc/munge/munge.key'])
+    assert.is(onNode.split(' ')[0], one.split(' ')[0])
     assert.is(await inSlurm(['stat', '-c', '%U %a', '/etc/munge/munge.key'], dummy.name), 'munge 400')
     // Slurm works with it: munge and slurmctld agree.
     assert.match(await inSlurm(['sinfo', '-h', '-o', '%a'], dummy.name), /up/)

@@ -295,3 +295,73 @@ def test_a_start_cut_short_by_the_hub_stopping_cancels_its_job():
         asyncio.run(asyncio.wait_for(stop_hub_while_pending(), timeout=10))
     assert slurm.queries > 1
     assert cancelled == [JOB_ID]
+
+
+def test_a_start_cut_short_during_sbatch_cancels_the_job_sbatch_then_gives():
+    # The hub stops while sbatch is still on its way. JupyterHub's shutdown
+    # cancels every task of its loop (JupyterHub.shutdown_cancel_tasks), the
+    # submission's too: the job sbatch submits must not run on unseen.
+    spawner, _slurm, _ = make_spawner(["PENDING"])
+    del spawner.run_command  # batchspawner's own, through the spawner's: sbatch is a real command here
+    spawner.exec_prefix = ""
+    spawner.batch_submit_cmd = "cat >/dev/null; sleep 0.3; echo 'Submitted batch job' >&2; echo 4242"
+    cancelled = []
+
+    async def cancel_batch_job(self):
+        cancelled.append(self.job_id)
+
+    submitting = asyncio.Event()
+    in_thread = jh.in_thread
+
+    def sbatch_under_way(function):
+        submitting.set()
+        return in_thread(function)
+
+    async def stop_hub_during_sbatch():
+        test_tasks = asyncio.all_tasks()
+        task = asyncio.ensure_future(spawner.start())
+        await submitting.wait()
+        others = asyncio.all_tasks() - test_tasks
+        for other in others:
+            other.cancel()
+        await asyncio.wait(others)
+        assert task.cancelled()
+
+    with (
+        mock.patch.object(batchspawner.BatchSpawnerBase, "cancel_batch_job", cancel_batch_job),
+        mock.patch.object(jh, "in_thread", sbatch_under_way),
+    ):
+        asyncio.run(asyncio.wait_for(stop_hub_during_sbatch(), timeout=10))
+    assert cancelled == ["4242"]
+
+
+# ------------------------------------------------------- a job that waits
+
+
+def test_a_pending_jobs_reason_is_told_in_words_then_as_slurm_says_it():
+    assert jh.pending_message("Resources").startswith("Waiting in Slurm's queue: the GPUs it asks for are in use")
+    assert jh.pending_message("Resources").endswith("(Slurm's reason: Resources)")
+    assert jh.pending_message("ReqNodeNotAvail") == "Waiting in Slurm's queue. (Slurm's reason: ReqNodeNotAvail)"
+    assert jh.pending_message("") == jh.pending_message("None") == "Pending in queue..."
+
+
+def test_the_spawn_page_shows_why_a_pending_job_waits():
+    spawner, _, _ = make_spawner(["PENDING n/a"])
+    spawner.pending_reason_cmd = "ssh jupyterspawner@slurm squeue --noheader --format=%r --jobs={job_id}"
+    spawner.job_id = JOB_ID
+    spawner.job_status = "PENDING n/a"
+    asked = []
+
+    async def run_command(cmd, input=None, env=None):
+        asked.append(cmd)
+        return "Resources\n"
+
+    spawner.run_command = run_command
+
+    async def first_message():
+        async for event in spawner.progress():
+            return event["message"]
+
+    message = asyncio.run(first_message())
+    assert asked == [f"ssh jupyterspawner@slurm squeue --noheader --format=%r --jobs={JOB_ID}"]
+    assert message == jh.pending_message("Resources")

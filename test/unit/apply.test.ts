@@ -61,7 +61,7 @@ test('a configuration edit copies the files and restarts the hub; a removed file
 })
 
 test('a new GPU count replaces the Slurm container (its gres is set up at start); other settings do not', () => {
-  const gpus = decide({ ...base, deployConfig: { ...base.deployConfig, slurmGpus: '2' } })
+  const gpus = decide({ ...base, deployConfig: { ...base.deployConfig, slurmGpusPerNode: '2' } })
   assert.equal(gpus.replace, { jupyterhub: true, slurm: true })
   const level = decide({ ...base, deployConfig: { ...base.deployConfig, logLevel: 'INFO' } })
   assert.equal(level.replace, { jupyterhub: true, slurm: false })

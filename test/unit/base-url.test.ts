@@ -1,4 +1,4 @@
-// The hub's URL prefix (deploy setting baseUrl) and the GPU count (slurmGpus):
+// The hub's URL prefix (deploy setting baseUrl) and the GPU count (slurmGpusPerNode):
 // checked when read, carried on the pod, and found again by status.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -23,13 +23,13 @@ test('baseUrl: a path of plain segments, a trailing slash added; anything else i
     )
 })
 
-test('slurmGpus: a whole number from 0 to 64', () => {
-  assert.is(parseDeployConfig('slurmGpus: 0\n', 'f.yaml').get('slurmGpus'), '0')
-  assert.is(parseDeployConfig('slurmGpus: "04"\n', 'f.yaml').get('slurmGpus'), '4')
+test('slurmGpusPerNode: a whole number from 0 to 64', () => {
+  assert.is(parseDeployConfig('slurmGpusPerNode: 0\n', 'f.yaml').get('slurmGpusPerNode'), '0')
+  assert.is(parseDeployConfig('slurmGpusPerNode: "04"\n', 'f.yaml').get('slurmGpusPerNode'), '4')
   for (const bad of ['-1', '65', '2.5', 'four', ''])
     assert.throws(
-      () => parseDeployConfig(`slurmGpus: "${bad}"\n`, 'f.yaml'),
-      /^f\.yaml: slurmGpus must be a whole number from 0 to 64/,
+      () => parseDeployConfig(`slurmGpusPerNode: "${bad}"\n`, 'f.yaml'),
+      /^f\.yaml: slurmGpusPerNode must be a whole number from 0 to 64/,
       bad,
     )
 })

@@ -50,6 +50,7 @@ test("every command's --help is made from its declarations: options, defaults, v
     'jupyterhub-root-dev-dummyauth',
     'slurm-root-dev-dummyauth',
     'slurm-accounting-root-dev-dummyauth',
+    'slurm-homes-dev-dummyauth',
   ])
   for (const [name, spec] of Object.entries(COMMANDS) as Array<[string, CommandSpec]>) {
     const run = await runCli([name, '--help'])
@@ -84,7 +85,8 @@ test('the bin entry runs a command; manifest > file gives only YAML, the notice 
   const docs = YAML.parseAllDocuments(run.stdout).map((d) => d.toJS())
   assert.equal(
     docs.map((d) => d.kind),
-    ['ConfigMap', 'ConfigMap', 'ConfigMap', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Pod'],
+    // The hub's pod, then its two Slurm nodes (the default slurmNodes).
+    ['ConfigMap', 'ConfigMap', 'ConfigMap', 'Secret', 'Secret', 'Secret', 'Secret', 'Secret', 'Pod', 'Pod', 'Pod'],
   )
 })
 
@@ -155,6 +157,11 @@ test('one answer per kind of mistake: a bad settings file, key or variable is ex
     ],
     [{}, ['up', 'dev_dummyauth', '--port', '70000'], /--port: a port must be a whole number from 1 to 65535/],
     [{}, ['play', path.join(dir, 'none.yaml')], /manifest .*none\.yaml not found/],
+    [
+      {},
+      ['play', file('two-pods.yaml', 'kind: Pod\nmetadata: {name: a}\n---\nkind: Pod\nmetadata: {name: b}\n')],
+      /two-pods\.yaml has 2 pods .* give --network NAME$/,
+    ],
   ]
   for (const [vars, argv, pattern] of cases) {
     const run = await withVars(vars, argv)

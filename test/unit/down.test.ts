@@ -40,9 +40,11 @@ test('one environment is removed by name: no listing of pods or volumes, each ca
   ])
   assert.is(removed.length, 5)
   const calls = fake.calls()
-  assert.not.ok(calls.some((c) => c.join(' ').match(/^(pod ps|volume ls|version)/)))
+  // Only the node pods are listed, by their names (there can be up to eight).
+  const listings = calls.filter((c) => c.join(' ').match(/^(pod ps|volume ls|version)/)).map((c) => c.join(' '))
+  assert.equal(listings, [`pod ps --format json --filter name=^${dummy.pod}-node-`])
   // dev_realauth_nadir's stand-in Nadir server too, wherever there is one; each pod removed on its own (at once).
-  const podCalls = calls.filter((c) => c[0] === 'pod').map((c) => c.join(' '))
+  const podCalls = calls.filter((c) => c[0] === 'pod' && c[1] !== 'ps').map((c) => c.join(' '))
   assert.is(podCalls[0], `pod stop --ignore --time 10 ${dummy.pod} ${nadirServerPodName(dummy)}`)
   assert.equal(podCalls.slice(1).sort(), [
     `pod rm --force --ignore --time 10 ${dummy.pod}`,

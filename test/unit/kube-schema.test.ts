@@ -67,8 +67,10 @@ for (const envName of environments) {
       }
     }
     const suffix = `-${envName.replaceAll('_', '-')}`
+    // Slurm's node pods are the environment's pod's name with -node-<i> (lib/nodes.ts).
+    const own = (name: string) => name.endsWith(suffix) || new RegExp(`${suffix}-node-\\d$`).test(name)
     for (const doc of docs)
-      assert.ok(doc.metadata.name.endsWith(suffix), `${doc.kind} ${doc.metadata.name} does not carry ${suffix}`)
+      assert.ok(own(doc.metadata.name), `${doc.kind} ${doc.metadata.name} does not carry ${suffix}`)
   })
 }
 

@@ -182,13 +182,11 @@ test("dev_realauth commits the cluster settings and bricsauthenticator's four; a
     [
       'logLevel',
       'baseUrl',
-      'slurmGpus',
       'slurmProjectLimits',
       'sshHostname',
       'slurmSpawnerWrappersBin',
       'jupyterUserEnvDir',
       'jupyterDataDir',
-      'hubConnectUrl',
       'oidcServer',
       'bricsPlatform',
       'jwtAudience',
@@ -225,7 +223,7 @@ test('deploy settings: unknown keys, keys the environment does not use and bad f
   fs.writeFileSync(site, 'oidcServer: http://x\n')
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: site }),
-    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, baseUrl, slurmGpus, slurmProjectLimits, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, hubConnectUrl, announcement\)/,
+    /oidcServer is not a setting of this environment; remove it \(the environment uses: logLevel, baseUrl, slurmProjectLimits, sshHostname, slurmSpawnerWrappersBin, jupyterUserEnvDir, jupyterDataDir, announcement\)/,
   )
   assert.throws(
     () => resolveDeployConfig(path.join(repoPaths().config, 'dev_dummyauth'), { file: path.join(dir, 'missing.yaml') }),

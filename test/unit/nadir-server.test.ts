@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { resolveEnvironment } from '../../scripts/lib/environment.ts'
 import { planRender } from '../../scripts/lib/manifest-input.ts'
 import { nadirServerPodName, networkName, resourceNames } from '../../scripts/lib/names.ts'
+import { nodePodName } from '../../scripts/lib/nodes.ts'
 import { resourcesOf } from '../../scripts/lib/inventory.ts'
 import { relaySettings } from '../../brics_jupyterhub/dev-login/relay.mjs'
 import { envVarOf } from '../../scripts/lib/deploy-config.ts'
@@ -23,7 +24,8 @@ test('the server pod has sshd, the issuer and the front on the port; the hub pod
   const pods = docs.filter((d: Pod) => d.kind === 'Pod') as Pod[]
   assert.equal(
     pods.map((p) => p.metadata.name),
-    [names.pod, nadirServerPodName(names)],
+    // Then the two Slurm nodes of the default slurmNodes (lib/nodes.ts).
+    [names.pod, nadirServerPodName(names), nodePodName(names, 1), nodePodName(names, 2)],
   )
   const [hub, server] = pods as [Pod, Pod]
   const containers = (p: Pod) => p.spec.containers.map((c) => c.name)
@@ -39,6 +41,16 @@ test('the server pod has sshd, the issuer and the front on the port; the hub pod
   assert.equal(relay.env, [{ name: 'ISSUER_RELAY_TO', value: nadirServerPodName(names) }])
   const deploy = docs.find((d: { metadata?: { name?: string } }) => d.metadata?.name === names.configMaps.deployConfig)
   assert.is(deploy.data.DEPLOY_CONFIG_OIDC_SERVER, 'http://127.0.0.1:8005/oidc')
+})
+
+test("the server mounts the tunnel key's Secret with the client's mode: one file backs both pods' mounts", async () => {
+  const { docs } = await renderEnvironmentManifest('dev_realauth_nadir')
+  type Volume = { name: string; secret?: { defaultMode?: number } }
+  // The hub's pod and the server's, the two that mount it.
+  const [hub, server] = docs.filter((d: Pod) => d.kind === 'Pod') as Array<{ spec: { volumes?: Volume[] } }>
+  const keyMode = (p?: { spec: { volumes?: Volume[] } }) =>
+    p?.spec.volumes?.find((v) => v.name === 'ssh-nadir-key')?.secret?.defaultMode
+  assert.equal([keyMode(hub), keyMode(server)], [0o600, 0o600])
 })
 
 test('the launcher makes the tunnel: the operator files are refused, the server is the pod on the network', async () => {

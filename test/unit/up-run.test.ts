@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert'
 import { buildSettings } from '../../scripts/lib/images.ts'
 import { up } from '../../scripts/up.ts'
 import { repoPaths, repoRoot } from '../../scripts/lib/paths.ts'
-import { LEGACY_NAMES, resourceNames } from '../../scripts/lib/names.ts'
+import { LEGACY_NAMES, type ResourceNames, resourceNames } from '../../scripts/lib/names.ts'
+import { nodePodName } from '../../scripts/lib/nodes.ts'
 import { type FakePodman, noBuildOptions, tempDir, useFakePodman } from '../helpers.ts'
 
 let fake: FakePodman
@@ -32,6 +33,8 @@ function scratchRepo(): string {
 }
 
 const names = resourceNames('dev_dummyauth')
+/** The pods an up of dev_dummyauth makes: the hub's and its two Slurm nodes (the default slurmNodes). */
+const podsOf = (n: ResourceNames) => [n.pod, nodePodName(n, 1), nodePodName(n, 2)]
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -179,7 +182,7 @@ test('another environment up on another port does not stop this one; --port move
   const port = await freePort()
   const { code, output } = await run({ hostPort: port, keepBuildData: true })
   assert.is(code, 0, output)
-  assert.equal(fake.resources().pods, [other.pod, names.pod])
+  assert.equal(fake.resources().pods, [other.pod, ...podsOf(names)])
   assert.match(output, new RegExp(`Environment dev_dummyauth is up: http://127\\.0\\.0\\.1:${port}/jupyter/`))
   // Kept on purpose: marked, so that `down` leaves it.
   const [kept] = buildDirs()
@@ -191,7 +194,12 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
   const { code, output } = await run()
   assert.is(code, 0, output)
   const made = fake.resources()
-  assert.equal([...made.volumes].sort(), [names.volumes.jupyterhub, names.volumes.accounting, names.volumes.slurm])
+  assert.equal([...made.volumes].sort(), [
+    names.volumes.jupyterhub,
+    names.volumes.accounting,
+    names.volumes.homes,
+    names.volumes.slurm,
+  ])
   assert.equal(made.secrets, [
     names.secrets.clientKey,
     names.secrets.hostKey,
@@ -199,7 +207,7 @@ test('a full run makes the pod, volumes and secrets, keeps no key material and p
     names.secrets.munge,
     names.secrets.proxyToken,
   ])
-  assert.equal(made.pods, [names.pod])
+  assert.equal(made.pods, podsOf(names))
   const created = fake.calls().filter((c) => c[0] === 'volume' && c[1] === 'create')
   assert.ok(
     created.some(
@@ -263,7 +271,7 @@ test('a later up skips a build whose inputs are unchanged, and builds when a fil
   const output = await again()
   assert.is(builds().length, 2, 'nothing changed: no build')
   assert.match(output, /localhost\/brics_slurm:dev-latest: up to date/)
-  assert.equal(fake.resources().pods, [names.pod])
+  assert.equal(fake.resources().pods, podsOf(names))
 
   fs.writeFileSync(path.join(root, 'brics_slurm/_dev_build_data/slurmspawner_wrappers/changed.py'), 'x = 1\n')
   await again()
@@ -290,13 +298,14 @@ test('a remote podman: builds one at a time without --jobs, then volumes filled 
   assert.equal(fills.map((c) => c[c.indexOf('--volume') + 1]).sort(), [
     `${names.volumes.jupyterhub}:/volume`,
     `${names.volumes.accounting}:/volume`,
+    `${names.volumes.homes}:/volume`,
     `${names.volumes.slurm}:/volume`,
   ])
   // The image of the first build, filled after the builds (the fake refuses an image it has not got).
   for (const fill of fills) assert.is(fill[fill.indexOf('--volume') + 2], 'localhost/brics_jupyterhub:dev-latest')
   const lastBuild = calls.lastIndexOf(builds[1] as string[])
   assert.ok(calls.findIndex((c) => c[0] === 'run') > lastBuild)
-  assert.equal(fake.resources().pods, [names.pod])
+  assert.equal(fake.resources().pods, podsOf(names))
 })
 
 test('a remote run that fails after its volumes were filled rolls them back', async () => {
@@ -304,7 +313,7 @@ test('a remote run that fails after its volumes were filled rolls them back', as
   process.env.FAKE_PODMAN_FAIL = '^kube play'
   const { code, output } = await run()
   assert.is(code, 1)
-  assert.ok(fake.calls().filter((c) => c[0] === 'run').length === 3, 'the three volumes were filled')
+  assert.ok(fake.calls().filter((c) => c[0] === 'run').length === 4, 'the four volumes were filled')
   assert.match(output, /removed volume jupyterhub-root-dev-dummyauth/)
   assert.equal(fake.resources().volumes, [])
 })
@@ -318,7 +327,7 @@ test('a local podman builds with --jobs, side by side, and imports volumes', asy
   const builds = calls.filter((c) => c[0] === 'build')
   assert.is(builds.length, 2, 'both images built')
   for (const build of builds) assert.ok(build.includes('--jobs'), build.join(' '))
-  assert.is(calls.filter((c) => c[0] === 'volume' && c[1] === 'import').length, 3)
+  assert.is(calls.filter((c) => c[0] === 'volume' && c[1] === 'import').length, 4)
   assert.not.ok(calls.some((c) => c[0] === 'run'))
 })
 

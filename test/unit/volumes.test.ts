@@ -88,6 +88,8 @@ test('owners come from the environment with the documented defaults', () => {
     jupyterhub: { uname: 'root', uid: 0, gname: 'root', gid: 0 },
     slurm: { uname: 'slurm', uid: 64030, gname: 'slurm', gid: 64030 },
     accounting: { uname: 'slurm', uid: 64030, gname: 'slurm', gid: 64030 },
+    // /home is root's; the Slurm image makes each home with its user's ids.
+    homes: { uname: 'root', uid: 0, gname: 'root', gid: 0 },
   })
   const custom = volumeOwners({ SLURMUSER: 'sl', SLURMUSER_UID: '500', SLURMGROUP: 'sg', SLURMGROUP_GID: '501' })
   assert.equal(custom.slurm, { uname: 'sl', uid: 500, gname: 'sg', gid: 501 })

@@ -75,7 +75,7 @@ export async function startCluster(dir: string, devUsers: string[]): Promise<Clu
     '--env',
     `DEV_USER_CONFIG_UNIX_USERNAMES=${devUsers.join(' ')}`,
     '--env',
-    `DEPLOY_CONFIG_SLURM_GPUS=${CLUSTER_GPUS}`,
+    `DEPLOY_CONFIG_SLURM_GPUS_PER_NODE=${CLUSTER_GPUS}`,
     '--volume',
     `${authorizedKeys}:/home/jupyterspawner/.ssh/authorized_keys`,
     '--volume',

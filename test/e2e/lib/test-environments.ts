@@ -84,3 +84,23 @@ export const testEnvironmentNames = (): ResourceNames[] => {
   useTestEnvironments()
   return listEnvironments(repoPaths()).map(resourceNames)
 }
+
+/**
+ * A copy of the repository's environment `env` under `name` (which starts
+ * with the test prefix) on host port `hostPort`, for a suite that needs an
+ * environment of its own beside the test copies (nodes.test.ts).
+ */
+export function ownTestEnvironment(env: string, name: string, hostPort: number): TestEnvironment {
+  useTestEnvironments()
+  const from = checkout()
+  const to = repoPaths(repoRoot, testEnvironmentsDir)
+  for (const kind of ['config', 'volumes'] as const) {
+    fs.rmSync(path.join(to[kind], name), { recursive: true, force: true })
+    fs.cpSync(path.join(from[kind], env), path.join(to[kind], name), { recursive: true })
+  }
+  const launcher = path.join(to.config, name, LAUNCHER_FILE)
+  const settings = YAML.parse(fs.readFileSync(launcher, 'utf8')) as Record<string, unknown>
+  fs.writeFileSync(launcher, `# A copy of ${env}'s for one suite.\n${YAML.stringify({ ...settings, hostPort })}`)
+  const resolved = resolveEnvironment(name, repoPaths())
+  return { ...resolved, url: `http://127.0.0.1:${resolved.hostPort}/` }
+}

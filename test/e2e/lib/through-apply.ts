@@ -179,6 +179,8 @@ export async function openKernel(
     execute(code: string, timeoutMs = 30_000): Promise<string> {
       const id = crypto.randomUUID()
       let printed = ''
+      let replied = false
+      let idle = false
       return new Promise((resolve, reject) => {
         const done = (error?: Error) => {
           clearTimeout(timer)
@@ -194,11 +196,16 @@ export async function openKernel(
           if (parent?.msg_id !== id) return
           const type = (message.header as { msg_type?: string }).msg_type
           const content = message.content as { text?: string; status?: string }
+          // The reply (shell) and the output (iopub) travel on different
+          // channels, in no set order: the run is over when the reply has come
+          // and the kernel has gone idle on iopub, as JupyterLab waits.
           if (type === 'stream') printed += content.text ?? ''
           if (type === 'execute_reply') {
-            if (content.status === 'ok') done()
-            else done(new Error(`execute_reply ${content.status}`))
+            if (content.status !== 'ok') return done(new Error(`execute_reply ${content.status}`))
+            replied = true
           }
+          if (type === 'status' && (content as { execution_state?: string }).execution_state === 'idle') idle = true
+          if (replied && idle) done()
         }
         if (closed) return done(new Error('the kernel WebSocket is closed'))
         listeners.add(listen)

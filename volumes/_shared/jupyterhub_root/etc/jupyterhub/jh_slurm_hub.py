@@ -20,6 +20,7 @@ The launcher copies this file into every environment's hub volume
 """
 
 import asyncio
+import contextlib
 import hmac
 import html
 import json
@@ -38,7 +39,7 @@ from bricsauthenticator.spawner import BricsSlurmSpawner
 from jupyterhub.handlers import BaseHandler
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from traitlets import default
+from traitlets import Unicode, default
 
 # Files the pod mounts into the hub's srv dir (ssh_key, dev_login_password)
 # and the hub's own state (database, cookie secret) live here.
@@ -317,6 +318,31 @@ def explain_refusal(reason: str, brics_project: str, gpus: str, limits: dict) ->
     return f"The job could not be submitted: {reason}"
 
 
+# Slurm's reasons for a pending job that a user meets most, in words.
+PENDING_REASONS = {
+    "Resources": "the GPUs it asks for are in use on every node; it starts as soon as a node has them free",
+    "Priority": "jobs ahead of it in the queue start first",
+    "QOSGrpGRES": "your project's GPUs are all in use (its limit); it starts when one of its jobs ends",
+}
+
+
+def pending_message(reason: str) -> str:
+    """The spawn page's progress line for a job waiting in the queue: Slurm's reason in words, then Slurm's own."""
+    if not reason or reason == "None":
+        return "Pending in queue..."
+    words = PENDING_REASONS.get(reason)
+    return (
+        f"Waiting in Slurm's queue: {words}. (Slurm's reason: {reason})"
+        if words
+        else f"Waiting in Slurm's queue. (Slurm's reason: {reason})"
+    )
+
+
+def in_thread(function):
+    """Awaits function() run to its end on a thread and event loop of its own: cancelling the wait stops not it."""
+    return asyncio.get_running_loop().run_in_executor(None, lambda: asyncio.run(function()))
+
+
 def spawn_error(log_message, user_message):
     """A spawn failure the user reads: JupyterHub shows jupyterhub_message, where a plain error gives a bare 500."""
     error = web.HTTPError(500, "%s", log_message)
@@ -337,7 +363,21 @@ class SlurmSpawner(BricsSlurmSpawner):
     start_timeout.
     """
 
+    pending_reason_cmd = Unicode(
+        "",
+        help="Command printing why job {job_id} waits (squeue --format=%r), run as the hub's service"
+        " user on the login node; empty: the spawn page says only that the job is pending.",
+    ).tag(config=True)
+    # Seconds between two questions about a pending job's reason, at least
+    # (no more often than the job's state is polled: upstream's 15 s in prod).
+    PENDING_REASON_EVERY = 3
+
     submitted_job_id = ""
+    # The sbatch in flight, if any (run_command while submit_batch_script runs).
+    _sbatch = None
+    _submitting = False
+    # How long a stopping hub waits for an sbatch in flight to give its job id.
+    SUBMISSION_GRACE_SECONDS = 15
 
     @default("options_form")
     def _options_form_default(self):
@@ -349,7 +389,21 @@ class SlurmSpawner(BricsSlurmSpawner):
 
         return with_limits
 
+    async def run_command(self, cmd, input=None, env=None):
+        """
+        batchspawner's, but sbatch runs in a thread: a stopping hub cancels
+        every task of its loop, and an sbatch cut short (batchspawner kills
+        its ssh) would leave a job submitted whose id no one read. A thread
+        runs to its end; the start's cancellation reads the id from it.
+        """
+        run = super().run_command
+        if not self._submitting:
+            return await run(cmd, input=input, env=env)
+        self._sbatch = in_thread(lambda: run(cmd, input=input, env=env))
+        return await asyncio.shield(self._sbatch)
+
     async def submit_batch_script(self):
+        self._submitting = True
         try:
             job_id = await super().submit_batch_script()
         except RuntimeError as error:
@@ -359,9 +413,37 @@ class SlurmSpawner(BricsSlurmSpawner):
                 reason, options.get("brics_project", ""), options.get("ngpus", "?"), project_gpu_limits()
             )
             raise spawn_error(f"job submission failed: {reason}", explained) from error
+        finally:
+            self._submitting = False
         # batchspawner forgets the job when it finds it gone; its output file is still to be named.
         self.submitted_job_id = job_id or ""
         return job_id
+
+    async def progress(self):
+        """batchspawner's progress, with Slurm's reason for a pending job on the spawn page."""
+        reason, asked = "", float("-inf")
+        while True:
+            if self.state_ispending():
+                if time.monotonic() - asked >= max(self.PENDING_REASON_EVERY, self.startup_poll_interval):
+                    asked = time.monotonic()
+                    reason = await self._pending_reason()
+                yield {"message": pending_message(reason)}
+            elif self.state_isrunning():
+                yield {"message": "Cluster job running... waiting to connect"}
+                return
+            else:
+                yield {"message": "Unknown status..."}
+            await asyncio.sleep(1)
+
+    async def _pending_reason(self) -> str:
+        """Why the job waits, as squeue says (Resources, QOSGrpGRES, ...); empty when not known."""
+        if not self.pending_reason_cmd or not self.job_id:
+            return ""
+        try:
+            return (await self.run_command(self.pending_reason_cmd.format(job_id=self.job_id))).strip()
+        except RuntimeError as error:
+            self.log.warning("Could not ask Slurm why job %s waits: %s", self.job_id, error)
+            return ""
 
     async def start(self):
         self.submitted_job_id = ""
@@ -393,6 +475,12 @@ class SlurmSpawner(BricsSlurmSpawner):
         would not know the job, which would run on unseen, its server without
         a route. Cancel it; the user starts the server again.
         """
+        if self._sbatch is not None and not self.job_id:
+            # sbatch was under way: its job exists (or is about to), its id in sbatch's output.
+            await asyncio.wait({self._sbatch}, timeout=self.SUBMISSION_GRACE_SECONDS)
+            if self._sbatch.done() and not self._sbatch.cancelled() and self._sbatch.exception() is None:
+                with contextlib.suppress(ValueError, IndexError):  # parse_job_id has logged it
+                    self.job_id = self.parse_job_id(self._sbatch.result())
         if self.job_id:
             self.log.info("Hub stopping while job %s starts: cancelling it", self.job_id)
             await self.cancel_batch_job()
@@ -523,6 +611,11 @@ def configure(
     if proxy_token.is_file():
         c.ConfigurableHTTPProxy.should_start = False
         c.ConfigurableHTTPProxy.auth_token = proxy_token.read_text().strip()
+    # Slurm's compute nodes of their own (the deploy setting slurmNodes) run
+    # jobs on other hosts of the environment's network: they reach the API
+    # there, at hubConnectUrl (the launcher fills it in).
+    if optional_deploy_setting("slurmNodes") not in ("", "0"):
+        hub_bind_host = "0.0.0.0"
     c.JupyterHub.hub_bind_url = f"http://{hub_bind_host}:{pod_fact('HUB_API_PORT')}"
     c.JupyterHub.hub_connect_url = deploy_setting("hubConnectUrl")
     # Upstream's: the login cookie's signature expires after 12 hours.
@@ -584,9 +677,10 @@ def configure(
     multiplex = (
         "-o ControlMaster=auto -o ControlPath=/tmp/jh-slurm-ssh-%C -o ControlPersist=120 " if ssh_multiplex else ""
     )
-    c.BatchSpawnerBase.exec_prefix = (
-        f"ssh -o BatchMode=yes {multiplex}-i {ssh_key} jupyterspawner@{ssh_host} sudo -u {{username}}"
-    )
+    ssh = f"ssh -o BatchMode=yes {multiplex}-i {ssh_key} jupyterspawner@{ssh_host}"
+    c.BatchSpawnerBase.exec_prefix = f"{ssh} sudo -u {{username}}"
+    # Why a job waits, for the spawn page: squeue as the service user (any user may read the queue).
+    c.SlurmSpawner.pending_reason_cmd = f"{ssh} squeue --noheader --format=%r --jobs={{job_id}}"
 
     wrappers = deploy_setting("slurmSpawnerWrappersBin")
     # ssh does not forward the environment, so pass each variable in keepvars

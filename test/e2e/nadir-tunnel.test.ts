@@ -1,7 +1,8 @@
 // End to end, on real podman: dev_realauth_nadir (its test copy) with the
 // stand-in Nadir server `up` brings up beside it (docs/nadir.md). A client
 // that only follows links and fills forms reaches the hub through the
-// server's published port alone, logs in at the issuer and spawns; the
+// server's published port alone, logs in at the issuer and spawns; a real
+// browser does the same and runs a notebook cell in its Slurm job; the
 // server's sshd restarts, and the tunnel comes back by itself; `status` and
 // `logs <env> tunnel` show it; `down` leaves nothing.
 import fs from 'node:fs'
@@ -10,11 +11,12 @@ import * as assert from 'uvu/assert'
 import { networkName, nadirServerPodName, containerName } from '../../scripts/lib/names.ts'
 import { repoPaths } from '../../scripts/lib/paths.ts'
 import { podman, podmanSucceeds } from '../../scripts/lib/podman.ts'
-import { formAction, type HubClient, selectOptions } from '../e2e/lib/browserless.ts'
-import { issuerLogin } from '../e2e/lib/jupyterlab.ts'
-import { npmRun, waitFor } from '../e2e/lib/run.ts'
-import { cleanAround, ownLeftovers, phase, upEnvironment, whenProvisioned } from '../e2e/lib/setup.ts'
-import { testEnvironment } from '../e2e/lib/test-environments.ts'
+import { launchBrowser, logInAtIssuer } from './lib/browser.ts'
+import { formAction, type HubClient, selectOptions } from './lib/browserless.ts'
+import { issuerLogin, runCell, spawnForm, waitForLab } from './lib/jupyterlab.ts'
+import { inSlurm, npmRun, waitFor } from './lib/run.ts'
+import { cleanAround, ownLeftovers, phase, upEnvironment, whenProvisioned } from './lib/setup.ts'
+import { testEnvironment } from './lib/test-environments.ts'
 
 const nadirEnv = testEnvironment('dev_realauth_nadir')
 const ENV = nadirEnv.name
@@ -23,7 +25,6 @@ const SERVER_POD = nadirServerPodName(names)
 const SSHD = `${SERVER_POD}-nadir-server`
 const CLIENT = containerName(names, 'nadir-client')
 const URL_HOME = `${nadirEnv.url}jupyter/`
-const _LOGIN_FORM = /\/oidc\/interaction\//
 const usersFile = nadirEnv.devUsersFile
 const password = () => fs.readFileSync(repoPaths().devLoginPasswordFile(ENV), 'utf8').trim()
 
@@ -72,16 +73,40 @@ await whenProvisioned(() => {
     const spawn = login.page
     assert.match(spawn.url, /\/jupyter\/hub\/spawn$/)
     assert.equal(selectOptions(spawn.body, 'brics_project'), ['project1.brics'])
-    await client.request(formAction(spawn.body), {
-      form: { brics_project: 'project1.brics', runtime: '01:00:00', ngpus: '1', partition: '', reservation: '' },
-    })
-    const api = await phase('spawn through the tunnel', () =>
-      waitFor('the server through the tunnel', 420_000, async () => {
-        const r = await client.request('user/otheruser/api/status')
-        return r.status === 200 && r.url.includes('/jupyter/user/otheruser/api/status') ? r : undefined
-      }),
-    )
+    await client.request(formAction(spawn.body), { form: spawnForm() })
+    // As a browser: JupyterLab first (the server's OAuth with the hub, through the tunnel), then its API.
+    await phase('spawn through the tunnel', () => waitForLab(client, 'otheruser', ''))
+    const api = await client.request('user/otheruser/api/status')
+    assert.is(api.status, 200, api.body)
     assert.match(api.body, /"started"/)
+  })
+
+  test('in a real browser, through the tunnel: log in, start a server for project1, run a cell in its Slurm job', async () => {
+    const browser = await launchBrowser()
+    try {
+      const page = await browser.newPage()
+      await phase('browser through the tunnel: log in and spawn', async () => {
+        await page.goto(URL_HOME)
+        await logInAtIssuer(page, 'testuser', password())
+        await page.waitForURL(/\/jupyter\/hub\/spawn/)
+        await page.selectOption('select[name="brics_project"]', 'project1.brics')
+        await page.click('#spawn_form input[type="submit"], #spawn_form button[type="submit"]')
+        await page.waitForURL(/\/jupyter\/user\/testuser\/lab/, { timeout: 420_000 })
+        await page.waitForSelector('.jp-Launcher', { timeout: 120_000 })
+      })
+      assert.ok(page.url().startsWith(URL_HOME), page.url())
+      const job = (await inSlurm(['squeue', '-h', '-u', 'testuser.project1', '-o', '%i'], ENV)).trim()
+      assert.match(job, /^\d+$/, 'one job runs for testuser.project1')
+      const output = await phase('browser through the tunnel: notebook cell', () =>
+        runCell(
+          page,
+          'import os, pwd; print("RESULT", pwd.getpwuid(os.getuid()).pw_name, os.environ.get("SLURM_JOB_ID"))',
+        ),
+      )
+      assert.is(output.trim(), `RESULT testuser.project1 ${job}`)
+    } finally {
+      await browser.close()
+    }
   })
 
   test('the tunnel drops when the server restarts, and comes back by itself', async () => {
