@@ -7,7 +7,7 @@
 // recorded. After them, the same pod must still run with the same volumes
 // and marker; otherwise the run fails, loudly. An environment the guard
 // brought up it takes down again.
-import { spawn } from 'node:child_process'
+import { type StdioOptions, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { containerName, resourceNames } from '../../scripts/lib/names.ts'
@@ -38,10 +38,18 @@ const loudly = (lines: string[]) =>
 // the guard stays to check and to take down what it brought up.
 process.on('SIGINT', () => say('SIGINT: the guard checks and cleans up once the command running has stopped'))
 
-/** Runs a command from the repository, output passed through; its exit code. */
-function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/**
+ * Runs a command from the repository, output passed through; its exit code.
+ * With `seen`, its standard output is also handed over chunk by chunk.
+ */
+function run(argv: string[], env: NodeJS.ProcessEnv = process.env, seen?: (chunk: string) => void): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { cwd: repoRoot, env, stdio: 'inherit' })
+    const stdio: StdioOptions = seen ? ['inherit', 'pipe', 'inherit'] : 'inherit'
+    const child = spawn(argv[0] as string, argv.slice(1), { cwd: repoRoot, env, stdio })
+    child.stdout?.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk)
+      seen?.(chunk.toString())
+    })
     const forward = () => child.kill('SIGTERM')
     process.on('SIGTERM', forward)
     child.on('error', reject)
@@ -115,9 +123,40 @@ function differences(before: Seen, after: Seen): string[] {
   return found
 }
 
+/** uvu's failure reports in the suites' output, colours taken out: the suite's file, the FAIL line, what follows up to the stack. */
+function failureReports(output: string): string[] {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
+  const lines = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+  const starts = lines.flatMap((line, i) => (/^\s+FAIL\s/.test(line) ? [i] : []))
+  return starts.map((start) => {
+    const file =
+      lines
+        .slice(0, start)
+        .reverse()
+        .find((line) => /\.test\.ts\s*$/.test(line)) ?? ''
+    const rest = lines.slice(start + 1, start + 12)
+    const stack = rest.findIndex((line) => /^\s+at\s/.test(line))
+    const report = (stack < 0 ? rest : rest.slice(0, stack)).filter((line) => line.trim() !== '')
+    return [`${file.trim()}:${lines[start]}`, ...report].join('\n')
+  })
+}
+
 async function main(): Promise<number> {
   const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx')
-  const runSuites = () => run([tsx, 'node_modules/uvu/bin.js', 'test/e2e', process.argv[2] ?? '.test.ts$'])
+  let output = ''
+  const runSuites = () =>
+    run([tsx, 'node_modules/uvu/bin.js', 'test/e2e', process.argv[2] ?? '.test.ts$'], process.env, (chunk) => {
+      output += chunk
+    })
+  const code = await guarded(runSuites)
+  // Repeated last, where a log cut to its end still shows which test failed and why.
+  const reports = failureReports(output)
+  if (reports.length) say(`failed, repeated from above:\n${reports.join('\n')}`)
+  return code
+}
+
+/** Runs the suites between the guard's two looks at dev_dummyauth; the exit code. */
+async function guarded(runSuites: () => Promise<number>): Promise<number> {
   const reason = await unavailable()
   if (reason) {
     // The suites skip (or, under CI=true, fail) and say why; the guard has nothing to guard.
