@@ -10,9 +10,7 @@
 // - A notebook user's process on a node cannot reach the proxy's API in the
 //   hub's pod (a job beside the hub could).
 // - `down` leaves nothing of the environment.
-import fs from 'node:fs'
 import http from 'node:http'
-import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { containerName, dnsName, networkName } from '../../scripts/lib/names.ts'
@@ -178,27 +176,6 @@ await whenProvisioned(() => {
     await waitFor("testuser's server once a node is free", 120_000, () => labAnswers(client, USER), 1000)
     assert.is(await runningOn(await spawnedJob()), otherNode)
     await asUser('testuser.project1', `scancel ${ownJob}`)
-  })
-
-  test('apply of a new project limit replaces the login node only: the server on its node answers on; logs node shows slurmd', async () => {
-    const job = await spawnedJob()
-    const node = await runningOn(job)
-    const settings = path.join(env.configDir, 'deploy-config.yaml')
-    const saved = fs.readFileSync(settings, 'utf8')
-    fs.writeFileSync(settings, saved.replace('project2: {gpus: 2}', 'project2: {gpus: 3}'))
-    try {
-      const run = await phase('nodes: apply a limit', () => npmRun('apply', [env.name], { env: upEnv }))
-      assert.is(run.code, 0, run.output)
-      assert.match(run.output, /Replace the Slurm container/)
-      assert.not.match(run.output, /Replace Slurm's 2 nodes/)
-    } finally {
-      fs.writeFileSync(settings, saved)
-    }
-    assert.is(await runningOn(job), node)
-    assert.ok(await labAnswers(client, USER), "testuser's server answers after the apply")
-    const logs = await npmRun('logs', [env.name, 'node', node.slice(5)], { env: upEnv })
-    assert.is(logs.code, 0, logs.output)
-    assert.match(logs.output, /slurmd/)
   })
 
   test('down leaves nothing of the environment: pods, network, volumes, secrets', async () => {
